@@ -1,0 +1,102 @@
+package codecs
+
+import (
+	"math"
+	"sort"
+	"strings"
+)
+
+// Event types the AI Service publishes, and the topic each belongs on.
+const (
+	TypeFeedback = "feedback.submitted" // ai-feedback-events
+	TypeThinking = "agent.thinking"     // agent-thinking-events
+	TypeDecision = "agent.decision"     // agent-decision-events
+	TypeSpan     = "agent.span"         // agent-trace-events
+	TypeMetrics  = "agent.metrics"      // agent-metrics-events
+	TypeLineage  = "query.lineage"      // query-lineage-events
+	TypeAudit    = "audit.recorded"     // audit-events
+)
+
+// Payload is a typed event body that validates itself.
+type Payload interface {
+	Validate() error
+}
+
+type spec struct {
+	new func() Payload
+}
+
+var types = map[string]spec{
+	TypeFeedback: {func() Payload { return new(Feedback) }},
+	TypeThinking: {func() Payload { return new(Thinking) }},
+	TypeDecision: {func() Payload { return new(Decision) }},
+	TypeSpan:     {func() Payload { return new(Span) }},
+	TypeMetrics:  {func() Payload { return new(Metrics) }},
+	TypeLineage:  {func() Payload { return new(Lineage) }},
+	TypeAudit:    {func() Payload { return new(Audit) }},
+}
+
+// KnownTypes lists the event types Decode accepts, sorted.
+func KnownTypes() []string {
+	out := make([]string, 0, len(types))
+	for t := range types {
+		out = append(out, t)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Field checks used by the payloads' Validate methods.
+
+func required(field, v string) error {
+	if strings.TrimSpace(v) == "" {
+		return Reject(ReasonMissingField, field, "required and must not be empty")
+	}
+	if len(v) > 1024 {
+		return Reject(ReasonInvalidValue, field, "longer than 1024 characters")
+	}
+	return nil
+}
+
+func maxLen(field, v string, n int) error {
+	if len(v) > n {
+		return Reject(ReasonInvalidValue, field, "longer than %d characters", n)
+	}
+	return nil
+}
+
+func oneOf(field, v string, allowed ...string) error {
+	for _, a := range allowed {
+		if v == a {
+			return nil
+		}
+	}
+	if v == "" {
+		return Reject(ReasonMissingField, field, "required: one of %s", strings.Join(allowed, ", "))
+	}
+	return Reject(ReasonInvalidValue, field, "%q is not one of %s", v, strings.Join(allowed, ", "))
+}
+
+func nonNegative(field string, v float64) error {
+	if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+		return Reject(ReasonInvalidValue, field, "must be a finite number >= 0, got %v", v)
+	}
+	return nil
+}
+
+func inRange(field string, v, lo, hi float64) error {
+	if v < lo || v > hi || math.IsNaN(v) {
+		return Reject(ReasonInvalidValue, field, "must be between %v and %v, got %v", lo, hi, v)
+	}
+	return nil
+}
+
+// first returns the first non-nil error.
+func first(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

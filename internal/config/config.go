@@ -1,0 +1,260 @@
+// Package config reads aistream's configuration from KAFKA_* / AISTREAM_*
+// environment variables and command-line flags (flags win), validates it, and
+// builds the sarama configuration every Kafka client in the process shares.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Security protocols and SASL mechanisms, spelled as the AI Service's
+// KafkaConfig (and the Java client) spell them.
+var (
+	SecurityProtocols = []string{"PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"}
+	SASLMechanisms    = []string{"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"}
+	InitialOffsets    = []string{"earliest", "latest"}
+)
+
+// Kafka is the connection configuration.
+type Kafka struct {
+	BootstrapServers []string
+	SecurityProtocol string
+	SASLMechanism    string
+	SASLUsername     string
+	SASLPassword     Secret
+	ConsumerGroup    string // prefix of every group name
+	ClientID         string
+	SSLCAFile        string
+	SSLCertFile      string
+	SSLKeyFile       string
+	SSLCheckHostname bool
+	// InitialOffset is where a group without committed offsets starts.
+	InitialOffset string
+}
+
+// Secret is a string that never prints itself.
+type Secret string
+
+func (Secret) String() string               { return "[redacted]" }
+func (Secret) GoString() string             { return "[redacted]" }
+func (Secret) MarshalText() ([]byte, error) { return []byte("[redacted]"), nil }
+
+// Runtime is the process configuration besides Kafka.
+type Runtime struct {
+	HTTPAddr        string
+	StateDir        string
+	MaxMessageBytes int
+	LogLevel        string
+	LogFormat       string
+}
+
+// Error is a configuration error: it names the setting, the bad value (never a
+// secret) and what is accepted.
+type Error struct {
+	Setting string // e.g. "KAFKA_SECURITY_PROTOCOL (--security-protocol)"
+	Value   string
+	Want    string
+}
+
+func (e *Error) Error() string {
+	if e.Value == "" {
+		return fmt.Sprintf("%s: %s", e.Setting, e.Want)
+	}
+	return fmt.Sprintf("%s=%q is not valid: %s", e.Setting, e.Value, e.Want)
+}
+
+// setting couples an environment variable with its flag.
+type setting struct {
+	env, flag, usage string
+}
+
+func (s setting) name() string { return fmt.Sprintf("%s (--%s)", s.env, s.flag) }
+
+var (
+	sBootstrap = setting{"KAFKA_BOOTSTRAP_SERVERS", "bootstrap-servers", "comma-separated host:port list of Kafka brokers"}
+	sProtocol  = setting{"KAFKA_SECURITY_PROTOCOL", "security-protocol", "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL"}
+	sMechanism = setting{"KAFKA_SASL_MECHANISM", "sasl-mechanism", "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"}
+	sUsername  = setting{"KAFKA_SASL_USERNAME", "sasl-username", "SASL user name"}
+	sPassword  = setting{"KAFKA_SASL_PASSWORD", "", "SASL password (environment only, never a flag: flags show in process lists)"}
+	sGroup     = setting{"KAFKA_CONSUMER_GROUP", "consumer-group", "prefix of every consumer group aistream creates"}
+	sClientID  = setting{"KAFKA_CLIENT_ID", "client-id", "client id sent to the brokers"}
+	sCAFile    = setting{"KAFKA_SSL_CAFILE", "ssl-cafile", "PEM file of the CA that signed the brokers' certificates"}
+	sCertFile  = setting{"KAFKA_SSL_CERTFILE", "ssl-certfile", "PEM client certificate (mutual TLS)"}
+	sKeyFile   = setting{"KAFKA_SSL_KEYFILE", "ssl-keyfile", "PEM client key (mutual TLS)"}
+	sCheckHost = setting{"KAFKA_SSL_CHECK_HOSTNAME", "ssl-check-hostname", "verify the broker certificate's host name (true/false)"}
+	sOffset    = setting{"AISTREAM_INITIAL_OFFSET", "initial-offset", "where a new group starts: earliest or latest"}
+	sHTTP      = setting{"AISTREAM_HTTP_ADDR", "http-addr", "listen address of the HTTP API"}
+	sStateDir  = setting{"AISTREAM_STATE_DIR", "state-dir", "directory of local state (goka tables)"}
+	sMaxBytes  = setting{"AISTREAM_MAX_MESSAGE_BYTES", "max-message-bytes", "largest event accepted; larger ones go to the dead-letter topic"}
+	sLogLevel  = setting{"AISTREAM_LOG_LEVEL", "log-level", "debug, info, warn or error"}
+	sLogFormat = setting{"AISTREAM_LOG_FORMAT", "log-format", "json or console"}
+)
+
+// Flags binds configuration flags to fs with defaults taken from the
+// environment; call Resolve after fs.Parse.
+type Flags struct {
+	fs                                                        *flag.FlagSet
+	env                                                       func(string) string
+	bootstrap, protocol, mechanism, username, group, clientID string
+	caFile, certFile, keyFile, checkHost, offset              string
+	httpAddr, stateDir, maxBytes, logLevel, logFormat         string
+}
+
+// Defaults a caller may change before binding.
+type Defaults struct {
+	Bootstrap string
+	HTTPAddr  string
+	StateDir  string
+}
+
+// Bind registers the flags on fs. env is os.Getenv in production.
+func Bind(fs *flag.FlagSet, env func(string) string, d Defaults) *Flags {
+	if env == nil {
+		env = os.Getenv
+	}
+	f := &Flags{fs: fs, env: env}
+	str := func(p *string, s setting, def string) {
+		if v := env(s.env); v != "" {
+			def = v
+		}
+		fs.StringVar(p, s.flag, def, s.usage+" ["+s.env+"]")
+	}
+	str(&f.bootstrap, sBootstrap, d.Bootstrap)
+	str(&f.protocol, sProtocol, "PLAINTEXT")
+	str(&f.mechanism, sMechanism, "")
+	str(&f.username, sUsername, "")
+	str(&f.group, sGroup, "aistream")
+	str(&f.clientID, sClientID, "aistream")
+	str(&f.caFile, sCAFile, "")
+	str(&f.certFile, sCertFile, "")
+	str(&f.keyFile, sKeyFile, "")
+	str(&f.checkHost, sCheckHost, "true")
+	str(&f.offset, sOffset, "earliest")
+	str(&f.httpAddr, sHTTP, d.HTTPAddr)
+	str(&f.stateDir, sStateDir, d.StateDir)
+	str(&f.maxBytes, sMaxBytes, "1048576")
+	str(&f.logLevel, sLogLevel, "info")
+	str(&f.logFormat, sLogFormat, "console")
+	return f
+}
+
+// Resolve validates the parsed values. The first error names the setting to fix.
+func (f *Flags) Resolve() (Kafka, Runtime, error) {
+	var errs []error
+	bad := func(s setting, v, want string) { errs = append(errs, &Error{Setting: s.name(), Value: v, Want: want}) }
+
+	k := Kafka{
+		SecurityProtocol: strings.ToUpper(strings.TrimSpace(f.protocol)),
+		SASLMechanism:    strings.ToUpper(strings.TrimSpace(f.mechanism)),
+		SASLUsername:     f.username,
+		SASLPassword:     Secret(f.env(sPassword.env)),
+		ConsumerGroup:    strings.TrimSpace(f.group),
+		ClientID:         strings.TrimSpace(f.clientID),
+		SSLCAFile:        f.caFile,
+		SSLCertFile:      f.certFile,
+		SSLKeyFile:       f.keyFile,
+		InitialOffset:    strings.ToLower(strings.TrimSpace(f.offset)),
+	}
+	for _, s := range strings.Split(f.bootstrap, ",") {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		if i := strings.LastIndex(s, ":"); i <= 0 || i == len(s)-1 {
+			bad(sBootstrap, f.bootstrap, "each server must be host:port, e.g. kafka-0:9092,kafka-1:9092")
+			break
+		} else if p, err := strconv.Atoi(s[i+1:]); err != nil || p <= 0 || p > 65535 {
+			bad(sBootstrap, f.bootstrap, "each server must be host:port with a port in 1..65535")
+			break
+		}
+		k.BootstrapServers = append(k.BootstrapServers, s)
+	}
+	if len(k.BootstrapServers) == 0 && len(errs) == 0 {
+		errs = append(errs, &Error{Setting: sBootstrap.name(), Want: "is required: set it to the brokers' host:port list"})
+	}
+	if !contains(SecurityProtocols, k.SecurityProtocol) {
+		bad(sProtocol, f.protocol, "use one of "+strings.Join(SecurityProtocols, ", "))
+	}
+	sasl := strings.HasPrefix(k.SecurityProtocol, "SASL_")
+	switch {
+	case sasl && k.SASLMechanism == "":
+		k.SASLMechanism = "PLAIN"
+	case !sasl && k.SASLMechanism != "" && contains(SecurityProtocols, k.SecurityProtocol):
+		bad(sMechanism, f.mechanism, "a SASL mechanism needs KAFKA_SECURITY_PROTOCOL SASL_PLAINTEXT or SASL_SSL")
+	}
+	if k.SASLMechanism != "" && !contains(SASLMechanisms, k.SASLMechanism) {
+		bad(sMechanism, f.mechanism, "use one of "+strings.Join(SASLMechanisms, ", "))
+	}
+	if sasl && (k.SASLUsername == "" || k.SASLPassword == "") {
+		errs = append(errs, &Error{Setting: sUsername.name() + " and " + sPassword.env, Want: "both are required with " + k.SecurityProtocol})
+	}
+	if k.ConsumerGroup == "" || strings.ContainsAny(k.ConsumerGroup, " /\\|") {
+		bad(sGroup, f.group, "a non-empty name without spaces, slashes or '|'")
+	}
+	for _, file := range []struct {
+		s    setting
+		path string
+	}{{sCAFile, k.SSLCAFile}, {sCertFile, k.SSLCertFile}, {sKeyFile, k.SSLKeyFile}} {
+		if file.path == "" {
+			continue
+		}
+		if _, err := os.Stat(file.path); err != nil {
+			bad(file.s, file.path, "the file cannot be read: "+errors.Unwrap(err).Error())
+		}
+	}
+	if (k.SSLCertFile == "") != (k.SSLKeyFile == "") {
+		errs = append(errs, &Error{Setting: sCertFile.name() + " and " + sKeyFile.name(), Want: "set both or neither"})
+	}
+	if b, err := strconv.ParseBool(f.checkHost); err != nil {
+		bad(sCheckHost, f.checkHost, "use true or false")
+	} else {
+		k.SSLCheckHostname = b
+	}
+	if !contains(InitialOffsets, k.InitialOffset) {
+		bad(sOffset, f.offset, "use earliest or latest")
+	}
+
+	r := Runtime{HTTPAddr: f.httpAddr, StateDir: f.stateDir, LogLevel: strings.ToLower(f.logLevel), LogFormat: strings.ToLower(f.logFormat)}
+	if n, err := strconv.Atoi(f.maxBytes); err != nil || n < 1024 || n > 100<<20 {
+		bad(sMaxBytes, f.maxBytes, "a byte count between 1024 and 104857600")
+	} else {
+		r.MaxMessageBytes = n
+	}
+	if r.StateDir == "" {
+		bad(sStateDir, r.StateDir, "a writable directory is required")
+	}
+	if !contains([]string{"debug", "info", "warn", "error"}, r.LogLevel) {
+		bad(sLogLevel, f.logLevel, "use debug, info, warn or error")
+	}
+	if !contains([]string{"json", "console"}, r.LogFormat) {
+		bad(sLogFormat, f.logFormat, "use json or console")
+	}
+	if len(errs) > 0 {
+		return k, r, errs[0]
+	}
+	return k, r, nil
+}
+
+// Duration parses a duration setting with a message naming it.
+func Duration(name, value string, min time.Duration) (time.Duration, error) {
+	d, err := time.ParseDuration(value)
+	if err != nil || d < min {
+		return 0, &Error{Setting: name, Value: value, Want: fmt.Sprintf("a duration of at least %s, e.g. 5m or 90s", min)}
+	}
+	return d, nil
+}
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}

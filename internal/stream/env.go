@@ -1,0 +1,150 @@
+package stream
+
+import (
+	"fmt"
+	"hash"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/lovoo/goka"
+	"github.com/lovoo/goka/storage"
+	"github.com/rs/zerolog"
+
+	"github.com/aistream/aistream/topology"
+)
+
+// Env is what every goka processor, view and emitter in one process shares:
+// the brokers, one sarama configuration (copied per client), the state
+// directory, the replication the cluster can hold, logging and metrics.
+type Env struct {
+	Brokers []string
+	Sarama  *sarama.Config
+	// StateDir holds local table state: StateDir/processors and StateDir/views.
+	// Each replica needs its own.
+	StateDir string
+	// Replication for topics goka would create itself (all topics are
+	// normally applied up front; this is the clamped fallback).
+	Replication int
+	Log         zerolog.Logger
+	Metrics     *Metrics
+}
+
+func (e *Env) config(clientID string) *sarama.Config {
+	c := *e.Sarama
+	if clientID != "" {
+		c.ClientID = clientID
+	}
+	c.Producer.Partitioner = sarama.NewCustomHashPartitioner(topology.NewHash)
+	c.Consumer.Group.Rebalance.GroupStrategies = []sarama.BalanceStrategy{goka.CopartitioningStrategy}
+	return &c
+}
+
+func (e *Env) topicManagerBuilder() goka.TopicManagerBuilder {
+	return func(brokers []string) (goka.TopicManager, error) {
+		tm := goka.NewTopicManagerConfig()
+		tm.Table.Replication = e.Replication
+		tm.Stream.Replication = e.Replication
+		tm.Stream.Retention = 7 * 24 * time.Hour
+		tm.MismatchBehavior = goka.TMConfigMismatchBehaviorWarn
+		return goka.NewTopicManager(brokers, e.config("aistream-topic-manager"), tm)
+	}
+}
+
+func (e *Env) producerBuilder() goka.ProducerBuilder {
+	return func(brokers []string, clientID string, hasher func() hash.Hash32) (goka.Producer, error) {
+		p, err := goka.NewProducer(brokers, e.config(clientID))
+		if err != nil {
+			return nil, fmt.Errorf("create producer: %w", err)
+		}
+		return &countingProducer{Producer: p, m: e.Metrics}, nil
+	}
+}
+
+// ProcessorOptions configures a goka processor for this environment.
+func (e *Env) ProcessorOptions() []goka.ProcessorOption {
+	return []goka.ProcessorOption{
+		goka.WithHasher(topology.NewHash),
+		goka.WithStorageBuilder(storage.DefaultBuilder(filepath.Join(e.StateDir, "processors"))),
+		goka.WithTopicManagerBuilder(e.topicManagerBuilder()),
+		goka.WithProducerBuilder(e.producerBuilder()),
+		goka.WithConsumerGroupBuilder(func(brokers []string, group, clientID string) (sarama.ConsumerGroup, error) {
+			return sarama.NewConsumerGroup(brokers, group, e.config(clientID))
+		}),
+		goka.WithConsumerSaramaBuilder(func(brokers []string, clientID string) (sarama.Consumer, error) {
+			return sarama.NewConsumer(brokers, e.config(clientID))
+		}),
+		goka.WithLogger(gokaLogger{e.Log}),
+	}
+}
+
+// ViewOptions configures a goka view for this environment.
+func (e *Env) ViewOptions() []goka.ViewOption {
+	return []goka.ViewOption{
+		goka.WithViewHasher(topology.NewHash),
+		goka.WithViewStorageBuilder(storage.DefaultBuilder(filepath.Join(e.StateDir, "views"))),
+		goka.WithViewTopicManagerBuilder(e.topicManagerBuilder()),
+		goka.WithViewConsumerSaramaBuilder(func(brokers []string, clientID string) (sarama.Consumer, error) {
+			return sarama.NewConsumer(brokers, e.config(clientID))
+		}),
+		goka.WithViewLogger(gokaLogger{e.Log}),
+		goka.WithViewAutoReconnect(),
+	}
+}
+
+// EmitterOptions configures a goka emitter for this environment.
+func (e *Env) EmitterOptions() []goka.EmitterOption {
+	return []goka.EmitterOption{
+		goka.WithEmitterHasher(topology.NewHash),
+		goka.WithEmitterTopicManagerBuilder(e.topicManagerBuilder()),
+		goka.WithEmitterProducerBuilder(e.producerBuilder()),
+		goka.WithEmitterLogger(gokaLogger{e.Log}),
+	}
+}
+
+// countingProducer feeds the produce metrics of the seed document.
+type countingProducer struct {
+	goka.Producer
+	m *Metrics
+}
+
+func (p *countingProducer) Emit(topic, key string, value []byte) *goka.Promise {
+	return p.observe(topic, time.Now(), p.Producer.Emit(topic, key, value))
+}
+
+func (p *countingProducer) EmitWithHeaders(topic, key string, value []byte, headers goka.Headers) *goka.Promise {
+	return p.observe(topic, time.Now(), p.Producer.EmitWithHeaders(topic, key, value, headers))
+}
+
+func (p *countingProducer) observe(topic string, start time.Time, pr *goka.Promise) *goka.Promise {
+	if p.m == nil {
+		return pr
+	}
+	return pr.Then(func(err error) {
+		if err != nil {
+			p.m.ProduceErrors.WithLabelValues(topic).Inc()
+			return
+		}
+		p.m.Produced.WithLabelValues(topic).Inc()
+		p.m.ProduceLatency.WithLabelValues(topic).Observe(time.Since(start).Seconds())
+	})
+}
+
+// gokaLogger sends goka's log lines to zerolog at debug level, except errors.
+type gokaLogger struct{ log zerolog.Logger }
+
+func (l gokaLogger) Print(v ...any)   { l.emit(fmt.Sprint(v...)) }
+func (l gokaLogger) Println(v ...any) { l.emit(fmt.Sprint(v...)) }
+func (l gokaLogger) Printf(format string, v ...any) {
+	l.emit(fmt.Sprintf(format, v...))
+}
+
+func (l gokaLogger) emit(msg string) {
+	lower := strings.ToLower(msg)
+	if strings.Contains(lower, "error") || strings.Contains(lower, "fail") {
+		l.log.Warn().Str("component", "goka").Msg(strings.TrimSpace(msg))
+		return
+	}
+	l.log.Debug().Str("component", "goka").Msg(strings.TrimSpace(msg))
+}
