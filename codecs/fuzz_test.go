@@ -1,0 +1,57 @@
+package codecs_test
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+
+	"github.com/aistream/aistream/codecs"
+)
+
+// FuzzDecode: Decode never panics, rejects only with a *DecodeError, and
+// every accepted event re-encodes to something that decodes to the same
+// event (and re-encodes to the same bytes).
+func FuzzDecode(f *testing.F) {
+	for _, dir := range []string{validDir, invalidDir} {
+		for _, b := range readDir(f, dir) {
+			f.Add(b)
+		}
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		ev, err := codecs.Decoder{}.Decode(in)
+		if err != nil {
+			var de *codecs.DecodeError
+			if !errors.As(err, &de) {
+				t.Fatalf("rejection %T (%v) is not a *codecs.DecodeError", err, err)
+			}
+			if de.Reason == "" {
+				t.Fatalf("rejection without a reason: %v", err)
+			}
+			if ev != nil {
+				t.Fatalf("rejected (%v) but returned an event", err)
+			}
+			return
+		}
+		if ev == nil || ev.Payload == nil {
+			t.Fatalf("accepted without an event: %+v", ev)
+		}
+		out, err := codecs.Encode(ev.Envelope, ev.Payload)
+		if err != nil {
+			t.Fatalf("accepted %q but cannot encode it: %v", in, err)
+		}
+		again, err := codecs.Decoder{}.Decode(out)
+		if err != nil {
+			t.Fatalf("accepted %q, re-encoded as %s, which is rejected: %v", in, out, err)
+		}
+		if err := sameEvent(ev, again); err != nil {
+			t.Fatalf("accepted %q, re-encoded as %s, decoded differently: %v", in, out, err)
+		}
+		out2, err := codecs.Encode(again.Envelope, again.Payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(out, out2) {
+			t.Fatalf("encoding is not stable:\n%s\n%s", out, out2)
+		}
+	})
+}
