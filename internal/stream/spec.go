@@ -31,6 +31,10 @@ type Spec struct {
 	Graph  *goka.GroupGraph
 	// Inputs are the topics whose lag is reported for this group.
 	Inputs []string
+	// Companion, when set, runs beside the processor once it is ready, until
+	// ctx ends: for work goka has no edge for, like closing idle windows on
+	// a wall-clock timer through Processor.VisitAll.
+	Companion func(ctx context.Context, p *goka.Processor)
 }
 
 // Processor is a running group.
@@ -60,6 +64,15 @@ func Start(ctx context.Context, env *Env, specs []Spec) ([]*Processor, <-chan er
 		go func(p *Processor) {
 			defer wg.Done()
 			env.Log.Info().Str("group", string(p.Spec.Graph.Group())).Msg("processor starting")
+			if p.Spec.Companion != nil {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					if p.WaitForReadyContext(ctx) == nil {
+						p.Spec.Companion(ctx, p.Processor)
+					}
+				}()
+			}
 			if err := p.Run(ctx); err != nil {
 				errs <- fmt.Errorf("processor %s: %w", p.Spec.Name, err)
 				return
