@@ -190,6 +190,9 @@ var invalidCases = map[string]struct {
 	"metrics_error_without_type.json":       {codecs.ReasonMissingField, "data.error_type"},
 	"lineage_no_datasets.json":              {codecs.ReasonMissingField, "data.sources"},
 	"audit_bad_outcome.json":                {codecs.ReasonInvalidValue, "data.outcome"},
+	// encoding/json matches keys without case; Python does not.
+	"tenant_id_case_variant.json":    {codecs.ReasonInvalidValue, "TENANT_ID"},
+	"decision_key_case_variant.json": {codecs.ReasonInvalidValue, "data.alternatives[1].Score"},
 }
 
 func TestDecodeInvalidExamples(t *testing.T) {
@@ -317,16 +320,108 @@ func sameEvent(a, b *codecs.Event) error {
 	return nil
 }
 
-// normalize puts the times of a payload in UTC, so that an instant decoded
-// with a zone offset equals the same instant decoded from its UTC encoding.
+// normalize returns a copy of a payload with its times in UTC (an instant
+// decoded with a zone offset equals the same instant decoded from its UTC
+// encoding) and empty slices and maps nil (omitempty drops them).
 func normalize(p any) any {
-	if s, ok := p.(*codecs.Span); ok {
-		c := *s
-		c.StartTime = codecs.NewTime(s.StartTime.UTC())
-		c.EndTime = codecs.NewTime(s.EndTime.UTC())
-		return &c
+	v := reflect.New(reflect.TypeOf(p)).Elem()
+	v.Set(deepCopy(reflect.ValueOf(p)))
+	return v.Interface()
+}
+
+func deepCopy(v reflect.Value) reflect.Value {
+	switch v.Kind() {
+	case reflect.Pointer:
+		if v.IsNil() {
+			return v
+		}
+		c := reflect.New(v.Type().Elem())
+		c.Elem().Set(deepCopy(v.Elem()))
+		return c
+	case reflect.Struct:
+		if t, ok := v.Interface().(codecs.Time); ok {
+			return reflect.ValueOf(codecs.NewTime(t.UTC()))
+		}
+		c := reflect.New(v.Type()).Elem()
+		c.Set(v)
+		for i := 0; i < v.NumField(); i++ {
+			if c.Field(i).CanSet() {
+				c.Field(i).Set(deepCopy(v.Field(i)))
+			}
+		}
+		return c
+	case reflect.Slice:
+		if v.Len() == 0 {
+			return reflect.Zero(v.Type())
+		}
+		c := reflect.MakeSlice(v.Type(), v.Len(), v.Len())
+		for i := 0; i < v.Len(); i++ {
+			c.Index(i).Set(deepCopy(v.Index(i)))
+		}
+		return c
+	case reflect.Map:
+		if v.Len() == 0 {
+			return reflect.Zero(v.Type())
+		}
+		c := reflect.MakeMapWithSize(v.Type(), v.Len())
+		for it := v.MapRange(); it.Next(); {
+			c.SetMapIndex(it.Key(), deepCopy(it.Value()))
+		}
+		return c
 	}
-	return p
+	return v
+}
+
+func TestDecodeKeysAreCaseSensitive(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(validDir, "agent.span.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	span := string(b)
+	cases := []struct {
+		old, new, field string
+	}{
+		{`"source"`, `"Source"`, "Source"},
+		{`"source"`, `"\u017fource"`, "\u017fource"}, // ſ folds to s in encoding/json
+		{`"source"`, `"source": "x", "SOURCE"`, "SOURCE"},
+		{`"data"`, `"Data"`, "Data"},
+		{`"span_id": "span-02"`, `"span_id": "span-02", "Span_Id": "span-99"`, "data.Span_Id"},
+		{`"status": "ok"`, `"status": "error", "error": {"TYPE": "timeout"}`, "data.error.TYPE"},
+	}
+	for _, c := range cases {
+		in := strings.Replace(span, c.old, c.new, 1)
+		var want string
+		if err := json.Unmarshal([]byte(`"`+c.field+`"`), &want); err != nil {
+			t.Fatal(err)
+		}
+		_, err := codecs.Decoder{}.Decode([]byte(in))
+		var de *codecs.DecodeError
+		if !errors.As(err, &de) || de.Reason != codecs.ReasonInvalidValue || de.Field != want {
+			t.Errorf("%s → %s: got %v, want %s on %q", c.old, c.new, err, codecs.ReasonInvalidValue, want)
+		}
+	}
+
+	// Keys that name no field, and keys of maps, may be anything.
+	for _, in := range []string{
+		strings.Replace(span, `"model"`, `"x_extra": {"Model": [{"SPAN_ID": 1}]}, "model"`, 1),
+		strings.Replace(span, `"trace_id"`, `"TraceID": "t", "trace_id"`, 1),
+	} {
+		if _, err := (codecs.Decoder{}).Decode([]byte(in)); err != nil {
+			t.Errorf("rejected %s: %v", in, err)
+		}
+	}
+	audit, err := os.ReadFile(filepath.Join(validDir, "audit.recorded.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := strings.Replace(string(audit), `"view":`, `"Actor": "a", "OUTCOME": "b", "view":`, 1)
+	ev, err := codecs.Decoder{}.Decode([]byte(in))
+	if err != nil {
+		t.Fatalf("detail keys are free: %v", err)
+	}
+	if d := ev.Payload.(*codecs.Audit).Details; d["Actor"] != "a" || d["OUTCOME"] != "b" {
+		t.Errorf("details = %v", d)
+	}
 }
 
 func TestTimeJSON(t *testing.T) {

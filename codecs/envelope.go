@@ -8,9 +8,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -174,6 +176,9 @@ func (d Decoder) Decode(value []byte) (*Event, error) {
 	if trimmed[0] != '{' {
 		return nil, Reject(ReasonWrongType, "", "the event must be a JSON object")
 	}
+	if err := checkKeys(trimmed, reflect.TypeFor[Envelope](), ""); err != nil {
+		return nil, err
+	}
 	var env Envelope
 	if err := strictUnmarshal(trimmed, &env, ""); err != nil {
 		return nil, err
@@ -186,6 +191,9 @@ func (d Decoder) Decode(value []byte) (*Event, error) {
 		return nil, Reject(ReasonUnknownType, "event_type", "%q is not a known event type (known: %s)", env.EventType, strings.Join(KnownTypes(), ", "))
 	}
 	payload := spec.new()
+	if err := checkKeys(env.Data, reflect.TypeOf(payload), "data."); err != nil {
+		return nil, err
+	}
 	if err := strictUnmarshal(env.Data, payload, "data."); err != nil {
 		return nil, err
 	}
@@ -225,6 +233,124 @@ func (e *Envelope) validate() error {
 	}
 	return nil
 }
+
+// checkKeys rejects an object key that names a field only when compared
+// without case: encoding/json would fill the field from it ("TENANT_ID",
+// "ſource" for "source"), while Python and every case-sensitive consumer of
+// the same message see no such field, or another value where the exact key
+// is also present. b must be valid JSON.
+func checkKeys(b []byte, t reflect.Type, prefix string) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	return walkKeys(dec, t, strings.TrimSuffix(prefix, "."))
+}
+
+// walkKeys consumes one JSON value from dec, checking the keys of objects
+// decoded into structs of type t (and their nested structs).
+func walkKeys(dec *json.Decoder, t reflect.Type, path string) error {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return Reject(ReasonNotJSON, path, "%s", stripJSONPrefix(err.Error()))
+	}
+	delim, ok := tok.(json.Delim)
+	if !ok {
+		return nil // a scalar
+	}
+	join := func(key string) string {
+		if path == "" {
+			return key
+		}
+		return path + "." + key
+	}
+	switch {
+	case delim == '{' && t.Kind() == reflect.Struct && t != reflect.TypeFor[Time]():
+		fields := jsonFields(t)
+		for dec.More() {
+			tok, err := dec.Token()
+			if err != nil {
+				return Reject(ReasonNotJSON, path, "%s", stripJSONPrefix(err.Error()))
+			}
+			key := tok.(string)
+			ft, exact := fields[key]
+			if !exact {
+				for name := range fields {
+					if strings.EqualFold(key, name) {
+						return Reject(ReasonInvalidValue, join(key), "key %q differs from %q only in case; keys are case-sensitive", key, name)
+					}
+				}
+				ft = reflect.TypeFor[json.RawMessage]() // unknown: skipped
+			}
+			if err := walkKeys(dec, ft, join(key)); err != nil {
+				return err
+			}
+		}
+	case delim == '[' && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array):
+		for i := 0; dec.More(); i++ {
+			if err := walkKeys(dec, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				return err
+			}
+		}
+	case delim == '{' && t.Kind() == reflect.Map:
+		for dec.More() {
+			tok, err := dec.Token()
+			if err != nil {
+				return Reject(ReasonNotJSON, path, "%s", stripJSONPrefix(err.Error()))
+			}
+			if err := walkKeys(dec, t.Elem(), join(tok.(string))); err != nil {
+				return err
+			}
+		}
+	default: // not decoded into a struct: skip it whole
+		for depth := 1; depth > 0; {
+			tok, err := dec.Token()
+			if err != nil {
+				return Reject(ReasonNotJSON, path, "%s", stripJSONPrefix(err.Error()))
+			}
+			if d, ok := tok.(json.Delim); ok {
+				if d == '{' || d == '[' {
+					depth++
+				} else {
+					depth--
+				}
+			}
+		}
+		return nil
+	}
+	_, err = dec.Token() // the closing delimiter
+	if err != nil {
+		return Reject(ReasonNotJSON, path, "%s", stripJSONPrefix(err.Error()))
+	}
+	return nil
+}
+
+// jsonFields maps the JSON names of a struct's fields to their types.
+func jsonFields(t reflect.Type) map[string]reflect.Type {
+	if f, ok := fieldCache.Load(t); ok {
+		return f.(map[string]reflect.Type)
+	}
+	out := map[string]reflect.Type{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		out[name] = f.Type
+	}
+	fieldCache.Store(t, out)
+	return out
+}
+
+var fieldCache sync.Map // reflect.Type → map[string]reflect.Type
 
 // strictUnmarshal decodes and turns encoding/json's errors into reasons.
 func strictUnmarshal(b []byte, v any, prefix string) error {

@@ -17,6 +17,11 @@ func FuzzDecode(f *testing.F) {
 			f.Add(b)
 		}
 	}
+	// Earlier findings: empty map re-encoded as absent; a keys matched
+	// without case; a zone offset taking the year out of RFC 3339.
+	f.Add([]byte(`{"event_id":"0","event_tYpe":"audit.recorded","tenAnt_id":"0","timestAmp":"0000-01-01T00:00:00Z","sourCe":"0","dAtA":{"ACtor":"0","ACtion":"0","resourCe":"0","outCome":"success","detAils":{}}}`))
+	f.Add([]byte(`{"event_id":"0","event_type":"audit.recorded","tenant_id":"0","timestamp":"2025-03-15T10:00:00Z","source":"0","data":{"actor":"0","action":"0","resource":"0","outcome":"success","details":{}}}`))
+	f.Add([]byte(`{"event_id":"0","event_type":"audit.recorded","tenant_id":"0","timestamp":"0000-01-01T00:00:00+01:00","source":"0","data":{"actor":"0","action":"0","resource":"0","outcome":"success"}}`))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		ev, err := codecs.Decoder{}.Decode(in)
 		if err != nil {

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/aistream/aistream/internal/config"
+	"github.com/aistream/aistream/internal/demo"
+)
+
+// cmdDemo produces demo traffic into the cluster given by KAFKA_*.
+func cmdDemo(args []string) error {
+	fs := flag.NewFlagSet("aistream demo", flag.ContinueOnError)
+	kf := config.Bind(fs, os.Getenv, config.Defaults{Bootstrap: "localhost:9092", HTTPAddr: "-", StateDir: "-"})
+	rate := fs.Float64("rate", 5, "traces per second")
+	count := fs.Int("traces", 0, "stop after this many traces (0: until interrupted)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	kc, rt, err := kf.Resolve()
+	if err != nil {
+		return configError(err)
+	}
+	if *rate <= 0 {
+		return configError(fmt.Errorf("--rate=%v is not valid: use a positive number of traces per second", *rate))
+	}
+	if kc.SecurityProtocol != "PLAINTEXT" {
+		return configError(fmt.Errorf("KAFKA_SECURITY_PROTOCOL=%q: the demo producer supports PLAINTEXT only", kc.SecurityProtocol))
+	}
+	ctx, stop := signalContext()
+	defer stop()
+	return produceDemo(ctx, newLogger(rt), kc.BootstrapServers, *rate, *count)
+}
+
+// runDemo is the dev server's demo traffic, until ctx ends.
+func runDemo(ctx context.Context, log zerolog.Logger, brokers []string, rate float64) error {
+	return produceDemo(ctx, log, brokers, rate, 0)
+}
+
+// produceDemo plays the AI Service: franz-go's default partitioner hashes
+// keys with murmur2, as aiokafka does.
+func produceDemo(ctx context.Context, log zerolog.Logger, brokers []string, rate float64, limit int) error {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ProducerLinger(10*time.Millisecond))
+	if err != nil {
+		return fmt.Errorf("demo producer: %w", err)
+	}
+	defer cl.Close()
+	gen := demo.New(uint64(time.Now().UnixNano()))
+	tick := time.NewTicker(time.Duration(float64(time.Second) / rate))
+	defer tick.Stop()
+	log.Info().Float64("traces_per_second", rate).Msg("demo traffic started")
+	for n := 0; limit == 0 || n < limit; n++ {
+		for _, r := range gen.Trace(time.Now()) {
+			cl.Produce(ctx, &kgo.Record{Topic: r.Topic, Key: r.Key, Value: r.Value}, func(r *kgo.Record, err error) {
+				if err != nil && ctx.Err() == nil {
+					log.Warn().Err(err).Str("topic", r.Topic).Msg("demo produce failed")
+				}
+			})
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+	return cl.Flush(ctx)
+}

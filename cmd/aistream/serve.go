@@ -1,0 +1,317 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/rs/zerolog"
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/aistream/aistream/codecs"
+	"github.com/aistream/aistream/internal/config"
+	"github.com/aistream/aistream/internal/stream"
+	"github.com/aistream/aistream/topology"
+	"github.com/aistream/aistream/views"
+)
+
+// cmdServe runs "dev" (embedded broker) and "run" (a real cluster).
+func cmdServe(args []string, dev bool) error {
+	name := "run"
+	if dev {
+		name = "dev"
+	}
+	fs := flag.NewFlagSet("aistream "+name, flag.ContinueOnError)
+	defaults := config.Defaults{Bootstrap: "localhost:9092", HTTPAddr: "127.0.0.1:8080", StateDir: "/var/lib/aistream"}
+	var (
+		envErrs            []error
+		dataDir, brokerAdr *string
+		demo               *bool
+		demoRate           *float64
+	)
+	if dev {
+		dataDir = fs.String("data-dir", envOr("AISTREAM_DATA_DIR", ".aistream-dev"), "directory of the embedded broker's log and the local state; kept across restarts [AISTREAM_DATA_DIR]")
+		brokerAdr = fs.String("broker-addr", envOr("AISTREAM_BROKER_ADDR", "127.0.0.1:9092"), "where the embedded broker listens [AISTREAM_BROKER_ADDR]")
+		demo = fs.Bool("demo", false, "produce demo AI Service traffic (a few tenants and agents, some malformed events)")
+		demoRate = fs.Float64("demo-rate", 5, "demo traces per second")
+	}
+	kf := config.Bind(fs, os.Getenv, defaults)
+	procList := fs.String("processors", envOr("AISTREAM_PROCESSORS", "all"), "processor groups to run here: all, none, or a comma-separated list [AISTREAM_PROCESSORS]")
+	serveViews := fs.Bool("views", envBool("AISTREAM_VIEWS", true, &envErrs), "serve the HTTP API and its views [AISTREAM_VIEWS]")
+	applyTopics := fs.Bool("apply-topics", envBool("AISTREAM_APPLY_TOPICS", true, &envErrs), "create missing topics at start; false only checks them [AISTREAM_APPLY_TOPICS]")
+	mods := modules(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if len(envErrs) > 0 {
+		return configError(envErrs[0])
+	}
+	if dev {
+		if _, _, err := net.SplitHostPort(*brokerAdr); err != nil {
+			return configError(fmt.Errorf("AISTREAM_BROKER_ADDR (--broker-addr)=%q is not valid: use host:port, e.g. 127.0.0.1:9092", *brokerAdr))
+		}
+		// The embedded broker is plain, local and the only cluster dev talks to.
+		_ = fs.Set("bootstrap-servers", *brokerAdr)
+		_ = fs.Set("security-protocol", "PLAINTEXT")
+		_ = fs.Set("sasl-mechanism", "")
+		if !isFlagSet(fs, "state-dir") && os.Getenv("AISTREAM_STATE_DIR") == "" {
+			_ = fs.Set("state-dir", filepath.Join(*dataDir, "state"))
+		}
+	}
+	kc, rt, err := kf.Resolve()
+	if err != nil {
+		return configError(err)
+	}
+	for _, m := range mods {
+		if err := m.validate(); err != nil {
+			return configError(err)
+		}
+	}
+	if dev && *demoRate <= 0 {
+		return configError(fmt.Errorf("--demo-rate=%v is not valid: use a positive number of traces per second", *demoRate))
+	}
+	log := newLogger(rt)
+
+	ctx, stop := signalContext()
+	defer stop()
+
+	if dev {
+		cluster, err := startEmbedded(*brokerAdr, filepath.Join(*dataDir, "kafka"))
+		if err != nil {
+			return err
+		}
+		defer cluster.Close()
+		log.Info().Str("broker", *brokerAdr).Str("data_dir", *dataDir).Msg("embedded Kafka broker listening")
+	}
+
+	sc, err := kc.Sarama()
+	if err != nil {
+		return configError(err)
+	}
+	brokers, err := prepareTopics(log, kc.BootstrapServers, sc, allGroups(mods, kc.ConsumerGroup), *applyTopics || dev)
+	if err != nil {
+		return err
+	}
+	env := &stream.Env{
+		Brokers: kc.BootstrapServers, Sarama: sc, StateDir: rt.StateDir, Replication: min(brokers, 3),
+		Log: log, Metrics: stream.NewMetrics(),
+	}
+	opts := stream.Options{Prefix: kc.ConsumerGroup, Decoder: codecs.Decoder{MaxBytes: rt.MaxMessageBytes}, Metrics: env.Metrics}
+	specs, err := selectSpecs(mods, opts, *procList)
+	if err != nil {
+		return configError(err)
+	}
+	if len(specs) == 0 && !*serveViews {
+		return configError(errors.New("--processors=none with --views=false leaves nothing to run"))
+	}
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	procs, procErrs, waitProcs, err := stream.Start(runCtx, env, specs)
+	if err != nil {
+		return err
+	}
+	go stream.MonitorLag(runCtx, env, specs)
+
+	var (
+		httpSrv  *http.Server
+		httpErrs = make(chan error, 2)
+	)
+	if *serveViews {
+		srv := views.NewServer(log, env.Metrics)
+		var mounts []views.Mount
+		for _, m := range mods {
+			mounts = append(mounts, m.mounts(kc.ConsumerGroup)...)
+		}
+		if err := srv.Mount(env, mounts...); err != nil {
+			cancel()
+			waitProcs()
+			return err
+		}
+		srv.ReadyWhen(func() bool { return stream.Ready(procs) })
+		go func() {
+			if err := srv.RunViews(runCtx); err != nil {
+				httpErrs <- fmt.Errorf("views: %w", err)
+			}
+		}()
+		ln, err := net.Listen("tcp", rt.HTTPAddr)
+		if err != nil {
+			cancel()
+			waitProcs()
+			return configError(fmt.Errorf("AISTREAM_HTTP_ADDR (--http-addr)=%q: cannot listen: %w", rt.HTTPAddr, err))
+		}
+		httpSrv = &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				httpErrs <- err
+			}
+		}()
+		log.Info().Str("api", "http://"+ln.Addr().String()).Msg("HTTP API listening (/v1/..., /healthz, /readyz, /metrics)")
+	} else {
+		srv := views.NewServer(log, env.Metrics)
+		srv.ReadyWhen(func() bool { return stream.Ready(procs) })
+		ln, err := net.Listen("tcp", rt.HTTPAddr)
+		if err == nil {
+			httpSrv = &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+			go func() { _ = httpSrv.Serve(ln) }()
+			log.Info().Str("addr", ln.Addr().String()).Msg("health and metrics listening (views disabled)")
+		}
+	}
+	if dev {
+		fmt.Fprintf(os.Stderr, "\n  aistream dev\n    broker: %s   (e.g. kcat -b %s -L)\n    API:    http://%s/v1/traces/{trace_id}  (header %s: <tenant>)\n    state:  %s\n\n",
+			*brokerAdr, *brokerAdr, rt.HTTPAddr, views.TenantHeader, *dataDir)
+	}
+	if dev && *demo {
+		go func() {
+			if err := runDemo(runCtx, log, kc.BootstrapServers, *demoRate); err != nil && !errors.Is(err, context.Canceled) {
+				log.Error().Err(err).Msg("demo traffic stopped")
+			}
+		}()
+	}
+	log.Info().Int("processors", len(specs)).Bool("views", *serveViews).Msg("aistream running; SIGINT or SIGTERM to stop")
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		log.Info().Msg("shutting down")
+	case runErr = <-procErrs:
+	case runErr = <-httpErrs:
+	}
+	cancel()
+	if httpSrv != nil {
+		shutCtx, done := context.WithTimeout(context.Background(), 10*time.Second)
+		_ = httpSrv.Shutdown(shutCtx)
+		done()
+	}
+	waitProcs()
+	if runErr != nil {
+		return runErr
+	}
+	log.Info().Msg("stopped cleanly")
+	return nil
+}
+
+// prepareTopics clamps replication to the cluster, then applies (or only
+// checks) every topic. It returns the number of brokers.
+func prepareTopics(log zerolog.Logger, brokers []string, sc *sarama.Config, groups []topology.Group, apply bool) (int, error) {
+	c := *sc
+	admin, err := sarama.NewClusterAdmin(brokers, &c)
+	if err != nil {
+		return 0, fmt.Errorf("connect to Kafka at %v: %w (check KAFKA_BOOTSTRAP_SERVERS and the security settings)", brokers, err)
+	}
+	defer admin.Close()
+	plan, err := topology.ResolveFor(admin, topology.All(groups))
+	if err != nil {
+		return 0, err
+	}
+	for _, w := range plan.Warnings {
+		log.Warn().Msg(w)
+	}
+	bs, _, _ := admin.DescribeCluster()
+	if apply {
+		created, unfixable, err := topology.Apply(admin, plan)
+		if err != nil {
+			return 0, err
+		}
+		if len(created) > 0 {
+			log.Info().Strs("topics", created).Msg("created topics")
+		}
+		for _, d := range unfixable {
+			log.Warn().Str("topic", d.Topic).Msg("topic drift apply does not fix: " + d.String())
+		}
+		return len(bs), nil
+	}
+	drifts, err := topology.Check(admin, plan)
+	if err != nil {
+		return 0, err
+	}
+	for _, d := range drifts {
+		if d.Field == "missing" {
+			return 0, fmt.Errorf("topic %s is missing: run \"aistream topics apply\" or start with --apply-topics", d.Topic)
+		}
+		log.Warn().Str("topic", d.Topic).Msg("topic drift: " + d.String())
+	}
+	return len(bs), nil
+}
+
+// startEmbedded starts the in-process broker with its log under dir, so
+// topics, offsets and messages survive a restart.
+func startEmbedded(addr, dir string) (*kfake.Cluster, error) {
+	host, portStr, _ := net.SplitHostPort(addr)
+	port, err := strconv.Atoi(portStr)
+	if err != nil {
+		return nil, configError(fmt.Errorf("--broker-addr=%q: the port must be a number", addr))
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create broker data directory: %w", err)
+	}
+	c, err := kfake.NewCluster(
+		kfake.NumBrokers(1),
+		kfake.Ports(port),
+		kfake.DataDir(dir),
+		kfake.ListenFn(func(network, _ string) (net.Listener, error) {
+			return net.Listen(network, net.JoinHostPort(host, strconv.Itoa(port)))
+		}),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("start embedded broker on %s: %w (is another broker using the port? change --broker-addr)", addr, err)
+	}
+	return c, nil
+}
+
+// signalContext ends on SIGINT or SIGTERM.
+func signalContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+func newLogger(rt config.Runtime) zerolog.Logger {
+	level, err := zerolog.ParseLevel(rt.LogLevel)
+	if err != nil {
+		level = zerolog.InfoLevel
+	}
+	var log zerolog.Logger
+	if rt.LogFormat == "json" {
+		log = zerolog.New(os.Stderr)
+	} else {
+		log = zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr, TimeFormat: time.TimeOnly})
+	}
+	return log.Level(level).With().Timestamp().Logger()
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// envBool reads a boolean variable; a value that is not a boolean is
+// recorded as a configuration error.
+func envBool(key string, def bool, errs *[]error) bool {
+	v := os.Getenv(key)
+	if v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		*errs = append(*errs, &config.Error{Setting: key, Value: v, Want: "use true or false"})
+		return def
+	}
+	return b
+}
+
+func isFlagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
