@@ -1,0 +1,33 @@
+# aistream — the two commands that matter:
+#   make run    the whole pipeline in one process: embedded broker, demo traffic, views
+#   make test   every test, against a real Apache Kafka broker and the embedded one
+.PHONY: run test build lint bench broker-start broker-stop clean
+
+GO ?= go
+
+run:
+	$(GO) run ./cmd/aistream dev --demo
+
+test:
+	scripts/test.sh
+
+build:
+	$(GO) build -o bin/aistream ./cmd/aistream
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
+	$(GO) vet ./...
+
+# Benchmarks against the real broker, each beside a plain-client baseline
+# measured in the same run.
+bench:
+	scripts/bench.sh
+
+broker-start:
+	scripts/kafka-broker.sh start
+
+broker-stop:
+	scripts/kafka-broker.sh stop
+
+clean:
+	rm -rf bin .aistream-dev
