@@ -2,7 +2,10 @@ package codecs_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
+	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/aistream/aistream/codecs"
@@ -40,6 +43,15 @@ func FuzzDecode(f *testing.F) {
 		if ev == nil || ev.Payload == nil {
 			t.Fatalf("accepted without an event: %+v", ev)
 		}
+		// Keys are case-sensitive: no accepted envelope or payload object
+		// has a key that matches a field only without case.
+		var top map[string]any
+		if err := json.Unmarshal(in, &top); err != nil {
+			t.Fatalf("accepted %q, which is not an object: %v", in, err)
+		}
+		foldedKeys(t, top, reflect.TypeFor[codecs.Envelope]())
+		foldedKeys(t, top["data"].(map[string]any), reflect.TypeOf(ev.Payload).Elem())
+
 		out, err := codecs.Encode(ev.Envelope, ev.Payload)
 		if err != nil {
 			t.Fatalf("accepted %q but cannot encode it: %v", in, err)
@@ -59,4 +71,16 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("encoding is not stable:\n%s\n%s", out, out2)
 		}
 	})
+}
+
+func foldedKeys(t *testing.T, obj map[string]any, st reflect.Type) {
+	t.Helper()
+	for i := 0; i < st.NumField(); i++ {
+		name, _, _ := strings.Cut(st.Field(i).Tag.Get("json"), ",")
+		for key := range obj {
+			if key != name && strings.EqualFold(key, name) {
+				t.Fatalf("accepted key %q for field %q", key, name)
+			}
+		}
+	}
 }

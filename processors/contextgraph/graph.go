@@ -1,0 +1,401 @@
+package contextgraph
+
+import (
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/aistream/aistream/codecs"
+)
+
+// Graph is the context graph of one trace: the group table's value, stored
+// under the trace_id.
+type Graph struct {
+	TenantID  string          `json:"tenant_id"`
+	TraceID   string          `json:"trace_id"`
+	Started   *codecs.Time    `json:"started,omitempty"` // earliest event or span start
+	Ended     *codecs.Time    `json:"ended,omitempty"`   // latest event or span end
+	Agents    []Agent         `json:"agents"`
+	Thinking  []Step          `json:"thinking"`
+	Decisions []DecisionNode  `json:"decisions"`
+	Spans     []SpanNode      `json:"spans"`
+	Errors    []SpanFailure   `json:"errors"`
+	Feedback  []FeedbackEntry `json:"feedback"`
+	// Events counts the distinct events applied.
+	Events  int     `json:"events"`
+	Dropped Dropped `json:"dropped"`
+	// Bytes approximates the stored size: the payload bytes of every event
+	// kept plus a fixed overhead each. It only grows (a replaced span counts
+	// twice), so it errs on the safe side of MaxStateBytes.
+	Bytes int `json:"approx_bytes"`
+	// Seen holds the event_ids of events that were not kept (dropped past a
+	// bound), oldest first, so that their redelivery is not counted again.
+	Seen []string `json:"seen_event_ids,omitempty"`
+}
+
+// Agent is an agent that took part in the trace.
+type Agent struct {
+	Name      string      `json:"name"`
+	FirstSeen codecs.Time `json:"first_seen"`
+}
+
+// Step is a thinking step.
+type Step struct {
+	EventID   string      `json:"event_id"`
+	Timestamp codecs.Time `json:"timestamp"`
+	SpanID    string      `json:"span_id,omitempty"`
+	Agent     string      `json:"agent"`
+	Step      int         `json:"step"`
+	Kind      string      `json:"kind,omitempty"`
+	Content   string      `json:"content"`
+	Tokens    int         `json:"tokens,omitempty"`
+}
+
+// DecisionNode is a decision; a later event for the same decision_id
+// replaces it.
+type DecisionNode struct {
+	EventID      string               `json:"event_id"`
+	Timestamp    codecs.Time          `json:"timestamp"`
+	DecisionID   string               `json:"decision_id"`
+	SpanID       string               `json:"span_id,omitempty"`
+	Agent        string               `json:"agent"`
+	DecisionType string               `json:"decision_type"`
+	Chosen       string               `json:"chosen"`
+	Alternatives []codecs.Alternative `json:"alternatives,omitempty"`
+	Confidence   float64              `json:"confidence"`
+	Reason       string               `json:"reason,omitempty"`
+}
+
+// SpanNode is a span; a later event for the same span_id replaces it.
+type SpanNode struct {
+	EventID      string            `json:"event_id"`
+	Timestamp    codecs.Time       `json:"timestamp"`
+	SpanID       string            `json:"span_id"`
+	ParentSpanID string            `json:"parent_span_id,omitempty"`
+	Agent        string            `json:"agent"`
+	Name         string            `json:"name"`
+	Status       string            `json:"status"`
+	StartTime    codecs.Time       `json:"start_time"`
+	EndTime      codecs.Time       `json:"end_time"`
+	LatencyMS    float64           `json:"latency_ms"`
+	Model        string            `json:"model,omitempty"`
+	TokensIn     int               `json:"tokens_in,omitempty"`
+	TokensOut    int               `json:"tokens_out,omitempty"`
+	Error        *codecs.SpanError `json:"error,omitempty"`
+}
+
+// SpanFailure is a span that ended in error (derived from Spans).
+type SpanFailure struct {
+	SpanID  string `json:"span_id"`
+	Agent   string `json:"agent"`
+	Name    string `json:"name"`
+	Type    string `json:"type"`
+	Message string `json:"message,omitempty"`
+}
+
+// FeedbackEntry is a feedback on a response of the trace, with the state of
+// the learning signal it produced.
+type FeedbackEntry struct {
+	EventID    string      `json:"event_id"`
+	Timestamp  codecs.Time `json:"timestamp"`
+	ResponseID string      `json:"response_id"`
+	SessionID  string      `json:"session_id"`
+	UserID     string      `json:"user_id"`
+	Agent      string      `json:"agent"`
+	Model      string      `json:"model"`
+	Thumbs     string      `json:"thumbs,omitempty"`
+	Score      *int        `json:"score,omitempty"`
+	Categories []string    `json:"categories,omitempty"`
+	Comment    string      `json:"comment,omitempty"`
+
+	SignalID     string  `json:"signal_id"`
+	SignalType   string  `json:"signal_type"`
+	Revision     int     `json:"revision"`
+	Weight       float64 `json:"weight"`
+	Supersedes   string  `json:"supersedes,omitempty"`
+	SupersededBy string  `json:"superseded_by,omitempty"`
+	// Fingerprint identifies the context the latest revision carried; a
+	// new revision is emitted only when it changes.
+	Fingerprint string `json:"context_fingerprint"`
+}
+
+// Dropped counts distinct events not kept because a bound was reached.
+type Dropped struct {
+	Thinking  int `json:"thinking,omitempty"`
+	Decisions int `json:"decisions,omitempty"`
+	Spans     int `json:"spans,omitempty"`
+	Feedback  int `json:"feedback,omitempty"`
+	// Bytes counts events refused because the graph reached MaxStateBytes.
+	Bytes int `json:"bytes,omitempty"`
+}
+
+// Any reports whether anything was dropped.
+func (d Dropped) Any() bool { return d != Dropped{} }
+
+// Clipping lengths of stored strings: enough to read, small enough that the
+// bounds on counts keep a graph far below Kafka's message size.
+const (
+	clipID      = 256
+	clipName    = 256
+	clipContent = 2048
+	clipText    = 1024
+	// entryOverhead is the JSON an entry adds beyond its payload bytes.
+	entryOverhead = 256
+	// maxSeen bounds Seen; past it, the oldest ids are forgotten and a
+	// redelivery of their event counts as dropped again.
+	maxSeen = 512
+)
+
+// clip cuts s to at most n bytes on a rune boundary.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+func newGraph(tenant, traceID string) *Graph {
+	return &Graph{TenantID: tenant, TraceID: traceID}
+}
+
+// has reports whether the event was applied already.
+func (g *Graph) has(eventID string) bool {
+	for i := range g.Thinking {
+		if g.Thinking[i].EventID == eventID {
+			return true
+		}
+	}
+	for i := range g.Decisions {
+		if g.Decisions[i].EventID == eventID {
+			return true
+		}
+	}
+	for i := range g.Spans {
+		if g.Spans[i].EventID == eventID {
+			return true
+		}
+	}
+	for i := range g.Feedback {
+		if g.Feedback[i].EventID == eventID {
+			return true
+		}
+	}
+	return slices.Contains(g.Seen, eventID)
+}
+
+// remember records the id of an event that was not kept.
+func (g *Graph) remember(eventID string) {
+	g.Seen = append(g.Seen, eventID)
+	if len(g.Seen) > maxSeen {
+		g.Seen = slices.Delete(g.Seen, 0, len(g.Seen)-maxSeen)
+	}
+}
+
+// room reports whether an event of size bytes fits the byte budget, and
+// counts it as dropped if not.
+func (g *Graph) room(c Config, eventID string, size int) bool {
+	if g.Bytes+size+entryOverhead <= c.MaxStateBytes {
+		return true
+	}
+	g.Dropped.Bytes++
+	g.remember(eventID)
+	return false
+}
+
+// apply adds a thinking, decision or span event (not yet applied, of the
+// graph's tenant) and reports whether the graph changed.
+func (g *Graph) apply(c Config, ev *codecs.Event) bool {
+	changed := false
+	switch p := ev.Payload.(type) {
+	case *codecs.Thinking:
+		changed = g.addThinking(c, ev, p)
+	case *codecs.Decision:
+		changed = g.addDecision(c, ev, p)
+	case *codecs.Span:
+		changed = g.addSpan(c, ev, p)
+	}
+	if changed {
+		g.Events++
+	}
+	return changed
+}
+
+func (g *Graph) addThinking(c Config, ev *codecs.Event, p *codecs.Thinking) bool {
+	if len(g.Thinking) >= c.MaxThinkingSteps {
+		g.Dropped.Thinking++
+		g.remember(ev.EventID)
+		return true
+	}
+	if !g.room(c, ev.EventID, len(ev.Data)) {
+		return true
+	}
+	s := Step{
+		EventID: ev.EventID, Timestamp: ev.Timestamp, SpanID: clip(p.SpanID, clipID), Agent: clip(p.Agent, clipName),
+		Step: p.Step, Kind: clip(p.Kind, clipName), Content: clip(p.Content, clipContent), Tokens: p.Tokens,
+	}
+	i, _ := slices.BinarySearchFunc(g.Thinking, s, compareSteps)
+	g.Thinking = slices.Insert(g.Thinking, i, s)
+	g.Bytes += len(ev.Data) + entryOverhead
+	g.see(p.Agent, ev.Timestamp, ev.Timestamp)
+	return true
+}
+
+func compareSteps(a, b Step) int {
+	if a.Step != b.Step {
+		return a.Step - b.Step
+	}
+	if c := a.Timestamp.Compare(b.Timestamp.Time); c != 0 {
+		return c
+	}
+	return strings.Compare(a.EventID, b.EventID)
+}
+
+// newer reports whether event (t, id) comes after (t0, id0): a later event
+// time, ties broken by the larger event_id, so replicas agree whatever the
+// arrival order.
+func newer(t codecs.Time, id string, t0 codecs.Time, id0 string) bool {
+	if c := t.Compare(t0.Time); c != 0 {
+		return c > 0
+	}
+	return id > id0
+}
+
+func (g *Graph) addDecision(c Config, ev *codecs.Event, p *codecs.Decision) bool {
+	alts := p.Alternatives
+	if len(alts) > maxAlternatives {
+		alts = alts[:maxAlternatives]
+	}
+	d := DecisionNode{
+		EventID: ev.EventID, Timestamp: ev.Timestamp, DecisionID: clip(p.DecisionID, clipID), SpanID: clip(p.SpanID, clipID),
+		Agent: clip(p.Agent, clipName), DecisionType: clip(p.DecisionType, clipName), Chosen: clip(p.Chosen, clipName),
+		Confidence: p.Confidence, Reason: clip(p.Reason, clipText),
+	}
+	for _, a := range alts {
+		d.Alternatives = append(d.Alternatives, codecs.Alternative{Option: clip(a.Option, clipName), Score: a.Score})
+	}
+	i := slices.IndexFunc(g.Decisions, func(x DecisionNode) bool { return x.DecisionID == d.DecisionID })
+	if i >= 0 {
+		if !newer(d.Timestamp, d.EventID, g.Decisions[i].Timestamp, g.Decisions[i].EventID) {
+			return false
+		}
+		if !g.room(c, ev.EventID, len(ev.Data)) {
+			return true
+		}
+		g.Decisions = slices.Delete(g.Decisions, i, i+1)
+	} else {
+		if len(g.Decisions) >= c.MaxDecisions {
+			g.Dropped.Decisions++
+			g.remember(ev.EventID)
+			return true
+		}
+		if !g.room(c, ev.EventID, len(ev.Data)) {
+			return true
+		}
+	}
+	j, _ := slices.BinarySearchFunc(g.Decisions, d, func(a, b DecisionNode) int {
+		if c := a.Timestamp.Compare(b.Timestamp.Time); c != 0 {
+			return c
+		}
+		return strings.Compare(a.DecisionID, b.DecisionID)
+	})
+	g.Decisions = slices.Insert(g.Decisions, j, d)
+	g.Bytes += len(ev.Data) + entryOverhead
+	g.see(p.Agent, ev.Timestamp, ev.Timestamp)
+	return true
+}
+
+// maxAlternatives bounds the alternatives kept per decision.
+const maxAlternatives = 16
+
+func (g *Graph) addSpan(c Config, ev *codecs.Event, p *codecs.Span) bool {
+	s := SpanNode{
+		EventID: ev.EventID, Timestamp: ev.Timestamp, SpanID: clip(p.SpanID, clipID), ParentSpanID: clip(p.ParentSpanID, clipID),
+		Agent: clip(p.Agent, clipName), Name: clip(p.Name, clipName), Status: p.Status, StartTime: p.StartTime, EndTime: p.EndTime,
+		LatencyMS: p.LatencyMS(), Model: clip(p.Model, clipName), TokensIn: p.TokensIn, TokensOut: p.TokensOut,
+	}
+	if p.Error != nil {
+		s.Error = &codecs.SpanError{Type: clip(p.Error.Type, clipName), Message: clip(p.Error.Message, clipText)}
+	}
+	i := slices.IndexFunc(g.Spans, func(x SpanNode) bool { return x.SpanID == s.SpanID })
+	if i >= 0 {
+		if !newer(s.Timestamp, s.EventID, g.Spans[i].Timestamp, g.Spans[i].EventID) {
+			return false
+		}
+		if !g.room(c, ev.EventID, len(ev.Data)) {
+			return true
+		}
+		g.Spans = slices.Delete(g.Spans, i, i+1)
+	} else {
+		if len(g.Spans) >= c.MaxSpans {
+			g.Dropped.Spans++
+			g.remember(ev.EventID)
+			return true
+		}
+		if !g.room(c, ev.EventID, len(ev.Data)) {
+			return true
+		}
+	}
+	j, _ := slices.BinarySearchFunc(g.Spans, s, func(a, b SpanNode) int {
+		if c := a.StartTime.Compare(b.StartTime.Time); c != 0 {
+			return c
+		}
+		return strings.Compare(a.SpanID, b.SpanID)
+	})
+	g.Spans = slices.Insert(g.Spans, j, s)
+	g.Bytes += len(ev.Data) + entryOverhead
+	g.see(p.Agent, p.StartTime, ev.Timestamp, p.EndTime)
+	g.Errors = g.Errors[:0]
+	for _, x := range g.Spans {
+		if x.Error != nil {
+			g.Errors = append(g.Errors, SpanFailure{SpanID: x.SpanID, Agent: x.Agent, Name: x.Name, Type: x.Error.Type, Message: x.Error.Message})
+		}
+	}
+	return true
+}
+
+// see records an agent's appearance at first and widens the trace's time
+// range to every given time.
+func (g *Graph) see(agent string, first codecs.Time, times ...codecs.Time) {
+	agent = clip(agent, clipName)
+	a := Agent{Name: agent, FirstSeen: first}
+	if i := slices.IndexFunc(g.Agents, func(x Agent) bool { return x.Name == agent }); i >= 0 {
+		if !first.Before(g.Agents[i].FirstSeen.Time) {
+			a = g.Agents[i]
+		}
+		g.Agents = slices.Delete(g.Agents, i, i+1)
+	}
+	j, _ := slices.BinarySearchFunc(g.Agents, a, func(x, y Agent) int {
+		if c := x.FirstSeen.Compare(y.FirstSeen.Time); c != 0 {
+			return c
+		}
+		return strings.Compare(x.Name, y.Name)
+	})
+	g.Agents = slices.Insert(g.Agents, j, a)
+	for _, t := range append(times, first) {
+		if g.Started == nil || t.Before(g.Started.Time) {
+			s := t
+			g.Started = &s
+		}
+		if g.Ended == nil || t.After(g.Ended.Time) {
+			e := t
+			g.Ended = &e
+		}
+	}
+}
+
+// seenTrace reports whether any agent event of the trace was applied.
+func (g *Graph) seenTrace() bool {
+	return len(g.Thinking)+len(g.Decisions)+len(g.Spans) > 0 || g.Dropped.Thinking+g.Dropped.Decisions+g.Dropped.Spans > 0
+}
+
+// duration is the trace's extent in event time.
+func (g *Graph) duration() time.Duration {
+	if g.Started == nil || g.Ended == nil {
+		return 0
+	}
+	return g.Ended.Sub(g.Started.Time)
+}

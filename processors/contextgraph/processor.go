@@ -1,0 +1,192 @@
+package contextgraph
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+
+	"github.com/lovoo/goka"
+
+	"github.com/aistream/aistream/codecs"
+	"github.com/aistream/aistream/internal/stream"
+)
+
+// processor holds the handlers of the context-graph group. Its methods are
+// pure functions of the goka context and the message.
+type processor struct {
+	cfg Config
+	m   *stream.Metrics
+}
+
+// traceOf is the trace an accepted event belongs to.
+func traceOf(ev *codecs.Event) string {
+	switch p := ev.Payload.(type) {
+	case *codecs.Thinking:
+		return p.TraceID
+	case *codecs.Decision:
+		return p.TraceID
+	case *codecs.Span:
+		return p.TraceID
+	case *codecs.Feedback:
+		return p.TraceID
+	}
+	return ""
+}
+
+// input handles an event from one of the AI Service's topics: re-keyed
+// through the loop unless it already sits under its trace_id on the
+// partition murmur2 picks for it.
+func (p *processor) input(ctx goka.Context, ev *codecs.Event) {
+	trace := traceOf(ev)
+	if stream.Misplaced(ctx, trace, Partitions) {
+		ctx.Loopback(trace, envelopeBytes(ev))
+		return
+	}
+	p.handle(ctx, ev)
+}
+
+// envelopeBytes serialises an accepted event for the loop and for dead
+// letters raised after decoding: the envelope as decoded, its data bytes
+// unchanged (unknown envelope fields are not carried).
+func envelopeBytes(ev *codecs.Event) []byte {
+	b, err := json.Marshal(ev.Envelope)
+	if err != nil {
+		// A decoded envelope always marshals: its timestamp passed the
+		// same year check MarshalJSON applies.
+		panic(err)
+	}
+	return b
+}
+
+// handle applies one event to its trace's graph (ctx.Key() is the trace_id).
+func (p *processor) handle(ctx goka.Context, ev *codecs.Event) {
+	var g *Graph
+	if v := ctx.Value(); v != nil {
+		g = v.(*Graph)
+	}
+	if g == nil {
+		g = newGraph(ev.TenantID, ctx.Key())
+	} else if g.TenantID != ev.TenantID {
+		stream.DeadLetter(ctx, p.m, envelopeBytes(ev), codecs.Reject(codecs.ReasonTenantConflict, "tenant_id",
+			"trace %s belongs to another tenant; an event may only join a trace of its own tenant", ctx.Key()))
+		return
+	}
+	if g.has(ev.EventID) {
+		return // a redelivery: already in the graph, its signal already out
+	}
+	if fb, ok := ev.Payload.(*codecs.Feedback); ok {
+		p.feedback(ctx, g, ev, fb)
+		ctx.SetValue(g)
+		return
+	}
+	if !g.apply(p.cfg, ev) {
+		return
+	}
+	p.revise(ctx, g, ev.Timestamp)
+	ctx.SetValue(g)
+}
+
+// feedback records a feedback on the trace and emits its first signal,
+// complete with whatever context the graph holds.
+func (p *processor) feedback(ctx goka.Context, g *Graph, ev *codecs.Event, fb *codecs.Feedback) {
+	sc := signalContext(p.cfg, g)
+	typ := classify(fb)
+	e := FeedbackEntry{
+		EventID: ev.EventID, Timestamp: ev.Timestamp, ResponseID: fb.ResponseID, SessionID: fb.SessionID, UserID: fb.UserID,
+		Agent: fb.Agent, Model: fb.Model, Thumbs: fb.Thumbs, Score: fb.Score, Categories: fb.Categories, Comment: fb.Comment,
+		SignalID: signalID(ev.TenantID, ev.EventID), SignalType: typ, Revision: 1,
+		Weight: weight(fb, typ, sc.Missing), Fingerprint: fingerprint(sc),
+	}
+	kept := len(g.Feedback) < p.cfg.MaxFeedback && g.room(p.cfg, ev.EventID, len(ev.Data))
+	if !kept {
+		if len(g.Feedback) >= p.cfg.MaxFeedback {
+			g.Dropped.Feedback++
+			g.remember(ev.EventID)
+		}
+		p.emit(ctx, g, &e, sc)
+		return
+	}
+	i, _ := slices.BinarySearchFunc(g.Feedback, e, compareFeedback)
+	g.Feedback = slices.Insert(g.Feedback, i, e)
+	g.Bytes += len(ev.Data) + entryOverhead
+	g.Events++
+	g.link(e.ResponseID, e.UserID)
+	p.emit(ctx, g, &g.Feedback[i], sc)
+}
+
+// compareFeedback orders feedback by timestamp, ties broken by event_id:
+// the order in which a user's ratings of one response supersede each other.
+func compareFeedback(a, b FeedbackEntry) int {
+	if c := a.Timestamp.Compare(b.Timestamp.Time); c != 0 {
+		return c
+	}
+	return strings.Compare(a.EventID, b.EventID)
+}
+
+// link sets Supersedes/SupersededBy along one user's feedback on one
+// response (g.Feedback is sorted by compareFeedback).
+func (g *Graph) link(responseID, userID string) {
+	prev := -1
+	for i := range g.Feedback {
+		e := &g.Feedback[i]
+		if e.ResponseID != responseID || e.UserID != userID {
+			continue
+		}
+		e.Supersedes, e.SupersededBy = "", ""
+		if prev >= 0 {
+			e.Supersedes = g.Feedback[prev].SignalID
+			g.Feedback[prev].SupersededBy = e.SignalID
+		}
+		prev = i
+	}
+}
+
+// revise emits a new revision of every current signal of the trace whose
+// context the event at t changed, if t is within the signal horizon of its
+// feedback. Superseded feedback gets no revisions: consumers drop it anyway.
+func (p *processor) revise(ctx goka.Context, g *Graph, t codecs.Time) {
+	var (
+		sc    codecs.SignalContext
+		fp    string
+		built bool
+	)
+	for i := range g.Feedback {
+		e := &g.Feedback[i]
+		if e.SupersededBy != "" || t.After(e.Timestamp.Add(p.cfg.SignalHorizon)) {
+			continue
+		}
+		if !built {
+			sc = signalContext(p.cfg, g)
+			fp, built = fingerprint(sc), true
+		}
+		if fp == e.Fingerprint {
+			continue
+		}
+		e.Revision++
+		e.Fingerprint = fp
+		e.Weight = weight(e.payload(), e.SignalType, sc.Missing)
+		p.emit(ctx, g, e, sc)
+	}
+}
+
+// payload is the rating part of the entry as the codec's type.
+func (e *FeedbackEntry) payload() *codecs.Feedback {
+	return &codecs.Feedback{Thumbs: e.Thumbs, Score: e.Score, Categories: e.Categories, Comment: e.Comment}
+}
+
+// emit writes the entry's latest revision to ai-learning-signals under
+// tenant|response_id, the key the responses group keeps its state under.
+func (p *processor) emit(ctx goka.Context, g *Graph, e *FeedbackEntry, sc codecs.SignalContext) {
+	env := codecs.Envelope{
+		EventID:   signalEventID(e.SignalID, e.Revision),
+		EventType: codecs.SignalTypePrefix + e.SignalType,
+		TenantID:  g.TenantID,
+		Timestamp: e.Timestamp,
+		Source:    Source,
+	}
+	b, err := codecs.Encode(env, signal(g.TraceID, e, sc))
+	if err != nil {
+		ctx.Fail(err)
+	}
+	ctx.Emit(SignalStream, codecs.TenantKey(g.TenantID, e.ResponseID), b)
+}

@@ -1,0 +1,156 @@
+package contextgraph
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"math"
+	"slices"
+	"strconv"
+
+	"github.com/aistream/aistream/codecs"
+)
+
+// signalID is stable for one feedback event, so every replay and every
+// revision of its signal carries the same id.
+func signalID(tenant, feedbackEventID string) string {
+	return "sig-" + digest("aistream/signal", tenant, feedbackEventID)
+}
+
+// signalEventID is the envelope event_id of one revision of a signal: a
+// consumer deduplicating by event_id keeps each revision exactly once.
+func signalEventID(signalID string, revision int) string {
+	return "ls-" + digest("aistream/signal-revision", signalID, strconv.Itoa(revision))
+}
+
+func digest(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))[:24]
+}
+
+// classify picks the signal type: the first of safety escalation (category
+// unsafe, whatever the rating), correction (negative with a comment),
+// negative example, positive example.
+func classify(f *codecs.Feedback) string {
+	switch {
+	case f.HasCategory("unsafe"):
+		return codecs.SignalSafety
+	case !f.Positive() && f.Comment != "":
+		return codecs.SignalCorrection
+	case !f.Positive():
+		return codecs.SignalNegative
+	default:
+		return codecs.SignalPositive
+	}
+}
+
+// weight is how much a trainer should trust one signal:
+//
+//	weight = base(type) × strength(rating) × completeness(context)
+//
+//	base:         safety_escalation 2.0, correction 1.5 (the comment says what
+//	              was wrong), negative_example 1.0, positive_example 1.0
+//	strength:     with a score s: 0.5 + |s-3|/4 (1 or 5 → 1.0, 2 or 4 → 0.75,
+//	              3 → 0.5); thumbs only → 0.75; thumbs and a score pointing
+//	              the other way (up with 1-2, down with 4-5) → 0.5
+//	completeness: 1.0 with trace context, 0.5 when the trace was never seen
+//
+// rounded to 3 decimals. See SIGNALS.md.
+func weight(f *codecs.Feedback, signalType string, contextMissing bool) float64 {
+	base := 1.0
+	switch signalType {
+	case codecs.SignalSafety:
+		base = 2.0
+	case codecs.SignalCorrection:
+		base = 1.5
+	}
+	strength := 0.75
+	if f.Score != nil {
+		s := *f.Score
+		strength = 0.5 + math.Abs(float64(s-3))/4
+		if f.Thumbs == "up" && s <= 2 || f.Thumbs == "down" && s >= 4 {
+			strength = 0.5
+		}
+	}
+	completeness := 1.0
+	if contextMissing {
+		completeness = 0.5
+	}
+	return math.Round(base*strength*completeness*1000) / 1000
+}
+
+// signalContext is what a signal says about the trace, bounded by c's
+// Signal* limits (the first steps, decisions and errors in graph order).
+func signalContext(c Config, g *Graph) codecs.SignalContext {
+	if !g.seenTrace() {
+		return codecs.SignalContext{Missing: true}
+	}
+	out := codecs.SignalContext{
+		Spans:     len(g.Spans),
+		LatencyMS: float64(g.duration().Microseconds()) / 1000,
+		Truncated: g.Dropped.Any(),
+	}
+	for _, a := range g.Agents {
+		out.Agents = append(out.Agents, a.Name)
+	}
+	for i, d := range g.Decisions {
+		if i == c.SignalDecisions {
+			out.Truncated = true
+			break
+		}
+		out.Decisions = append(out.Decisions, codecs.SignalDecision{
+			DecisionID: d.DecisionID, Agent: d.Agent, DecisionType: d.DecisionType, Chosen: d.Chosen,
+			Alternatives: d.Alternatives, Confidence: d.Confidence, Reason: d.Reason,
+		})
+	}
+	for i, s := range g.Thinking {
+		out.ThinkingTokens += s.Tokens
+		if i >= c.SignalThinkingSteps {
+			out.Truncated = true
+			continue
+		}
+		out.Thinking = append(out.Thinking, codecs.SignalThinking{Agent: s.Agent, Step: s.Step, Kind: s.Kind, Content: s.Content})
+	}
+	for _, s := range g.Spans {
+		out.TokensIn += s.TokensIn
+		out.TokensOut += s.TokensOut
+		if s.Model != "" && !slices.Contains(out.Models, s.Model) {
+			out.Models = append(out.Models, s.Model)
+		}
+	}
+	for i, e := range g.Errors {
+		if i == c.SignalSpanErrors {
+			out.Truncated = true
+			break
+		}
+		out.SpanErrors = append(out.SpanErrors, codecs.SignalSpanError(e))
+	}
+	return out
+}
+
+// fingerprint identifies a context's content.
+func fingerprint(sc codecs.SignalContext) string {
+	b, err := json.Marshal(sc)
+	if err != nil {
+		// Only non-finite numbers fail, and the decoder refuses those.
+		panic(err)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8])
+}
+
+// signal builds the payload of the latest revision of entry's signal.
+func signal(traceID string, e *FeedbackEntry, sc codecs.SignalContext) codecs.Signal {
+	return codecs.Signal{
+		SignalID: e.SignalID, Revision: e.Revision, SignalType: e.SignalType, Weight: e.Weight,
+		ResponseID: e.ResponseID, TraceID: traceID, SessionID: e.SessionID, UserID: e.UserID, Agent: e.Agent, Model: e.Model,
+		Feedback: codecs.SignalFeedback{
+			EventID: e.EventID, Timestamp: e.Timestamp, Thumbs: e.Thumbs, Score: e.Score, Categories: e.Categories, Comment: e.Comment,
+		},
+		Supersedes: e.Supersedes, SupersededBy: e.SupersededBy, Context: sc,
+	}
+}

@@ -1,0 +1,217 @@
+package lineage
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"github.com/lovoo/goka"
+	"github.com/lovoo/goka/codec"
+
+	"github.com/aistream/aistream/codecs"
+	"github.com/aistream/aistream/internal/stream"
+	"github.com/aistream/aistream/topology"
+)
+
+// Name is the group's short name (--processors) and its name after the prefix.
+const Name = "query-lineage"
+
+// Partitions of the group's loop and table: those of query-lineage-events.
+const Partitions = 3
+
+// RecordStream is ai-lineage-records as a goka stream.
+var RecordStream = goka.Stream(topology.LineageRecords)
+
+// NodeCodec stores a *Node.
+type NodeCodec = codecs.JSON[Node]
+
+// Group is the full group name for prefix.
+func Group(prefix string) goka.Group { return stream.Options{Prefix: prefix}.GroupName(Name) }
+
+// Table is the group table the view reads.
+func Table(prefix string) goka.Table { return goka.GroupTable(Group(prefix)) }
+
+// Groups returns the group's internal topics: its table and its loop, with
+// the partitions of query-lineage-events.
+func Groups(prefix string) []topology.Group {
+	return []topology.Group{{Name: string(Group(prefix)), Partitions: Partitions, Table: true, Loop: true}}
+}
+
+// Specs returns the query-lineage group. c must be valid.
+func Specs(o stream.Options, c Config) []stream.Spec {
+	names, err := c.Names()
+	if err != nil {
+		panic(fmt.Sprintf("lineage.Specs: invalid config (call Validate first): %v", err))
+	}
+	p := &processor{cfg: c, names: names, dec: o.Decoder, m: o.Metrics}
+	group := o.GroupName(Name)
+	graph := goka.DefineGroup(group,
+		goka.Input(goka.Stream(topology.LineageEvents), new(codec.Bytes), p.input),
+		goka.Loop(codecs.JSON[Update]{}, p.loop),
+		goka.Persist(NodeCodec{}),
+		goka.Output(RecordStream, new(codec.Bytes)),
+		stream.DeadLetterOutput(),
+	)
+	return []stream.Spec{{
+		Name:   Name,
+		Topics: Groups(o.Prefix)[0],
+		Graph:  graph,
+		Inputs: []string{topology.LineageEvents, topology.GroupLoop(string(group))},
+	}}
+}
+
+type processor struct {
+	cfg   Config
+	names Names
+	dec   codecs.Decoder
+	m     *stream.Metrics
+}
+
+var lineageTypes = []string{codecs.TypeLineage}
+
+// input decodes an event and fans it out. It never touches state, so the key
+// and partition it arrived on do not matter: every node update is looped
+// back under its own tenant × dataset key.
+func (p *processor) input(ctx goka.Context, msg any) {
+	raw, _ := msg.([]byte)
+	// The handler needs the original bytes to dead-letter a bad name.
+	stream.Accept(p.dec, p.m, lineageTypes, func(ctx goka.Context, ev *codecs.Event) { p.event(ctx, ev, raw) })(ctx, msg)
+}
+
+func (p *processor) event(ctx goka.Context, ev *codecs.Event, raw []byte) {
+	l := ev.Payload.(*codecs.Lineage)
+	e, err := p.normalise(l)
+	if err != nil {
+		stream.DeadLetter(ctx, p.m, raw, err)
+		return
+	}
+	q := QueryRef{
+		QueryID: l.QueryID, SQLHash: sqlHash(l), Dialect: l.Dialect, UserID: l.UserID, TraceID: l.TraceID,
+		Status: l.Status, EventID: ev.EventID, At: ev.Timestamp,
+	}
+	for _, u := range e.updates(ev.TenantID, q) {
+		ctx.Loopback(codecs.TenantKey(ev.TenantID, u.Dataset), u)
+	}
+	rec := record(ev.Envelope, l, e, q)
+	out, err := codecs.Encode(codecs.Envelope{
+		EventID: RecordEventID(ev.TenantID, ev.EventID), EventType: RecordType, TenantID: ev.TenantID,
+		Timestamp: ev.Timestamp, Source: "aistream",
+	}, rec)
+	if err != nil {
+		stream.DeadLetter(ctx, p.m, raw, err)
+		return
+	}
+	ctx.Emit(RecordStream, codecs.TenantKey(ev.TenantID, l.QueryID), out)
+}
+
+// loop applies one node update. Loop messages come from our own murmur2
+// producer under the node's key, so they sit on the table's partition.
+func (p *processor) loop(ctx goka.Context, msg any) {
+	stream.Count(ctx, p.m)
+	u := msg.(*Update)
+	raw, _ := json.Marshal(u)
+	stream.Guard(ctx, p.m, raw, func() {
+		var n *Node
+		if v := ctx.Value(); v != nil {
+			n = v.(*Node)
+		}
+		if n, changed := p.cfg.apply(n, u); changed {
+			ctx.SetValue(n)
+		}
+	})
+}
+
+// normalised is a lineage event with canonical names, each dataset once.
+type normalised struct {
+	sources, targets []string
+	columns          []ColumnEdge // successful queries only
+}
+
+func (p *processor) normalise(l *codecs.Lineage) (*normalised, error) {
+	e := &normalised{}
+	add := func(list *[]string, field, raw string) (string, error) {
+		d, err := p.names.Dataset(field, raw, l.Dialect)
+		if err != nil {
+			return "", err
+		}
+		if !slices.Contains(*list, d) {
+			*list = append(*list, d)
+		}
+		return d, nil
+	}
+	for i, s := range l.Sources {
+		if _, err := add(&e.sources, fmt.Sprintf("data.sources[%d]", i), s); err != nil {
+			return nil, err
+		}
+	}
+	for i, t := range l.Targets {
+		if _, err := add(&e.targets, fmt.Sprintf("data.targets[%d]", i), t); err != nil {
+			return nil, err
+		}
+	}
+	// A column mapping implies its datasets: a source column's dataset was
+	// read and a target column's was written, listed or not.
+	for i, m := range l.Columns {
+		f := fmt.Sprintf("data.columns[%d].target", i)
+		td, err := add(&e.targets, f+".dataset", m.Target.Dataset)
+		if err != nil {
+			return nil, err
+		}
+		tc, err := p.names.Column(f+".column", m.Target.Column, l.Dialect)
+		if err != nil {
+			return nil, err
+		}
+		for j, s := range m.Sources {
+			f := fmt.Sprintf("data.columns[%d].sources[%d]", i, j)
+			sd, err := add(&e.sources, f+".dataset", s.Dataset)
+			if err != nil {
+				return nil, err
+			}
+			sc, err := p.names.Column(f+".column", s.Column, l.Dialect)
+			if err != nil {
+				return nil, err
+			}
+			ce := ColumnEdge{From: codecs.ColumnRef{Dataset: sd, Column: sc}, To: codecs.ColumnRef{Dataset: td, Column: tc}}
+			if l.Status == StatusSuccess && !slices.Contains(e.columns, ce) {
+				e.columns = append(e.columns, ce)
+			}
+		}
+	}
+	return e, nil
+}
+
+// updates builds one node update per dataset the event touches, in sorted
+// order. Every source is linked to every target.
+func (e *normalised) updates(tenant string, q QueryRef) []*Update {
+	byName := map[string]*Update{}
+	node := func(d string) *Update {
+		u := byName[d]
+		if u == nil {
+			u = &Update{TenantID: tenant, Dataset: d, Query: q}
+			byName[d] = u
+		}
+		return u
+	}
+	for _, s := range e.sources {
+		node(s).Downstream = e.targets
+	}
+	for _, t := range e.targets {
+		node(t).Upstream = e.sources
+	}
+	for _, c := range e.columns {
+		node(c.From.Dataset).Columns = append(node(c.From.Dataset).Columns, c)
+		if c.To.Dataset != c.From.Dataset {
+			node(c.To.Dataset).Columns = append(node(c.To.Dataset).Columns, c)
+		}
+	}
+	names := make([]string, 0, len(byName))
+	for d := range byName {
+		names = append(names, d)
+	}
+	slices.Sort(names)
+	out := make([]*Update, len(names))
+	for i, d := range names {
+		out[i] = byName[d]
+	}
+	return out
+}

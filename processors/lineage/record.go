@@ -1,0 +1,131 @@
+package lineage
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+
+	"github.com/aistream/aistream/codecs"
+)
+
+// RecordType is the event type of the lineage records on ai-lineage-records.
+const RecordType = "lineage.record"
+
+// Record is the payload of a lineage record: one processed lineage event
+// with canonical dataset names, shaped after an OpenLineage RunEvent
+// (run_state ~ eventType, run ~ run, job ~ job, inputs/outputs ~ datasets,
+// column_lineage ~ the columnLineage facet) in the project's snake_case.
+type Record struct {
+	RunState      string          `json:"run_state"` // COMPLETE or FAIL
+	EventTime     codecs.Time     `json:"event_time"`
+	SourceEventID string          `json:"source_event_id"`
+	Run           RecordRun       `json:"run"`
+	Job           RecordJob       `json:"job"`
+	Inputs        []RecordDataset `json:"inputs"`
+	Outputs       []RecordDataset `json:"outputs"`
+	UserID        string          `json:"user_id"`
+	TraceID       string          `json:"trace_id,omitempty"`
+	Status        string          `json:"status"` // success or failed, as received
+}
+
+// RecordRun identifies one execution; RunID is a UUID derived from the
+// tenant and source event id, so a replay yields the same id.
+type RecordRun struct {
+	RunID string `json:"run_id"`
+}
+
+// RecordJob is the query.
+type RecordJob struct {
+	Namespace string `json:"namespace"` // the tenant id
+	Name      string `json:"name"`      // the query id
+	SQL       string `json:"sql,omitempty"`
+	SQLHash   string `json:"sql_hash"`
+	Dialect   string `json:"dialect"`
+}
+
+// RecordDataset is one input or output dataset.
+type RecordDataset struct {
+	Namespace string `json:"namespace"` // the tenant id
+	Name      string `json:"name"`      // canonical catalog.schema.table
+	// ColumnLineage maps an output column to the input columns it is
+	// computed from (outputs only).
+	ColumnLineage map[string][]RecordField `json:"column_lineage,omitempty"`
+}
+
+// RecordField is one input column.
+type RecordField struct {
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	Field     string `json:"field"`
+}
+
+// Statuses of a lineage event.
+const (
+	StatusSuccess = "success"
+	StatusFailed  = "failed"
+)
+
+func record(env codecs.Envelope, l *codecs.Lineage, e *normalised, q QueryRef) Record {
+	state := "COMPLETE"
+	if l.Status == StatusFailed {
+		state = "FAIL"
+	}
+	ns := env.TenantID
+	r := Record{
+		RunState: state, EventTime: env.Timestamp, SourceEventID: env.EventID,
+		Run:    RecordRun{RunID: runID(env.TenantID, env.EventID)},
+		Job:    RecordJob{Namespace: ns, Name: l.QueryID, SQL: l.SQL, SQLHash: q.SQLHash, Dialect: l.Dialect},
+		UserID: l.UserID, TraceID: l.TraceID, Status: l.Status,
+		Inputs: []RecordDataset{}, Outputs: []RecordDataset{},
+	}
+	for _, s := range e.sources {
+		r.Inputs = append(r.Inputs, RecordDataset{Namespace: ns, Name: s})
+	}
+	for _, t := range e.targets {
+		d := RecordDataset{Namespace: ns, Name: t}
+		for _, c := range e.columns {
+			if c.To.Dataset != t {
+				continue
+			}
+			if d.ColumnLineage == nil {
+				d.ColumnLineage = map[string][]RecordField{}
+			}
+			d.ColumnLineage[c.To.Column] = append(d.ColumnLineage[c.To.Column], RecordField{Namespace: ns, Name: c.From.Dataset, Field: c.From.Column})
+		}
+		r.Outputs = append(r.Outputs, d)
+	}
+	return r
+}
+
+// RecordEventID is the deterministic event id of the record made from the
+// lineage event eventID of tenant.
+func RecordEventID(tenant, eventID string) string {
+	return "lr-" + digest(tenant, eventID)[:32]
+}
+
+// runID formats a digest as a version-8 (custom) RFC 9562 UUID.
+func runID(tenant, eventID string) string {
+	h := sha256.Sum256([]byte("run\x00" + tenant + "\x00" + eventID))
+	h[6] = h[6]&0x0f | 0x80
+	h[8] = h[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
+}
+
+// sqlHash is the event's sql_hash, or sha256 of its SQL text when it sent
+// none.
+func sqlHash(l *codecs.Lineage) string {
+	if l.SQLHash != "" {
+		return l.SQLHash
+	}
+	h := sha256.Sum256([]byte(l.SQL))
+	return "sha256:" + hex.EncodeToString(h[:])
+}
+
+func digest(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
