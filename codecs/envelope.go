@@ -176,7 +176,7 @@ func (d Decoder) Decode(value []byte) (*Event, error) {
 	if trimmed[0] != '{' {
 		return nil, Reject(ReasonWrongType, "", "the event must be a JSON object")
 	}
-	if err := error(nil); err != nil {
+	if err := checkKeys(trimmed, reflect.TypeFor[Envelope](), ""); err != nil {
 		return nil, err
 	}
 	var env Envelope
@@ -191,7 +191,7 @@ func (d Decoder) Decode(value []byte) (*Event, error) {
 		return nil, Reject(ReasonUnknownType, "event_type", "%q is not a known event type (known: %s)", env.EventType, strings.Join(KnownTypes(), ", "))
 	}
 	payload := spec.new()
-	if err := error(nil); err != nil {
+	if err := checkKeys(env.Data, reflect.TypeOf(payload), "data."); err != nil {
 		return nil, err
 	}
 	if err := strictUnmarshal(env.Data, payload, "data."); err != nil {
