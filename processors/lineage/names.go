@@ -12,8 +12,8 @@ import (
 //
 //  1. Surrounding whitespace is trimmed, around the name and around each part.
 //  2. A name splits into parts at dots outside quotes. "x", `x` and [x] are
-//     quoted identifiers; a doubled closing quote inside ("", ``, ]]) stands for
-//     one. Quotes are removed.
+//     quoted identifiers; inside one, a doubled closing quote ("" or ]])
+//     stands for one. Quotes are removed.
 //  3. An unquoted part is lower-cased. It must not contain whitespace or quote
 //     characters.
 //  4. A quoted part keeps its case (SQL: "Orders" and orders are different

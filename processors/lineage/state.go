@@ -210,7 +210,9 @@ func (c Config) addColumnLink(cols map[string]*Column, name string, other codecs
 	case !q.At.Before((*links)[i].LastSeen.Time):
 		(*links)[i] = link
 	}
-	slices.SortFunc(*links, func(a, b ColumnLink) int { return newer(a.LastSeen, b.LastSeen, a.Dataset+"."+a.Column, b.Dataset+"."+b.Column) })
+	slices.SortFunc(*links, func(a, b ColumnLink) int {
+		return newer(a.LastSeen, b.LastSeen, a.Dataset+"."+a.Column, b.Dataset+"."+b.Column)
+	})
 	if over := len(*links) - c.MaxColumnLinks; over > 0 {
 		*links = (*links)[:c.MaxColumnLinks]
 		ev.ColumnLinks += int64(over)
