@@ -19,7 +19,7 @@ AIOKAFKA_VERSION="${AIOKAFKA_VERSION:-0.14.0}"
 
 log() { printf '[python-venv] %s\n' "$*" >&2; }
 
-command -v "$PYTHON" >/dev/null || { log "ERROR: $PYTHON not found; install Python 3.9+ or set PYTHON"; exit 1; }
+command -v "$PYTHON" >/dev/null || { log "ERROR: $PYTHON not found; install Python 3.10+ or set PYTHON"; exit 1; }
 
 if [[ -x "$VENV/bin/python" ]] &&
 	"$VENV/bin/python" -c "import aiokafka, sys; sys.exit(aiokafka.__version__ != '$AIOKAFKA_VERSION')" 2>/dev/null; then

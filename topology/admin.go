@@ -148,7 +148,38 @@ func Apply(admin Admin, plan Plan) (created []string, unfixable []Drift, err err
 			unfixable = append(unfixable, d)
 		}
 	}
+	if err := waitListed(admin, created); err != nil {
+		return created, unfixable, err
+	}
 	return created, unfixable, nil
+}
+
+// waitListed blocks until the cluster's metadata lists every created topic:
+// right after CreateTopics a broker may still answer without them, and
+// goka's topic manager would then try to create them again and fail with
+// "Topic already exists".
+func waitListed(admin Admin, names []string) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for len(names) > 0 {
+		existing, err := admin.ListTopics()
+		if err == nil {
+			missing := names[:0:0]
+			for _, n := range names {
+				if _, ok := existing[n]; !ok {
+					missing = append(missing, n)
+				}
+			}
+			names = missing
+			if len(names) == 0 {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("created topics %v are not in the cluster's metadata after 30s", names)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return nil
 }
 
 // RetentionString renders a retention for tables and docs ("7 days").

@@ -86,7 +86,8 @@ func Setup(t testing.TB, groups func(prefix string) []topology.Group) (*stream.E
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := topology.Apply(admin, plan); err != nil {
+	_, _, err = topology.Apply(admin, plan)
+	if err != nil {
 		t.Fatalf("apply topics: %v", err)
 	}
 	return env, prefix

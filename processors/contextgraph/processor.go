@@ -94,7 +94,7 @@ func (p *processor) feedback(ctx goka.Context, g *Graph, ev *codecs.Event, fb *c
 	e := FeedbackEntry{
 		EventID: ev.EventID, Timestamp: ev.Timestamp, ResponseID: fb.ResponseID, SessionID: fb.SessionID, UserID: fb.UserID,
 		Agent: fb.Agent, Model: fb.Model, Thumbs: fb.Thumbs, Score: fb.Score, Categories: fb.Categories, Comment: fb.Comment,
-		SignalID: signalID(ev.TenantID, ev.EventID), SignalType: typ, Revision: 1,
+		SignalID: SignalID(ev.TenantID, ev.EventID), SignalType: typ, Revision: 1,
 		Weight: weight(fb, typ, sc.Missing), Fingerprint: fingerprint(sc),
 	}
 	kept := len(g.Feedback) < p.cfg.MaxFeedback && g.room(p.cfg, ev.EventID, len(ev.Data))

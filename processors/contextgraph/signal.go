@@ -11,9 +11,9 @@ import (
 	"github.com/aistream/aistream/codecs"
 )
 
-// signalID is stable for one feedback event, so every replay and every
-// revision of its signal carries the same id.
-func signalID(tenant, feedbackEventID string) string {
+// SignalID is the signal_id of the feedback event with the given tenant and
+// event_id: stable, so every replay and every revision carries the same id.
+func SignalID(tenant, feedbackEventID string) string {
 	return "sig-" + digest("aistream/signal", tenant, feedbackEventID)
 }
 

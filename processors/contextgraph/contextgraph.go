@@ -1,0 +1,200 @@
+// Package contextgraph keeps one context graph per trace and turns user
+// feedback into learning signals joined with the context of the trace it
+// rates.
+//
+// # Group "<prefix>-context-graph"
+//
+// Inputs: agent-thinking-events, agent-decision-events, agent-trace-events
+// and ai-feedback-events (6 partitions each), decoded strictly; a message
+// that fails, or whose event type does not belong on its topic, goes to the
+// dead-letter topic with its original bytes. State: one Graph per trace in
+// the group table under the trace_id exactly as the AI Service writes it (no
+// tenant prefix), so that a trace produced by aiokafka or the Java client
+// with key trace_id sits on the partition murmur2 picks and the view finds
+// it under that key. An event under another key, or on a partition murmur2
+// would not pick (kcat/librdkafka), is first re-keyed through the group's
+// loop (6 partitions).
+//
+// Tenant isolation: a graph records the tenant of its first event. An event
+// of another tenant for that trace is not applied: it goes to the dead-letter
+// topic with reason tenant_conflict (as decoded: envelope re-serialised, its
+// data bytes unchanged). The trace view answers 404 to other tenants.
+//
+// Order and duplicates: events arrive in any order and more than once. An
+// event whose event_id is in the graph (entries carry their event_id; ids of
+// events dropped past a bound are kept in a FIFO of 512) changes nothing and
+// emits nothing. Thinking steps are ordered by (step, event time, event_id),
+// decisions by (event time, decision_id), spans by (start_time, span_id),
+// agents by the event time of their first appearance; a later event (event
+// time, then event_id) for a known decision_id or span_id replaces it. So
+// the graph does not depend on arrival order within its bounds.
+//
+// Bounds (Config): at most MaxThinkingSteps steps, MaxSpans spans,
+// MaxDecisions decisions and MaxFeedback feedback entries, and about
+// MaxStateBytes of payload. Past a bound the first ones kept stay, later ones
+// are counted in Graph.Dropped and not stored (a dropped feedback still gets
+// its signal, but no revisions). Stored strings are clipped (thinking content
+// to 2 KiB, reasons and error messages to 1 KiB, names and ids to 256 bytes),
+// decisions keep their first 16 alternatives.
+//
+// # Learning signals
+//
+// Feedback is one more event on its trace's graph, so whichever arrives first
+// the signal comes out complete: on a feedback, a signal is emitted to
+// ai-learning-signals under codecs.TenantKey(tenant, response_id) with the
+// context the graph holds (or context.missing=true when the trace was never
+// seen). When a later thinking, decision or span event, of event time no
+// later than the feedback's timestamp plus SignalHorizon, changes what the
+// signal's context says, the signal is emitted again with the same
+// signal_id and revision+1: at most one revision per incoming trace event,
+// none for a duplicate. State update and emits happen in one goka callback,
+// and goka commits the input offset only after both, so a restart mid-batch
+// redelivers the input, which the event_id dedupe then absorbs: exactly one
+// signal per feedback event per revision. Ids, types and the weight formula
+// are in signal.go and SIGNALS.md.
+package contextgraph
+
+import (
+	"flag"
+	"fmt"
+	"time"
+
+	"github.com/lovoo/goka"
+	"github.com/lovoo/goka/codec"
+
+	"github.com/aistream/aistream/codecs"
+	"github.com/aistream/aistream/internal/stream"
+	"github.com/aistream/aistream/processors/responses"
+	"github.com/aistream/aistream/topology"
+)
+
+// Name is the group's short name.
+const Name = "context-graph"
+
+// Partitions is the group's partition count: that of its input topics.
+const Partitions = 6
+
+// Source is the envelope source of what aistream produces.
+const Source = "aistream"
+
+// SignalStream is ai-learning-signals as a goka stream.
+var SignalStream = goka.Stream(topology.LearningSignals)
+
+// Config holds the context-graph settings, and the responses group's.
+type Config struct {
+	// SignalHorizon is how far past a feedback's timestamp (event time) a
+	// trace event may still revise its signal.
+	SignalHorizon    time.Duration
+	MaxThinkingSteps int
+	MaxSpans         int
+	MaxDecisions     int
+	MaxFeedback      int
+	MaxStateBytes    int
+	// A signal carries at most this many thinking steps, decisions and
+	// span errors (the first in graph order); context.truncated says so.
+	SignalThinkingSteps int
+	SignalDecisions     int
+	SignalSpanErrors    int
+
+	Responses responses.Config
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config {
+	return Config{
+		SignalHorizon:    15 * time.Minute,
+		MaxThinkingSteps: 256, MaxSpans: 512, MaxDecisions: 128, MaxFeedback: 64,
+		MaxStateBytes:       512 << 10,
+		SignalThinkingSteps: 32, SignalDecisions: 32, SignalSpanErrors: 32,
+		Responses: responses.DefaultConfig(),
+	}
+}
+
+// RegisterFlags registers --signals-horizon and --context-graph-* flags (and
+// the responses group's).
+func (c *Config) RegisterFlags(fs *flag.FlagSet) {
+	fs.DurationVar(&c.SignalHorizon, "signals-horizon", c.SignalHorizon, "event time after a feedback within which late trace context revises its learning signal")
+	fs.IntVar(&c.MaxThinkingSteps, "context-graph-max-steps", c.MaxThinkingSteps, "thinking steps kept per trace")
+	fs.IntVar(&c.MaxSpans, "context-graph-max-spans", c.MaxSpans, "spans kept per trace")
+	fs.IntVar(&c.MaxDecisions, "context-graph-max-decisions", c.MaxDecisions, "decisions kept per trace")
+	fs.IntVar(&c.MaxFeedback, "context-graph-max-feedback", c.MaxFeedback, "feedback entries kept per trace")
+	fs.IntVar(&c.MaxStateBytes, "context-graph-max-bytes", c.MaxStateBytes, "approximate payload bytes kept per trace")
+	c.Responses.RegisterFlags(fs)
+}
+
+// Validate checks the settings.
+func (c Config) Validate() error {
+	if c.SignalHorizon < 0 || c.SignalHorizon > 7*24*time.Hour {
+		return fmt.Errorf("--signals-horizon: %s is out of range; accepted: 0s to 168h", c.SignalHorizon)
+	}
+	ints := []struct {
+		flag        string
+		v, min, max int
+	}{
+		{"--context-graph-max-steps", c.MaxThinkingSteps, 1, 4096},
+		{"--context-graph-max-spans", c.MaxSpans, 1, 4096},
+		{"--context-graph-max-decisions", c.MaxDecisions, 1, 4096},
+		{"--context-graph-max-feedback", c.MaxFeedback, 1, 1024},
+		// A graph is one record of the table topic (1 MB by default).
+		{"--context-graph-max-bytes", c.MaxStateBytes, 16 << 10, 800 << 10},
+	}
+	for _, x := range ints {
+		if x.v < x.min || x.v > x.max {
+			return fmt.Errorf("%s: %d is out of range; accepted: %d to %d", x.flag, x.v, x.min, x.max)
+		}
+	}
+	if c.SignalThinkingSteps < 0 || c.SignalDecisions < 0 || c.SignalSpanErrors < 0 {
+		return fmt.Errorf("signal context bounds must be >= 0")
+	}
+	return c.Responses.Validate()
+}
+
+// GroupName is the group's full name.
+func GroupName(prefix string) goka.Group { return goka.Group(prefix + "-" + Name) }
+
+// Table is the group table the trace view reads.
+func Table(prefix string) goka.Table { return goka.GroupTable(GroupName(prefix)) }
+
+// Groups declares the internal topics of the context-graph and responses groups.
+func Groups(prefix string) []topology.Group {
+	return []topology.Group{
+		{Name: string(GroupName(prefix)), Partitions: Partitions, Table: true, Loop: true},
+		responses.Group(prefix),
+	}
+}
+
+// inputs maps each input topic to the event type it carries.
+var inputs = []struct {
+	topic string
+	typ   string
+}{
+	{topology.ThinkingEvents, codecs.TypeThinking},
+	{topology.DecisionEvents, codecs.TypeDecision},
+	{topology.TraceEvents, codecs.TypeSpan},
+	{topology.FeedbackEvents, codecs.TypeFeedback},
+}
+
+// Specs builds the context-graph group and the responses group.
+func Specs(o stream.Options, c Config) []stream.Spec {
+	p := &processor{cfg: c, m: o.Metrics}
+	var (
+		edges  []goka.Edge
+		topics []string
+		all    []string
+	)
+	for _, in := range inputs {
+		edges = append(edges, goka.Input(goka.Stream(in.topic), new(codec.Bytes), stream.Accept(o.Decoder, o.Metrics, []string{in.typ}, p.input)))
+		topics = append(topics, in.topic)
+		all = append(all, in.typ)
+	}
+	edges = append(edges,
+		goka.Loop(new(codec.Bytes), stream.Accept(o.Decoder, o.Metrics, all, p.handle)),
+		goka.Persist(new(codecs.JSON[Graph])),
+		goka.Output(SignalStream, new(codec.Bytes)),
+		stream.DeadLetterOutput(),
+	)
+	return []stream.Spec{
+		{Name: Name, Topics: Groups(o.Prefix)[0], Graph: goka.DefineGroup(o.GroupName(Name), edges...), Inputs: topics},
+		responses.Spec(o, c.Responses),
+	}
+}

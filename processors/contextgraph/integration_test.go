@@ -1,0 +1,158 @@
+package contextgraph_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/rs/zerolog"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/aistream/aistream/codecs"
+	"github.com/aistream/aistream/internal/kafkatest"
+	"github.com/aistream/aistream/internal/stream"
+	"github.com/aistream/aistream/processors/contextgraph"
+	"github.com/aistream/aistream/topology"
+	"github.com/aistream/aistream/views"
+)
+
+// pipeline runs both groups and the views on the test cluster.
+type pipeline struct {
+	prefix string
+	api    *httptest.Server
+}
+
+func startPipeline(t *testing.T, c contextgraph.Config) *pipeline {
+	t.Helper()
+	env, prefix := kafkatest.Setup(t, contextgraph.Groups)
+	fromNow(env)
+	o := stream.Options{Prefix: prefix, Decoder: codecs.Decoder{}, Metrics: env.Metrics}
+	kafkatest.RunProcessors(t, env, contextgraph.Specs(o, c))
+	s := views.NewServer(zerolog.Nop(), env.Metrics)
+	if err := s.Mount(env, views.Traces(prefix), views.Responses(prefix)); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := s.RunViews(ctx); err != nil {
+			t.Errorf("views: %v", err)
+		}
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	kafkatest.Eventually(t, 90*time.Second, "views ready", s.Ready)
+	api := httptest.NewServer(s.Handler())
+	t.Cleanup(api.Close)
+	return &pipeline{prefix: prefix, api: api}
+}
+
+// fromNow makes the test's new groups start at the newest offsets (the
+// default is the earliest): the input topics are shared on the test broker
+// and may hold a long history of other tests and benchmarks, which the
+// groups would otherwise work through before the test's own events.
+// kafkatest.RunProcessors returns once partitions are claimed, so every
+// event the test produces afterwards is consumed.
+func fromNow(env *stream.Env) { env.Sarama.Consumer.Offsets.Initial = sarama.OffsetNewest }
+
+// get fetches path as tenant; ok is false unless the answer is 200.
+func (p *pipeline) get(t *testing.T, path, tenant string, out any) bool {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, p.api.URL+path, nil)
+	req.Header.Set(views.TenantHeader, tenant)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return false
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		t.Fatal(err)
+	}
+	return true
+}
+
+func record(topic, key string, ev map[string]any) *kgo.Record {
+	b, err := json.Marshal(ev)
+	if err != nil {
+		panic(err)
+	}
+	return &kgo.Record{Topic: topic, Key: []byte(key), Value: b}
+}
+
+func envelope(id, typ, tenant string, at time.Time, data map[string]any) map[string]any {
+	return map[string]any{"event_id": id, "event_type": typ, "tenant_id": tenant, "timestamp": at.Format(time.RFC3339Nano), "source": "ai-service", "data": data}
+}
+
+func spanData(trace, id string, at time.Time) map[string]any {
+	return map[string]any{
+		"trace_id": trace, "span_id": id, "agent": "sql-agent", "name": "run_sql", "status": "ok",
+		"start_time": at.Format(time.RFC3339Nano), "end_time": at.Add(time.Second).Format(time.RFC3339Nano), "model": "gpt-4o",
+	}
+}
+
+// TestTraceEndToEnd: events keyed by trace_id with a murmur2 client are found
+// by the view under that key, also those produced under another key or on
+// another partition; malformed ones land in the dead-letter topic; feedback
+// becomes a learning signal readable through the responses view.
+func TestTraceEndToEnd(t *testing.T) {
+	p := startPipeline(t, contextgraph.DefaultConfig())
+	trace, resp := p.prefix+"-trace", p.prefix+"-resp"
+	at := time.Date(2025, 3, 15, 10, 0, 0, 0, time.UTC)
+
+	cl := kafkatest.Client(t)
+	kafkatest.Produce(t, cl,
+		record(topology.ThinkingEvents, trace, envelope(p.prefix+"-th", codecs.TypeThinking, "acme", at, map[string]any{
+			"trace_id": trace, "agent": "sql-agent", "step": 1, "content": "plan the query"})),
+		record(topology.DecisionEvents, trace, envelope(p.prefix+"-dec", codecs.TypeDecision, "acme", at, map[string]any{
+			"trace_id": trace, "decision_id": "d1", "agent": "router", "decision_type": "route", "chosen": "sql-agent", "confidence": 0.9})),
+		record(topology.TraceEvents, trace, envelope(p.prefix+"-sp1", codecs.TypeSpan, "acme", at, spanData(trace, "s1", at))),
+		// Keyed by something else, as a producer keying by session would.
+		record(topology.TraceEvents, "session-9", envelope(p.prefix+"-sp2", codecs.TypeSpan, "acme", at, spanData(trace, "s2", at))),
+		// Feedback keyed by response_id.
+		record(topology.FeedbackEvents, resp, envelope(p.prefix+"-fb", codecs.TypeFeedback, "acme", at.Add(time.Minute), map[string]any{
+			"response_id": resp, "trace_id": trace, "session_id": "sess", "user_id": "u1", "agent": "sql-agent",
+			"model": "gpt-4o", "thumbs": "up"})),
+	)
+	// Right key, wrong partition (as librdkafka's CRC32 partitioner may pick).
+	manual := kafkatest.Client(t, kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	wrong := record(topology.TraceEvents, trace, envelope(p.prefix+"-sp3", codecs.TypeSpan, "acme", at, spanData(trace, "s3", at)))
+	wrong.Partition = (topology.PartitionFor([]byte(trace), contextgraph.Partitions) + 1) % contextgraph.Partitions
+	kafkatest.Produce(t, manual, wrong)
+	malformed := []byte(`{"event_id": "` + p.prefix + `-bad", "event_type": "agent.span", "tenant_id": "acme"`)
+	kafkatest.Produce(t, cl, &kgo.Record{Topic: topology.TraceEvents, Key: []byte(trace), Value: malformed})
+
+	var g contextgraph.Graph
+	kafkatest.Eventually(t, 60*time.Second, "trace view shows 3 spans and the feedback", func() bool {
+		return p.get(t, "/v1/traces/"+trace, "acme", &g) && len(g.Spans) == 3 && len(g.Feedback) == 1 && len(g.Thinking) == 1 && len(g.Decisions) == 1
+	})
+	if g.TenantID != "acme" || g.Feedback[0].SignalID != contextgraph.SignalID("acme", p.prefix+"-fb") {
+		t.Errorf("graph = %+v", g)
+	}
+	if p.get(t, "/v1/traces/"+trace, "globex", &g) {
+		t.Error("another tenant sees the trace")
+	}
+
+	dead := kafkatest.ReadUntil(t, topology.DeadLetters, 60*time.Second, func(r *kgo.Record) bool {
+		return kafkatest.Header(r, stream.HeaderGroup) == string(contextgraph.GroupName(p.prefix))
+	}, func(rs []*kgo.Record) bool { return len(rs) >= 1 })
+	if d := dead[0]; string(d.Value) != string(malformed) || string(d.Key) != trace ||
+		kafkatest.Header(d, stream.HeaderReason) != string(codecs.ReasonNotJSON) || kafkatest.Header(d, stream.HeaderTopic) != topology.TraceEvents {
+		t.Errorf("dead letter: key %q reason %q topic %q value %q", d.Key, kafkatest.Header(d, stream.HeaderReason), kafkatest.Header(d, stream.HeaderTopic), d.Value)
+	}
+
+	var body views.ResponseFeedback
+	kafkatest.Eventually(t, 60*time.Second, "responses view shows the feedback", func() bool {
+		return p.get(t, fmt.Sprintf("/v1/responses/%s/feedback", resp), "acme", &body) && len(body.Feedback) == 1
+	})
+	if s := body.Signals[0]; s.SignalType != codecs.SignalPositive || !s.Current || s.Feedback.Thumbs != "up" {
+		t.Errorf("signal = %+v", s)
+	}
+}

@@ -1,0 +1,363 @@
+package contextgraph
+
+import (
+	"encoding/json"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aistream/aistream/codecs"
+	"github.com/aistream/aistream/internal/stream"
+	"github.com/aistream/aistream/topology"
+)
+
+func TestFeedbackAfterTraceEmitsCompleteSignal(t *testing.T) {
+	h := newHarness(t, DefaultConfig())
+	h.event(decision("d1", "tr-1", 0))
+	h.event(thinking("th1", "tr-1", time.Second, 1))
+	h.event(span("sp1", "tr-1", time.Second, true))
+	h.none()
+
+	h.event(feedback("fb1", "tr-1", time.Minute, "down").with("comment", "wrong total"))
+	s := h.one()
+	if s.Key != "acme|resp-tr-1" {
+		t.Errorf("key = %q, want tenant|response_id", s.Key)
+	}
+	if s.Env.EventType != "learning_signal.correction" || s.Env.Source != "aistream" || s.Env.TenantID != "acme" || !s.Env.Timestamp.Equal(t0.Add(time.Minute)) {
+		t.Errorf("envelope = %+v", s.Env)
+	}
+	if s.Sig.Revision != 1 || s.Sig.SignalID != SignalID("acme", "fb1") || s.Env.EventID != signalEventID(s.Sig.SignalID, 1) {
+		t.Errorf("ids: %+v", s.Sig)
+	}
+	c := s.Sig.Context
+	if c.Missing || !reflect.DeepEqual(c.Agents, []string{"router", "sql-agent"}) || len(c.Decisions) != 1 || len(c.Thinking) != 1 ||
+		len(c.SpanErrors) != 1 || c.TokensIn != 100 || c.TokensOut != 20 || c.ThinkingTokens != 10 || c.LatencyMS != 3000 ||
+		!reflect.DeepEqual(c.Models, []string{"gpt-4o"}) {
+		t.Errorf("context = %+v", c)
+	}
+	if d := c.Decisions[0]; d.Confidence != 0.87 || len(d.Alternatives) != 1 || d.Alternatives[0].Option != "rag-agent" {
+		t.Errorf("decision = %+v", d)
+	}
+	if s.Sig.Weight != 1.125 { // correction 1.5 × thumbs 0.75 × context 1.0
+		t.Errorf("weight = %v", s.Sig.Weight)
+	}
+	// The trace view shows the feedback with its signal.
+	g := h.graph("tr-1")
+	if len(g.Feedback) != 1 || g.Feedback[0].SignalID != s.Sig.SignalID || g.Feedback[0].Revision != 1 {
+		t.Errorf("graph feedback = %+v", g.Feedback)
+	}
+}
+
+func TestFeedbackBeforeTraceIsRevisedByLateContext(t *testing.T) {
+	h := newHarness(t, DefaultConfig())
+	h.event(feedback("fb1", "tr-2", time.Minute, "up"))
+	first := h.one()
+	if !first.Sig.Context.Missing || first.Sig.Revision != 1 || first.Sig.Weight != 0.375 {
+		t.Fatalf("first signal = %+v", first.Sig)
+	}
+
+	h.event(span("sp1", "tr-2", 0, false))
+	second := h.one()
+	if second.Sig.SignalID != first.Sig.SignalID || second.Sig.Revision != 2 || second.Sig.Context.Missing || second.Sig.Context.Spans != 1 {
+		t.Fatalf("second signal = %+v", second.Sig)
+	}
+	if second.Sig.Weight != 0.75 || second.Env.EventID == first.Env.EventID || !second.Env.Timestamp.Equal(first.Env.Timestamp.Time) {
+		t.Errorf("revision 2: weight %v, event_id %s (rev 1 %s), timestamp %s", second.Sig.Weight, second.Env.EventID, first.Env.EventID, second.Env.Timestamp)
+	}
+
+	// During: more context, one revision per event that changes it.
+	h.event(decision("d1", "tr-2", 10*time.Second))
+	if s := h.one(); s.Sig.Revision != 3 || len(s.Sig.Context.Decisions) != 1 {
+		t.Fatalf("third = %+v", s.Sig)
+	}
+	// A duplicate changes nothing and emits nothing.
+	h.event(decision("d1", "tr-2", 10*time.Second))
+	h.event(feedback("fb1", "tr-2", time.Minute, "up"))
+	h.none()
+	if g := h.graph("tr-2"); g.Feedback[0].Revision != 3 || len(g.Decisions) != 1 || g.Events != 3 {
+		t.Errorf("graph after duplicates: revision %d, %d decisions, %d events", g.Feedback[0].Revision, len(g.Decisions), g.Events)
+	}
+}
+
+func TestContextAfterHorizonDoesNotReviseSignal(t *testing.T) {
+	c := DefaultConfig()
+	c.SignalHorizon = 15 * time.Minute
+	h := newHarness(t, c)
+	h.event(feedback("fb1", "tr-3", 0, "down"))
+	h.one()
+	h.event(span("late", "tr-3", 16*time.Minute, false))
+	h.none()
+	if g := h.graph("tr-3"); len(g.Spans) != 1 || g.Feedback[0].Revision != 1 {
+		t.Errorf("late span must join the graph but not revise: %d spans, revision %d", len(g.Spans), g.Feedback[0].Revision)
+	}
+	// Just inside the horizon still revises.
+	h.event(thinking("th", "tr-3", 15*time.Minute, 1))
+	if s := h.one(); s.Sig.Revision != 2 || len(s.Sig.Context.Thinking) != 1 || s.Sig.Context.Spans != 1 {
+		t.Errorf("in-horizon revision = %+v", s.Sig)
+	}
+}
+
+func TestUnchangedContextEmitsNoRevision(t *testing.T) {
+	c := DefaultConfig()
+	c.SignalThinkingSteps = 1
+	h := newHarness(t, c)
+	h.event(thinking("th1", "tr-4", 0, 1))
+	h.event(thinking("th2", "tr-4", time.Second, 2))
+	h.event(feedback("fb", "tr-4", time.Minute, "up"))
+	if s := h.one(); !s.Sig.Context.Truncated || len(s.Sig.Context.Thinking) != 1 {
+		t.Fatalf("signal = %+v", s.Sig.Context)
+	}
+	// A replaced span with identical content does not change the signal.
+	h.event(span("sp", "tr-4", 0, false))
+	h.one()
+	h.event(span("sp2", "tr-4", 0, false).with("span_id", "span-sp"))
+	h.none()
+}
+
+func TestRedeliveryAfterRestartEmitsNothing(t *testing.T) {
+	h := newHarness(t, DefaultConfig())
+	batch := []env{
+		thinking("th1", "tr-5", 0, 1), feedback("fb1", "tr-5", time.Minute, "down"),
+		span("sp1", "tr-5", time.Second, false), decision("d1", "tr-5", 0),
+	}
+	for _, e := range batch {
+		h.event(e)
+	}
+	if got := h.drain(); len(got) != 3 { // rev 1, then one per context change
+		t.Fatalf("first delivery: %d signals, want 3", len(got))
+	}
+	before, _ := json.Marshal(h.graph("tr-5"))
+	// A restart mid-batch redelivers what was not committed: state exists.
+	for _, e := range batch {
+		h.event(e)
+	}
+	h.none()
+	after, _ := json.Marshal(h.graph("tr-5"))
+	if string(before) != string(after) {
+		t.Errorf("redelivery changed the graph:\n%s\n%s", before, after)
+	}
+}
+
+func TestGraphDoesNotDependOnArrivalOrder(t *testing.T) {
+	evs := []env{
+		thinking("th2", "tr-6", 2*time.Second, 2), thinking("th1", "tr-6", time.Second, 1),
+		decision("d1", "tr-6", 0), span("sp2", "tr-6", 3*time.Second, true), span("sp1", "tr-6", 0, false),
+		thinking("th1b", "tr-6", time.Second, 1).with("agent", "rag-agent"),
+	}
+	var want []byte
+	for _, order := range [][]int{{0, 1, 2, 3, 4, 5}, {5, 4, 3, 2, 1, 0}, {2, 0, 4, 1, 5, 3}} {
+		h := newHarness(t, DefaultConfig())
+		for _, i := range order {
+			h.event(evs[i])
+		}
+		got, _ := json.Marshal(h.graph("tr-6"))
+		if want == nil {
+			want = got
+			g := h.graph("tr-6")
+			if g.Thinking[0].Step != 1 || g.Thinking[2].Step != 2 || g.Agents[0].Name != "router" || len(g.Errors) != 1 ||
+				!g.Started.Equal(t0) || !g.Ended.Equal(t0.Add(5*time.Second)) {
+				t.Fatalf("graph = %s", got)
+			}
+		} else if string(got) != string(want) {
+			t.Errorf("order %v gives\n%s\nwant\n%s", order, got, want)
+		}
+	}
+}
+
+func TestRatingChangeSupersedes(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		order []int
+	}{{"in order", []int{0, 1}}, {"reversed", []int{1, 0}}} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, DefaultConfig())
+			fbs := []env{feedback("fb-old", "tr-7", time.Minute, "down"), feedback("fb-new", "tr-7", 2*time.Minute, "up")}
+			old, cur := SignalID("acme", "fb-old"), SignalID("acme", "fb-new")
+			byID := map[string]codecs.Signal{}
+			for _, i := range tc.order {
+				h.event(fbs[i])
+				s := h.one()
+				byID[s.Sig.SignalID] = s.Sig
+			}
+			// The later signal names the one it supersedes when that one
+			// came first; otherwise the earlier one, arriving late, names
+			// its successor. Either way the timestamp rule picks fb-new.
+			if tc.name == "in order" && byID[cur].Supersedes != old {
+				t.Errorf("new signal supersedes %q, want %q", byID[cur].Supersedes, old)
+			}
+			if tc.name == "reversed" && byID[old].SupersededBy != cur {
+				t.Errorf("late-arriving old signal superseded_by %q, want %q", byID[old].SupersededBy, cur)
+			}
+			g := h.graph("tr-7")
+			if g.Feedback[0].SignalID != old || g.Feedback[0].SupersededBy != cur || g.Feedback[1].Supersedes != old {
+				t.Errorf("graph feedback links = %+v", g.Feedback)
+			}
+			// Later context revises only the current signal.
+			h.event(span("sp", "tr-7", 0, false))
+			if s := h.one(); s.Sig.SignalID != cur || s.Sig.Revision != 2 {
+				t.Errorf("revision went to %s rev %d, want the current signal", s.Sig.SignalID, s.Sig.Revision)
+			}
+		})
+	}
+}
+
+func TestSignalTypes(t *testing.T) {
+	h := newHarness(t, DefaultConfig())
+	cases := []struct {
+		e    env
+		want string
+	}{
+		{feedback("a", "tr-8", 0, "up"), "learning_signal.positive_example"},
+		{feedback("b", "tr-8", 0, "down"), "learning_signal.negative_example"},
+		{feedback("c", "tr-8", 0, "down").with("comment", "use refunds"), "learning_signal.correction"},
+		{feedback("d", "tr-8", 0, "up").with("categories", []string{"unsafe"}), "learning_signal.safety_escalation"},
+	}
+	for _, c := range cases {
+		h.event(c.e.with("user_id", c.e.id))
+		if s := h.one(); s.Env.EventType != c.want || s.Sig.SignalType != c.want[len("learning_signal."):] {
+			t.Errorf("%s: %s / %s, want %s", c.e.id, s.Env.EventType, s.Sig.SignalType, c.want)
+		}
+	}
+}
+
+func TestWeight(t *testing.T) {
+	score := func(n int) *int { return &n }
+	cases := []struct {
+		f       codecs.Feedback
+		typ     string
+		missing bool
+		want    float64
+	}{
+		{codecs.Feedback{Score: score(5)}, codecs.SignalPositive, false, 1},
+		{codecs.Feedback{Score: score(4)}, codecs.SignalPositive, false, 0.75},
+		{codecs.Feedback{Score: score(3)}, codecs.SignalNegative, false, 0.5},
+		{codecs.Feedback{Thumbs: "down", Score: score(1)}, codecs.SignalCorrection, false, 1.5},
+		{codecs.Feedback{Thumbs: "up", Score: score(1)}, codecs.SignalPositive, false, 0.5},
+		{codecs.Feedback{Thumbs: "down"}, codecs.SignalSafety, false, 1.5},
+		{codecs.Feedback{Thumbs: "down"}, codecs.SignalSafety, true, 0.75},
+	}
+	for _, c := range cases {
+		if got := weight(&c.f, c.typ, c.missing); got != c.want {
+			t.Errorf("weight(%+v, %s, missing=%v) = %v, want %v", c.f, c.typ, c.missing, got, c.want)
+		}
+	}
+}
+
+func TestTenantConflictIsDeadLettered(t *testing.T) {
+	h := newHarness(t, DefaultConfig())
+	h.event(span("sp1", "tr-9", 0, false))
+	h.event(feedback("fb-other", "tr-9", time.Minute, "down").as("globex"))
+	h.none()
+	hdr, key, _, ok := h.dead.NextWithHeaders()
+	if !ok {
+		t.Fatal("no dead letter for the other tenant's event")
+	}
+	if key != "tr-9" || string(hdr[stream.HeaderReason]) != string(codecs.ReasonTenantConflict) {
+		t.Errorf("dead letter key %q reason %q", key, hdr[stream.HeaderReason])
+	}
+	if g := h.graph("tr-9"); g.TenantID != "acme" || len(g.Feedback) != 0 {
+		t.Errorf("graph = %+v", g)
+	}
+}
+
+func TestMalformedIsDeadLetteredWithOriginalBytes(t *testing.T) {
+	h := newHarness(t, DefaultConfig())
+	bad := []byte(`{"event_id": "x", "event_type": "agent.span"`)
+	h.send(topology.TraceEvents, "tr-10", bad)
+	wrongTopic := thinking("th", "tr-10", 0, 1).bytes()
+	h.send(topology.TraceEvents, "tr-10", wrongTopic)
+	for _, want := range []struct {
+		raw    []byte
+		reason codecs.Reason
+	}{{bad, codecs.ReasonNotJSON}, {wrongTopic, codecs.ReasonWrongTopic}} {
+		hdr, key, v, ok := h.dead.NextWithHeaders()
+		if !ok {
+			t.Fatalf("no dead letter for %s", want.reason)
+		}
+		if key != "tr-10" || string(v.([]byte)) != string(want.raw) || string(hdr[stream.HeaderReason]) != string(want.reason) ||
+			string(hdr[stream.HeaderTopic]) != topology.TraceEvents || len(hdr[stream.HeaderOffset]) == 0 {
+			t.Errorf("dead letter: key %q reason %q topic %q value %q", key, hdr[stream.HeaderReason], hdr[stream.HeaderTopic], v)
+		}
+	}
+	if g := h.graph("tr-10"); g != nil {
+		t.Errorf("rejected events built a graph: %+v", g)
+	}
+}
+
+func TestMisplacedKeyIsLoopedToTraceID(t *testing.T) {
+	h := newHarness(t, DefaultConfig())
+	e := span("sp", "tr-11", 0, false)
+	h.send(e.topic(), "some-other-key", e.bytes())
+	key, _, ok := h.loop.Next()
+	if !ok || key != "tr-11" {
+		t.Fatalf("loop got key %q (ok=%v), want the trace_id", key, ok)
+	}
+	if g := h.graph("tr-11"); g == nil || len(g.Spans) != 1 {
+		t.Fatalf("graph under trace_id = %+v", g)
+	}
+	if g := h.graph("some-other-key"); g != nil {
+		t.Errorf("state written under the producer's key")
+	}
+}
+
+func TestBounds(t *testing.T) {
+	c := DefaultConfig()
+	c.MaxThinkingSteps, c.MaxSpans, c.MaxFeedback = 2, 1, 1
+	h := newHarness(t, c)
+	for i, id := range []string{"a", "b", "c", "d"} {
+		h.event(thinking(id, "tr-12", time.Duration(i)*time.Second, i))
+	}
+	h.event(thinking("c", "tr-12", 2*time.Second, 2)) // a dropped event redelivered
+	h.event(span("s1", "tr-12", 0, false))
+	h.event(span("s2", "tr-12", 0, false))
+	h.event(feedback("f1", "tr-12", time.Minute, "up"))
+	h.drain()
+	// Past MaxFeedback the signal still goes out once.
+	h.event(feedback("f2", "tr-12", time.Minute, "down").with("user_id", "user-2"))
+	h.event(feedback("f2", "tr-12", time.Minute, "down").with("user_id", "user-2"))
+	if s := h.one(); s.Sig.SignalID != SignalID("acme", "f2") || !s.Sig.Context.Truncated {
+		t.Errorf("overflow feedback signal = %+v", s.Sig)
+	}
+	g := h.graph("tr-12")
+	if ids := []string{g.Thinking[0].EventID, g.Thinking[1].EventID}; !slices.Equal(ids, []string{"a", "b"}) {
+		t.Errorf("kept steps %v, want the first two", ids)
+	}
+	if g.Dropped != (Dropped{Thinking: 2, Spans: 1, Feedback: 1}) || len(g.Spans) != 1 || len(g.Feedback) != 1 {
+		t.Errorf("dropped = %+v, %d spans, %d feedback", g.Dropped, len(g.Spans), len(g.Feedback))
+	}
+}
+
+func TestByteBudget(t *testing.T) {
+	c := DefaultConfig()
+	c.MaxStateBytes = 16 << 10
+	h := newHarness(t, c)
+	big := strings.Repeat("x", 3000)
+	for i := range 10 {
+		h.event(thinking(string(rune('a'+i)), "tr-13", 0, i).with("content", "x"+big))
+	}
+	g := h.graph("tr-13")
+	if g.Dropped.Bytes == 0 || g.Bytes > c.MaxStateBytes || len(g.Thinking)+g.Dropped.Bytes != 10 {
+		t.Errorf("kept %d steps, dropped %d, %d bytes", len(g.Thinking), g.Dropped.Bytes, g.Bytes)
+	}
+	if n := len(g.Thinking[0].Content); n != clipContent {
+		t.Errorf("content stored with %d bytes, want clipped to %d", n, clipContent)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	c := DefaultConfig()
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	c.SignalHorizon = -time.Second
+	if err := c.Validate(); err == nil {
+		t.Error("negative horizon accepted")
+	}
+	c = DefaultConfig()
+	c.MaxSpans = 0
+	if err := c.Validate(); err == nil {
+		t.Error("zero spans accepted")
+	}
+}

@@ -1,0 +1,241 @@
+// Package responses keeps, per AI response, the feedback users gave it and
+// the latest revision of every learning signal that feedback produced.
+//
+// Group "<prefix>-responses" reads ai-learning-signals (written by the
+// context-graph group under the key tenant|response_id, murmur2-partitioned
+// over its 3 partitions) into a table under the same key. A signal found
+// under another key or partition (written by some other producer) is
+// re-keyed through the group's loop first. A message that is not a learning
+// signal goes to the dead-letter topic.
+//
+// State per response: one Entry per signal_id, the highest revision seen
+// (lower or equal revisions are redeliveries or stale and change nothing),
+// ordered by the feedback's timestamp then event_id. Each user's current
+// entry is the last in that order (a user who changes their rating
+// supersedes their earlier one). Bound: MaxSignals entries; past it the
+// oldest are evicted and counted in Dropped (a redelivered evicted signal
+// may be counted again). An entry keeps a summary of the trace context; the
+// full context is in the signal on the topic and in the trace view.
+package responses
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/lovoo/goka"
+	"github.com/lovoo/goka/codec"
+
+	"github.com/aistream/aistream/codecs"
+	"github.com/aistream/aistream/internal/stream"
+	"github.com/aistream/aistream/topology"
+)
+
+// Name is the group's short name.
+const Name = "responses"
+
+// Partitions is the group's partition count: ai-learning-signals'.
+const Partitions = 3
+
+// Config holds the group's settings.
+type Config struct {
+	// MaxSignals bounds the signals kept per response.
+	MaxSignals int
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config { return Config{MaxSignals: 64} }
+
+// RegisterFlags registers --responses-* flags.
+func (c *Config) RegisterFlags(fs *flag.FlagSet) {
+	fs.IntVar(&c.MaxSignals, "responses-max-signals", c.MaxSignals, "learning signals kept per response in the responses view (oldest evicted past it)")
+}
+
+// Validate checks the settings.
+func (c Config) Validate() error {
+	if c.MaxSignals < 1 || c.MaxSignals > 1024 {
+		return fmt.Errorf("--responses-max-signals: %d is out of range; accepted: 1 to 1024", c.MaxSignals)
+	}
+	return nil
+}
+
+// GroupName is the group's full name.
+func GroupName(prefix string) goka.Group { return goka.Group(prefix + "-" + Name) }
+
+// Table is the group table a view reads.
+func Table(prefix string) goka.Table { return goka.GroupTable(GroupName(prefix)) }
+
+// Group declares the group's internal topics.
+func Group(prefix string) topology.Group {
+	return topology.Group{Name: string(GroupName(prefix)), Partitions: Partitions, Table: true, Loop: true}
+}
+
+// Response is the table value, stored under codecs.TenantKey(tenant, response_id).
+type Response struct {
+	TenantID   string  `json:"tenant_id"`
+	ResponseID string  `json:"response_id"`
+	Signals    []Entry `json:"signals"`
+	Dropped    int     `json:"dropped,omitempty"`
+}
+
+// Entry is the latest revision of one learning signal.
+type Entry struct {
+	SignalID     string                `json:"signal_id"`
+	EventID      string                `json:"event_id"` // of this revision's envelope
+	SignalType   string                `json:"signal_type"`
+	Revision     int                   `json:"revision"`
+	Weight       float64               `json:"weight"`
+	TraceID      string                `json:"trace_id"`
+	SessionID    string                `json:"session_id"`
+	UserID       string                `json:"user_id"`
+	Agent        string                `json:"agent"`
+	Model        string                `json:"model"`
+	Feedback     codecs.SignalFeedback `json:"feedback"`
+	Supersedes   string                `json:"supersedes,omitempty"`
+	SupersededBy string                `json:"superseded_by,omitempty"`
+	// Current is true for the user's latest feedback on the response.
+	Current bool    `json:"current"`
+	Context Summary `json:"context"`
+}
+
+// Summary is an entry's digest of the signal's trace context.
+type Summary struct {
+	Missing    bool     `json:"missing"`
+	Agents     []string `json:"agents,omitempty"`
+	Models     []string `json:"models,omitempty"`
+	Decisions  int      `json:"decisions"`
+	SpanErrors int      `json:"span_errors"`
+	LatencyMS  float64  `json:"latency_ms"`
+	TokensIn   int      `json:"tokens_in"`
+	TokensOut  int      `json:"tokens_out"`
+	Truncated  bool     `json:"truncated,omitempty"`
+}
+
+// Spec builds the group.
+func Spec(o stream.Options, c Config) stream.Spec {
+	p := &processor{cfg: c, m: o.Metrics}
+	g := goka.DefineGroup(o.GroupName(Name),
+		goka.Input(goka.Stream(topology.LearningSignals), new(codec.Bytes), p.input),
+		goka.Loop(new(codec.Bytes), p.loop),
+		goka.Persist(new(codecs.JSON[Response])),
+		stream.DeadLetterOutput(),
+	)
+	return stream.Spec{Name: Name, Topics: Group(o.Prefix), Graph: g, Inputs: []string{topology.LearningSignals}}
+}
+
+type processor struct {
+	cfg Config
+	m   *stream.Metrics
+}
+
+// decode reads a learning signal written by the context-graph group.
+func decode(raw []byte) (*codecs.Envelope, *codecs.Signal, error) {
+	var env codecs.Envelope
+	if err := json.Unmarshal(raw, &env); err != nil {
+		return nil, nil, codecs.Reject(codecs.ReasonNotJSON, "", "not a learning signal envelope: %v", err)
+	}
+	if !strings.HasPrefix(env.EventType, codecs.SignalTypePrefix) {
+		return nil, nil, codecs.Reject(codecs.ReasonWrongTopic, "event_type", "%q is not a learning signal (%s*)", env.EventType, codecs.SignalTypePrefix)
+	}
+	if !codecs.ValidTenant(env.TenantID) {
+		return nil, nil, codecs.Reject(codecs.ReasonInvalidValue, "tenant_id", "%q is not a valid tenant id", env.TenantID)
+	}
+	var s codecs.Signal
+	if err := json.Unmarshal(env.Data, &s); err != nil {
+		return nil, nil, codecs.Reject(codecs.ReasonWrongType, "data", "not a learning signal: %v", err)
+	}
+	switch {
+	case s.SignalID == "":
+		return nil, nil, codecs.Reject(codecs.ReasonMissingField, "data.signal_id", "required")
+	case s.ResponseID == "":
+		return nil, nil, codecs.Reject(codecs.ReasonMissingField, "data.response_id", "required")
+	case s.Revision < 1:
+		return nil, nil, codecs.Reject(codecs.ReasonInvalidValue, "data.revision", "must be >= 1, got %d", s.Revision)
+	}
+	return &env, &s, nil
+}
+
+func (p *processor) input(ctx goka.Context, msg any) {
+	raw, _ := msg.([]byte)
+	stream.Count(ctx, p.m)
+	env, s, err := decode(raw)
+	if err != nil {
+		stream.DeadLetter(ctx, p.m, raw, err)
+		return
+	}
+	if key := codecs.TenantKey(env.TenantID, s.ResponseID); stream.Misplaced(ctx, key, Partitions) {
+		ctx.Loopback(key, raw)
+		return
+	}
+	stream.Guard(ctx, p.m, raw, func() { p.apply(ctx, env, s) })
+}
+
+// loop handles re-keyed signals: written by our own murmur2 producer under
+// the right key, so they go straight to the state.
+func (p *processor) loop(ctx goka.Context, msg any) {
+	raw, _ := msg.([]byte)
+	stream.Count(ctx, p.m)
+	env, s, err := decode(raw)
+	if err != nil {
+		stream.DeadLetter(ctx, p.m, raw, err)
+		return
+	}
+	stream.Guard(ctx, p.m, raw, func() { p.apply(ctx, env, s) })
+}
+
+func (p *processor) apply(ctx goka.Context, env *codecs.Envelope, s *codecs.Signal) {
+	r, _ := ctx.Value().(*Response)
+	if r == nil {
+		r = &Response{TenantID: env.TenantID, ResponseID: s.ResponseID}
+	}
+	e := entry(env, s)
+	if i := slices.IndexFunc(r.Signals, func(x Entry) bool { return x.SignalID == s.SignalID }); i >= 0 {
+		if r.Signals[i].Revision >= s.Revision {
+			return // a redelivery or an older revision
+		}
+		r.Signals = slices.Delete(r.Signals, i, i+1)
+	}
+	i, _ := slices.BinarySearchFunc(r.Signals, e, compare)
+	r.Signals = slices.Insert(r.Signals, i, e)
+	if n := len(r.Signals) - p.cfg.MaxSignals; n > 0 {
+		r.Signals = slices.Delete(r.Signals, 0, n)
+		r.Dropped += n
+	}
+	markCurrent(r.Signals)
+	ctx.SetValue(r)
+}
+
+// compare orders entries by feedback timestamp, then feedback event_id.
+func compare(a, b Entry) int {
+	if c := a.Feedback.Timestamp.Compare(b.Feedback.Timestamp.Time); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Feedback.EventID, b.Feedback.EventID)
+}
+
+// markCurrent flags each user's last entry.
+func markCurrent(es []Entry) {
+	last := map[string]int{}
+	for i := range es {
+		es[i].Current = false
+		last[es[i].UserID] = i
+	}
+	for _, i := range last {
+		es[i].Current = true
+	}
+}
+
+func entry(env *codecs.Envelope, s *codecs.Signal) Entry {
+	c := s.Context
+	return Entry{
+		SignalID: s.SignalID, EventID: env.EventID, SignalType: s.SignalType, Revision: s.Revision, Weight: s.Weight,
+		TraceID: s.TraceID, SessionID: s.SessionID, UserID: s.UserID, Agent: s.Agent, Model: s.Model,
+		Feedback: s.Feedback, Supersedes: s.Supersedes, SupersededBy: s.SupersededBy,
+		Context: Summary{
+			Missing: c.Missing, Agents: c.Agents, Models: c.Models, Decisions: len(c.Decisions), SpanErrors: len(c.SpanErrors),
+			LatencyMS: c.LatencyMS, TokensIn: c.TokensIn, TokensOut: c.TokensOut, Truncated: c.Truncated,
+		},
+	}
+}
