@@ -1,6 +1,8 @@
 package window
 
 import (
+	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -26,22 +28,73 @@ const minIndexable = 1e-9
 // reported as 2γ^i/(γ+1), which is within a relative error α of it.
 //
 // Guarantee: for 0 <= q <= 1, Quantile(q) is within α·v of v, the exact
-// value of rank floor(q·(n-1)) of the values added (0-based, ascending),
+// nearest-rank q-quantile of the n values added: the ceil(q·n)-th smallest
+// (the smallest for q = 0),
 // as long as no bins were folded (see MaxBins). Merging two sketches of
 // equal α gives exactly the sketch of both inputs, so the guarantee
 // survives any number of merges.
 //
-// A Sketch is its own JSON state: bins are stored sparsely as parallel
-// index/count arrays, sorted by index.
+// A Sketch is its own JSON state (see MarshalJSON): bins are kept sparsely
+// as parallel index/count slices, sorted by index.
 type Sketch struct {
-	Alpha  float64  `json:"a"`
-	N      uint64   `json:"n"`
-	Zero   uint64   `json:"z,omitempty"`
-	Min    float64  `json:"min"`
-	Max    float64  `json:"max"`
-	Sum    float64  `json:"sum"`
-	Index  []int32  `json:"i,omitempty"`
-	Counts []uint64 `json:"c,omitempty"`
+	Alpha  float64
+	N      uint64
+	Zero   uint64
+	Min    float64
+	Max    float64
+	Sum    float64
+	Index  []int32
+	Counts []uint64
+}
+
+// sketchJSON is Sketch's JSON form. Bins are one base64 string of varints
+// (index delta from the previous bin, zigzag; count): a JSON array per bin
+// made state tables several times larger and slower to decode.
+type sketchJSON struct {
+	Alpha float64 `json:"a"`
+	N     uint64  `json:"n"`
+	Zero  uint64  `json:"z,omitempty"`
+	Min   float64 `json:"min"`
+	Max   float64 `json:"max"`
+	Sum   float64 `json:"sum"`
+	Bins  []byte  `json:"bins,omitempty"`
+}
+
+// MarshalJSON implements json.Marshaler.
+func (s Sketch) MarshalJSON() ([]byte, error) {
+	var bins []byte
+	prev := int64(0)
+	for i, idx := range s.Index {
+		bins = binary.AppendVarint(bins, int64(idx)-prev)
+		bins = binary.AppendUvarint(bins, s.Counts[i])
+		prev = int64(idx)
+	}
+	return json.Marshal(sketchJSON{Alpha: s.Alpha, N: s.N, Zero: s.Zero, Min: s.Min, Max: s.Max, Sum: s.Sum, Bins: bins})
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (s *Sketch) UnmarshalJSON(b []byte) error {
+	var j sketchJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*s = Sketch{Alpha: j.Alpha, N: j.N, Zero: j.Zero, Min: j.Min, Max: j.Max, Sum: j.Sum}
+	prev := int64(0)
+	for rest := j.Bins; len(rest) > 0; {
+		d, n := binary.Varint(rest)
+		if n <= 0 {
+			return errors.New("window: corrupt sketch bins")
+		}
+		c, m := binary.Uvarint(rest[n:])
+		if m <= 0 {
+			return errors.New("window: corrupt sketch bins")
+		}
+		rest = rest[n+m:]
+		prev += d
+		s.Index = append(s.Index, int32(prev))
+		s.Counts = append(s.Counts, c)
+	}
+	return nil
 }
 
 // NewSketch returns an empty sketch of relative accuracy alpha (0 < alpha < 1).
@@ -132,7 +185,8 @@ func (s *Sketch) Quantile(q float64) float64 {
 		return 0
 	}
 	q = math.Max(0, math.Min(1, q))
-	rank := q * float64(s.N-1)
+	// rank is the 0-based index of the nearest-rank quantile.
+	rank := max(math.Ceil(q*float64(s.N))-1, 0)
 	cum := float64(s.Zero)
 	if cum > rank {
 		return 0

@@ -22,8 +22,8 @@ import (
 
 // Tumbling is a tumbling-window definition.
 type Tumbling struct {
-	Size  time.Duration
-	Grace time.Duration
+	Size  time.Duration `json:"size_ns"`
+	Grace time.Duration `json:"grace_ns"`
 }
 
 // Validate checks the definition.

@@ -1,0 +1,255 @@
+// Package quality is the agent-quality processor: event-time tumbling
+// windows of agent metrics and user feedback per tenant×agent, a baseline of
+// past windows, and insight rules that write alerts to ai-insights. See
+// RULES.md for the rules and their defaults.
+package quality
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/lovoo/goka"
+	"github.com/lovoo/goka/codec"
+
+	"github.com/aistream/aistream/codecs"
+	"github.com/aistream/aistream/internal/stream"
+	"github.com/aistream/aistream/processors/insights"
+	"github.com/aistream/aistream/topology"
+)
+
+// Group short names (--processors) and the idle-close visitor.
+const (
+	RouterName = "agent-quality-router"
+	Name       = "agent-quality"
+	IdleVisit  = "idle-close"
+)
+
+// partitions is agent-metrics-events' partition count, which the quality
+// group's table, loop and feedback repartition topic share.
+const partitions = 3
+
+// FeedbackTopic is the internal topic where the router re-keys feedback by
+// tenant|agent onto partitions co-partitioned with agent-metrics-events.
+func FeedbackTopic(prefix string) goka.Stream { return goka.Stream(prefix + "-" + Name + "-feedback") }
+
+// Table is the quality group's table, for views.
+func Table(prefix string) goka.Table { return goka.GroupTable(goka.Group(prefix + "-" + Name)) }
+
+// Groups are the internal topics of the router, quality and insights groups.
+func Groups(prefix string) []topology.Group {
+	return []topology.Group{
+		{Name: prefix + "-" + RouterName, Partitions: 6},
+		{Name: prefix + "-" + Name, Partitions: partitions, Table: true, Loop: true, Extra: []string{string(FeedbackTopic(prefix))}},
+		insights.Group(prefix),
+	}
+}
+
+// Specs are the router, quality and insights groups.
+func Specs(o stream.Options, c Config) []stream.Spec {
+	p := &proc{cfg: c, o: o}
+	return []stream.Spec{p.router(), p.quality(), insights.Spec(o)}
+}
+
+type proc struct {
+	cfg Config
+	o   stream.Options
+}
+
+// router re-keys valid feedback to the feedback repartition topic. Invalid
+// feedback is skipped (counted as consumed): the context-graph group owns
+// ai-feedback-events' dead letters, and two groups dead-lettering the same
+// message would report it twice.
+func (p *proc) router() stream.Spec {
+	out := FeedbackTopic(p.o.Prefix)
+	cb := func(ctx goka.Context, msg any) {
+		raw, _ := msg.([]byte)
+		stream.Count(ctx, p.o.Metrics)
+		ev, err := p.o.Decoder.Decode(raw)
+		if err != nil {
+			return
+		}
+		if f, ok := ev.Payload.(*codecs.Feedback); ok {
+			ctx.Emit(out, codecs.TenantKey(ev.TenantID, f.Agent), raw)
+		}
+	}
+	return stream.Spec{
+		Name:   RouterName,
+		Topics: Groups(p.o.Prefix)[0],
+		Graph: goka.DefineGroup(p.o.GroupName(RouterName),
+			goka.Input(goka.Stream(topology.FeedbackEvents), new(codec.Bytes), cb),
+			goka.Output(out, new(codec.Bytes)),
+		),
+		Inputs: []string{topology.FeedbackEvents},
+	}
+}
+
+func (p *proc) quality() stream.Spec {
+	types := []string{codecs.TypeMetrics, codecs.TypeFeedback}
+	return stream.Spec{
+		Name:   Name,
+		Topics: Groups(p.o.Prefix)[1],
+		Graph: goka.DefineGroup(p.o.GroupName(Name),
+			goka.Input(goka.Stream(topology.MetricsEvents), new(codec.Bytes),
+				stream.Accept(p.o.Decoder, p.o.Metrics, []string{codecs.TypeMetrics}, p.rekey)),
+			goka.Input(FeedbackTopic(p.o.Prefix), new(codec.Bytes), stream.Accept(p.o.Decoder, p.o.Metrics, types, p.apply)),
+			goka.Loop(new(codec.Bytes), stream.Accept(p.o.Decoder, p.o.Metrics, types, p.apply)),
+			goka.Visitor(IdleVisit, p.idle),
+			goka.Output(insights.Topic, new(codec.Bytes)),
+			goka.Persist(new(StateCodec)),
+			stream.DeadLetterOutput(),
+		),
+		Inputs:    []string{topology.MetricsEvents, string(FeedbackTopic(p.o.Prefix))},
+		Companion: p.idleTicker,
+	}
+}
+
+// idleTicker asks every key, on a wall-clock tick, whether it went quiet.
+// VisitAll fails while a rebalance aborts it; the next tick retries.
+func (p *proc) idleTicker(ctx context.Context, gp *goka.Processor) {
+	t := time.NewTicker(p.cfg.idleCheckEvery())
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			_ = gp.VisitAll(ctx, IdleVisit, now.UTC())
+		}
+	}
+}
+
+// key is the state key of an event's tenant×agent.
+func key(ev *codecs.Event) string {
+	switch pl := ev.Payload.(type) {
+	case *codecs.Metrics:
+		return codecs.TenantKey(ev.TenantID, pl.Agent)
+	case *codecs.Feedback:
+		return codecs.TenantKey(ev.TenantID, pl.Agent)
+	}
+	return ""
+}
+
+// rekey sends a metrics event produced under another key (or partitioner)
+// through the loop to its tenant|agent partition.
+func (p *proc) rekey(ctx goka.Context, ev *codecs.Event) {
+	k := key(ev)
+	if !stream.Misplaced(ctx, k, partitions) {
+		p.apply(ctx, ev)
+		return
+	}
+	raw, err := json.Marshal(ev.Envelope)
+	if err != nil {
+		stream.DeadLetter(ctx, p.o.Metrics, raw, err)
+		return
+	}
+	ctx.Loopback(k, raw)
+}
+
+// apply adds one event to its tenant×agent's windows, closing the windows
+// its event time completes.
+func (p *proc) apply(ctx goka.Context, ev *codecs.Event) {
+	s, _ := ctx.Value().(*State)
+	if s == nil {
+		tenant, agent, _ := codecs.SplitTenantKey(key(ev))
+		s = &State{Tenant: tenant, Agent: agent}
+	}
+	out, late := p.observe(s, ev)
+	if late && p.o.Metrics != nil {
+		p.o.Metrics.Late.WithLabelValues(string(ctx.Group())).Inc()
+	}
+	p.emit(ctx, s.Tenant, out)
+	ctx.SetValue(s)
+}
+
+// observe is apply without goka: it updates s and returns the insights of
+// the windows the event closes, and whether the event was late.
+func (p *proc) observe(s *State, ev *codecs.Event) (out []*insights.Insight, late bool) {
+	s.Quiet = nil
+	w := p.cfg.tumbling()
+	s.Spec = w
+	closed, pl := s.Windows.Observe(w, ev.Timestamp.Time)
+	for _, pane := range closed {
+		out = append(out, p.close(s, Summarize(w, pane.Start, &pane.Agg), "watermark")...)
+	}
+	if pl.Late {
+		s.late(pl.Start)
+		return out, true
+	}
+	a := s.Windows.Pane(pl.Start)
+	switch pl := ev.Payload.(type) {
+	case *codecs.Metrics:
+		a.addMetrics(pl)
+	case *codecs.Feedback:
+		a.addFeedback(pl)
+	}
+	return out, false
+}
+
+// late counts an event whose window has closed: in the key's total, and in
+// that window's summary while it is among the retained closed windows, else
+// in the newest open window (where it arrived). It is never aggregated.
+func (s *State) late(start time.Time) {
+	s.Late++
+	for i := range s.Recent {
+		if s.Recent[i].Start.Equal(start) {
+			s.Recent[i].LateEvents++
+			return
+		}
+	}
+	if n := len(s.Windows.Open); n > 0 {
+		s.Windows.Open[n-1].Agg.LateEvents++
+	}
+}
+
+// idle is the idle-close visitor; meta is the wall-clock time of the visit.
+// The first visit that finds a key with open windows and no event since the
+// previous visit marks it quiet; a visit at least IdleTimeout after that
+// closes its windows. Handlers never read the clock: only this visitor sees
+// wall time, as its input.
+func (p *proc) idle(ctx goka.Context, meta any) {
+	now, ok := meta.(time.Time)
+	s, _ := ctx.Value().(*State)
+	if !ok || s == nil || len(s.Windows.Open) == 0 {
+		return
+	}
+	switch {
+	case s.Quiet == nil:
+		s.Quiet = &now
+	case now.Sub(*s.Quiet) >= p.cfg.IdleTimeout:
+		w := p.cfg.tumbling()
+		for _, pane := range s.Windows.CloseAll(w) {
+			p.emit(ctx, s.Tenant, p.close(s, Summarize(w, pane.Start, &pane.Agg), "idle"))
+		}
+		s.Quiet = nil
+	default:
+		return
+	}
+	ctx.SetValue(s)
+}
+
+// close judges a closed window, keeps its summary among the recent
+// windows and returns its insights.
+func (p *proc) close(s *State, sum Summary, by string) []*insights.Insight {
+	out := p.evaluate(s, &sum)
+	sum.ClosedBy = by
+	s.Recent = append([]Summary{sum}, s.Recent...)
+	if len(s.Recent) > p.cfg.Recent {
+		s.Recent = s.Recent[:p.cfg.Recent]
+	}
+	return out
+}
+
+// emit writes insights to ai-insights keyed by tenant.
+func (p *proc) emit(ctx goka.Context, tenant string, out []*insights.Insight) {
+	for _, in := range out {
+		b, err := insights.Encode(tenant, in)
+		if err != nil {
+			// Only a timestamp outside years 0-9999 fails; such an event
+			// could not have been decoded.
+			stream.DeadLetter(ctx, p.o.Metrics, nil, err)
+			continue
+		}
+		ctx.Emit(insights.Topic, tenant, b)
+	}
+}

@@ -1,0 +1,211 @@
+package views_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/lovoo/goka"
+	"github.com/lovoo/goka/tester"
+	"github.com/rs/zerolog"
+
+	"github.com/aistream/aistream/codecs"
+	"github.com/aistream/aistream/internal/stream"
+	"github.com/aistream/aistream/processors/quality"
+	"github.com/aistream/aistream/topology"
+	"github.com/aistream/aistream/views"
+)
+
+const qualityPrefix = "qv"
+
+var qualityT0 = time.Date(2025, 3, 15, 10, 0, 0, 0, time.UTC)
+
+// qualityHarness runs the quality groups and the quality and insights views
+// on goka's tester, behind an HTTP server.
+type qualityHarness struct {
+	t   *testing.T
+	tt  *tester.Tester
+	srv *httptest.Server
+	n   int
+}
+
+func newQualityHarness(t *testing.T) *qualityHarness {
+	t.Helper()
+	tt := tester.New(t)
+	quiet := log.New(io.Discard, "", 0)
+	ctx, cancel := context.WithCancel(context.Background())
+	var runs []func() error
+	for _, s := range quality.Specs(stream.Options{Prefix: qualityPrefix}, quality.DefaultConfig()) {
+		p, err := goka.NewProcessor(nil, s.Graph, goka.WithTester(tt), goka.WithHasher(topology.NewHash), goka.WithLogger(quiet))
+		if err != nil {
+			t.Fatal(err)
+		}
+		runs = append(runs, func() error { return p.Run(ctx) })
+	}
+	s := views.NewServer(zerolog.Nop(), nil)
+	var vs []*goka.View
+	open := func(table goka.Table, c goka.Codec) (*goka.View, error) {
+		v, err := goka.NewView(nil, table, c, goka.WithViewTester(tt), goka.WithViewLogger(quiet), goka.WithViewHasher(topology.NewHash))
+		vs = append(vs, v)
+		return v, err
+	}
+	if err := views.Quality(qualityPrefix)(s, open); err != nil {
+		t.Fatal(err)
+	}
+	if err := views.Insights(qualityPrefix)(s, open); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range vs {
+		runs = append(runs, func() error { return v.Run(ctx) })
+	}
+	done := make(chan struct{}, len(runs))
+	for _, run := range runs {
+		go func() { _ = run(); done <- struct{}{} }()
+	}
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(func() {
+		srv.Close()
+		cancel()
+		for range runs {
+			<-done
+		}
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for _, v := range vs {
+		for !v.Recovered() {
+			if time.Now().After(deadline) {
+				t.Fatal("views not recovered")
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	return &qualityHarness{t: t, tt: tt, srv: srv}
+}
+
+func (h *qualityHarness) metric(tenant, agent string, ts time.Time, latency float64) {
+	h.t.Helper()
+	h.n++
+	b, err := codecs.Encode(codecs.Envelope{
+		EventID: fmt.Sprintf("m-%d", h.n), EventType: codecs.TypeMetrics, TenantID: tenant,
+		Timestamp: codecs.NewTime(ts), Source: "ai-service",
+	}, &codecs.Metrics{Agent: agent, Model: "gpt-4o", LatencyMS: latency, Status: "ok", CostUSD: 0.001})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.tt.Consume(topology.MetricsEvents, "", b)
+}
+
+// windows sends 10 requests per window for each latency, window i starting
+// at 10:00 + 5m·i, then one event that closes the last of them.
+func (h *qualityHarness) windows(tenant, agent string, latencies ...float64) {
+	for i, l := range latencies {
+		for k := 0; k < 10; k++ {
+			h.metric(tenant, agent, qualityT0.Add(time.Duration(i)*5*time.Minute+time.Duration(k)*20*time.Second), l)
+		}
+	}
+	h.metric(tenant, agent, qualityT0.Add(time.Duration(len(latencies))*5*time.Minute+time.Minute), 100)
+}
+
+func (h *qualityHarness) get(tenant, path string, out any) int {
+	h.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, h.srv.URL+path, nil)
+	if tenant != "" {
+		req.Header.Set(views.TenantHeader, tenant)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if out != nil && resp.StatusCode == http.StatusOK {
+		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+			h.t.Fatal(err)
+		}
+	}
+	return resp.StatusCode
+}
+
+func TestQualityViewShowsWindowsBaselineAndAlerts(t *testing.T) {
+	h := newQualityHarness(t)
+	h.windows("acme", "planner", 100, 100, 100, 100, 300)
+	var q views.QualityResponse
+	if code := h.get("acme", "/v1/agents/planner/quality", &q); code != http.StatusOK {
+		t.Fatalf("status %d", code)
+	}
+	if q.Agent != "planner" || q.Window != "5m0s" || len(q.RecentWindows) != 5 || q.RecentWindows[0].LatencyP95 != 300 {
+		t.Fatalf("quality %+v", q)
+	}
+	if q.CurrentWindow == nil || q.CurrentWindow.Requests != 1 || !q.CurrentWindow.Start.Equal(qualityT0.Add(25*time.Minute)) {
+		t.Fatalf("current window %+v", q.CurrentWindow)
+	}
+	if q.Baseline.LatencyP95.Value != 100 || q.ActiveAlerts[quality.RuleLatencyP95] == nil {
+		t.Fatalf("baseline %+v alerts %+v", q.Baseline, q.ActiveAlerts)
+	}
+	if code := h.get("other", "/v1/agents/planner/quality", nil); code != http.StatusNotFound {
+		t.Fatalf("another tenant's agent: status %d, want 404", code)
+	}
+	if code := h.get("", "/v1/agents/planner/quality", nil); code != http.StatusUnauthorized {
+		t.Fatalf("no tenant: status %d", code)
+	}
+}
+
+func TestInsightsViewFiltersAndPaginatesNewestFirst(t *testing.T) {
+	h := newQualityHarness(t)
+	// Baseline, critical (300), warning (180), resolved (100): three insights.
+	h.windows("acme", "planner", 100, 100, 100, 100, 300, 180, 100)
+	h.windows("globex", "planner", 100, 100, 100, 100, 300)
+	var all views.InsightsResponse
+	if code := h.get("acme", "/v1/insights", &all); code != http.StatusOK || len(all.Insights) != 3 {
+		t.Fatalf("status %d, insights %+v", code, all.Insights)
+	}
+	want := []string{"resolved/warning", "firing/warning", "firing/critical"}
+	for i, in := range all.Insights {
+		if got := in.State + "/" + in.Severity; got != want[i] || in.TenantID != "acme" {
+			t.Fatalf("insight %d: %s of %s, want %s (newest first)", i, got, in.TenantID, want[i])
+		}
+	}
+	var crit views.InsightsResponse
+	h.get("acme", "/v1/insights?severity=critical", &crit)
+	if len(crit.Insights) != 1 || crit.Insights[0].Severity != "critical" {
+		t.Fatalf("severity=critical: %+v", crit.Insights)
+	}
+	var recent views.InsightsResponse
+	h.get("acme", "/v1/insights?since="+url.QueryEscape(all.Insights[1].Time.Format(time.RFC3339)), &recent)
+	if len(recent.Insights) != 2 {
+		t.Fatalf("since: %+v", recent.Insights)
+	}
+	var pages []string
+	path := "/v1/insights?limit=2"
+	for path != "" {
+		var p views.InsightsResponse
+		if code := h.get("acme", path, &p); code != http.StatusOK {
+			t.Fatalf("%s: status %d", path, code)
+		}
+		for _, in := range p.Insights {
+			pages = append(pages, in.InsightID)
+		}
+		path = ""
+		if p.NextCursor != "" {
+			path = "/v1/insights?limit=2&cursor=" + url.QueryEscape(p.NextCursor)
+		}
+	}
+	if len(pages) != 3 || pages[0] != all.Insights[0].InsightID || pages[2] != all.Insights[2].InsightID {
+		t.Fatalf("paginated ids %v", pages)
+	}
+	for _, bad := range []string{"?severity=urgent", "?since=yesterday", "?cursor=bm90IGEgY3Vyc29y", "?limit=0"} {
+		if code := h.get("acme", "/v1/insights"+bad, nil); code != http.StatusBadRequest {
+			t.Errorf("%s: status %d, want 400", bad, code)
+		}
+	}
+	var none views.InsightsResponse
+	if code := h.get("initech", "/v1/insights", &none); code != http.StatusOK || len(none.Insights) != 0 {
+		t.Fatalf("tenant without insights: %d %+v", code, none)
+	}
+}
