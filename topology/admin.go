@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -43,15 +44,25 @@ type Plan struct {
 }
 
 // Resolve clamps every topic's replication to brokers (a one-broker
-// development cluster cannot hold three replicas).
+// development cluster cannot hold three replicas), with one warning per
+// clamped replication naming every topic it touched.
 func Resolve(topics []Topic, brokers int) Plan {
 	var p Plan
+	clamped := map[int16][]string{}
+	var order []int16
 	for _, t := range topics {
 		if brokers > 0 && int(t.Replication) > brokers {
-			p.Warnings = append(p.Warnings, fmt.Sprintf("topic %s: replication %d clamped to %d (the cluster has %d broker(s))", t.Name, t.Replication, brokers, brokers))
+			if clamped[t.Replication] == nil {
+				order = append(order, t.Replication)
+			}
+			clamped[t.Replication] = append(clamped[t.Replication], t.Name)
 			t.Replication = int16(brokers)
 		}
 		p.Topics = append(p.Topics, t)
+	}
+	for _, r := range order {
+		p.Warnings = append(p.Warnings, fmt.Sprintf("replication %d clamped to %d (the cluster has %d broker(s)) for topic(s) %s",
+			r, brokers, brokers, strings.Join(clamped[r], ", ")))
 	}
 	return p
 }

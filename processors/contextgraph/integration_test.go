@@ -98,11 +98,11 @@ func spanData(trace, id string, at time.Time) map[string]any {
 	}
 }
 
-// TestTraceEndToEnd: events keyed by trace_id with a murmur2 client are found
+// TestIntegrationTraceEndToEnd: events keyed by trace_id with a murmur2 client are found
 // by the view under that key, also those produced under another key or on
 // another partition; malformed ones land in the dead-letter topic; feedback
 // becomes a learning signal readable through the responses view.
-func TestTraceEndToEnd(t *testing.T) {
+func TestIntegrationTraceEndToEnd(t *testing.T) {
 	p := startPipeline(t, contextgraph.DefaultConfig())
 	trace, resp := p.prefix+"-trace", p.prefix+"-resp"
 	at := time.Date(2025, 3, 15, 10, 0, 0, 0, time.UTC)

@@ -43,11 +43,11 @@ func consume(t *testing.T, py, bootstrap, group, key string, n int) []pyRecord {
 	return recs
 }
 
-// TestPythonClients: the AI Service's aiokafka producer publishes feedback,
+// TestIntegrationPythonClients: the AI Service's aiokafka producer publishes feedback,
 // then the trace it rates; its aiokafka consumer reads back the learning
 // signal (revision 1 without context) and one revision per trace event, all
 // under one signal_id, the last with the full context.
-func TestPythonClients(t *testing.T) {
+func TestIntegrationPythonClients(t *testing.T) {
 	py := kafkatest.Python(t)
 	p := startPipeline(t, contextgraph.DefaultConfig())
 	bootstrap := strings.Join(kafkatest.Brokers(t), ",")

@@ -80,9 +80,9 @@ func getJSON(t testing.TB, srv *httptest.Server, tenant, path string, out any) i
 	return res.StatusCode
 }
 
-// TestPipelineLineage runs a three-hop pipeline (export → raw → staging →
+// TestIntegrationPipelineLineage runs a three-hop pipeline (export → raw → staging →
 // mart) through the real processor and HTTP view.
-func TestPipelineLineage(t *testing.T) {
+func TestIntegrationPipelineLineage(t *testing.T) {
 	env, prefix := kafkatest.Setup(t, lineage.Groups)
 	cfg := lineage.DefaultConfig()
 	startAtEnd(t, string(lineage.Group(prefix)))

@@ -55,7 +55,7 @@ func getJSON(t *testing.T, base, path, tenant string, out any) int {
 // A scripted degradation on a real cluster: four normal windows of agent
 // planner, one where latency triples, one back to normal. Windows close by
 // watermark as later events arrive (event times in 2025).
-func TestDegradationYieldsOneLatencyInsightAndVisibleRecovery(t *testing.T) {
+func TestIntegrationDegradationYieldsOneLatencyInsightAndVisibleRecovery(t *testing.T) {
 	env, prefix := kafkatest.Setup(t, quality.Groups)
 	tenant := "acme-" + prefix
 	kafkatest.RunProcessors(t, env, quality.Specs(stream.Options{Prefix: prefix, Metrics: env.Metrics}, quality.DefaultConfig()))
