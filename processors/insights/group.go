@@ -52,32 +52,13 @@ func Table(prefix string) goka.Table { return goka.GroupTable(goka.Group(prefix 
 // per-tenant recent list.
 func Spec(o stream.Options) stream.Spec {
 	g := o.GroupName(Name)
-	direct := func(ctx goka.Context, msg any) {
-		raw, _ := msg.([]byte)
-		stream.Count(ctx, o.Metrics)
-		tenant, in, err := Decode(raw)
-		if err != nil {
-			stream.DeadLetter(ctx, o.Metrics, raw, err)
-			return
-		}
-		stream.Guard(ctx, o.Metrics, raw, func() { store(ctx, tenant, in) })
-	}
-	input := func(ctx goka.Context, msg any) {
-		raw, _ := msg.([]byte)
-		tenant, _, err := Decode(raw)
-		if err == nil && stream.Misplaced(ctx, tenant, 3) {
-			stream.Count(ctx, o.Metrics)
-			ctx.Loopback(tenant, raw)
-			return
-		}
-		direct(ctx, msg)
-	}
+	input, loop := stream.Keyed(o.Metrics, 3, Decode, store)
 	return stream.Spec{
 		Name:   Name,
 		Topics: Group(o.Prefix),
 		Graph: goka.DefineGroup(g,
 			goka.Input(Topic, new(codec.Bytes), input),
-			goka.Loop(new(codec.Bytes), direct),
+			goka.Loop(new(codec.Bytes), loop),
 			goka.Persist(new(Codec)),
 			stream.DeadLetterOutput(),
 		),
@@ -86,7 +67,7 @@ func Spec(o stream.Options) stream.Spec {
 }
 
 // store inserts the insight, ignoring one already stored (a replay).
-func store(ctx goka.Context, tenant string, in *Insight) {
+func store(ctx goka.Context, in *Insight) {
 	r, _ := ctx.Value().(*Recent)
 	if r == nil {
 		r = &Recent{}

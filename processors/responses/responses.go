@@ -116,9 +116,10 @@ type Summary struct {
 // Spec builds the group.
 func Spec(o stream.Options, c Config) stream.Spec {
 	p := &processor{cfg: c, m: o.Metrics}
+	input, loop := stream.Keyed(o.Metrics, Partitions, decodeKeyed, p.apply)
 	g := goka.DefineGroup(o.GroupName(Name),
-		goka.Input(goka.Stream(topology.LearningSignals), new(codec.Bytes), p.input),
-		goka.Loop(new(codec.Bytes), p.loop),
+		goka.Input(goka.Stream(topology.LearningSignals), new(codec.Bytes), input),
+		goka.Loop(new(codec.Bytes), loop),
 		goka.Persist(new(codecs.JSON[Response])),
 		stream.DeadLetterOutput(),
 	)
@@ -157,35 +158,23 @@ func decode(raw []byte) (*codecs.Envelope, *codecs.Signal, error) {
 	return &env, &s, nil
 }
 
-func (p *processor) input(ctx goka.Context, msg any) {
-	raw, _ := msg.([]byte)
-	stream.Count(ctx, p.m)
-	env, s, err := decode(raw)
-	if err != nil {
-		stream.DeadLetter(ctx, p.m, raw, err)
-		return
-	}
-	if key := codecs.TenantKey(env.TenantID, s.ResponseID); stream.Misplaced(ctx, key, Partitions) {
-		ctx.Loopback(key, raw)
-		return
-	}
-	stream.Guard(ctx, p.m, raw, func() { p.apply(ctx, env, s) })
+// signalMsg is a decoded learning signal.
+type signalMsg struct {
+	env *codecs.Envelope
+	s   *codecs.Signal
 }
 
-// loop handles re-keyed signals: written by our own murmur2 producer under
-// the right key, so they go straight to the state.
-func (p *processor) loop(ctx goka.Context, msg any) {
-	raw, _ := msg.([]byte)
-	stream.Count(ctx, p.m)
+// decodeKeyed places a signal under tenant|response_id.
+func decodeKeyed(raw []byte) (string, signalMsg, error) {
 	env, s, err := decode(raw)
 	if err != nil {
-		stream.DeadLetter(ctx, p.m, raw, err)
-		return
+		return "", signalMsg{}, err
 	}
-	stream.Guard(ctx, p.m, raw, func() { p.apply(ctx, env, s) })
+	return codecs.TenantKey(env.TenantID, s.ResponseID), signalMsg{env, s}, nil
 }
 
-func (p *processor) apply(ctx goka.Context, env *codecs.Envelope, s *codecs.Signal) {
+func (p *processor) apply(ctx goka.Context, msg signalMsg) {
+	env, s := msg.env, msg.s
 	r, _ := ctx.Value().(*Response)
 	if r == nil {
 		r = &Response{TenantID: env.TenantID, ResponseID: s.ResponseID}
