@@ -80,6 +80,15 @@ func cmdServe(args []string, dev bool) error {
 	if dev && *demoRate <= 0 {
 		return configError(fmt.Errorf("--demo-rate=%v is not valid: use a positive number of traces per second", *demoRate))
 	}
+	metrics := stream.NewMetrics()
+	opts := stream.Options{Prefix: kc.ConsumerGroup, Decoder: codecs.Decoder{MaxBytes: rt.MaxMessageBytes}, Metrics: metrics}
+	specs, err := selectSpecs(mods, opts, *procList)
+	if err != nil {
+		return configError(err)
+	}
+	if len(specs) == 0 && !*serveViews {
+		return configError(errors.New("--processors=none with --views=false leaves nothing to run"))
+	}
 	log := newLogger(rt)
 
 	ctx, stop := signalContext()
@@ -104,15 +113,7 @@ func cmdServe(args []string, dev bool) error {
 	}
 	env := &stream.Env{
 		Brokers: kc.BootstrapServers, Sarama: sc, StateDir: rt.StateDir, Replication: min(brokers, 3),
-		Log: log, Metrics: stream.NewMetrics(),
-	}
-	opts := stream.Options{Prefix: kc.ConsumerGroup, Decoder: codecs.Decoder{MaxBytes: rt.MaxMessageBytes}, Metrics: env.Metrics}
-	specs, err := selectSpecs(mods, opts, *procList)
-	if err != nil {
-		return configError(err)
-	}
-	if len(specs) == 0 && !*serveViews {
-		return configError(errors.New("--processors=none with --views=false leaves nothing to run"))
+		Log: log, Metrics: metrics,
 	}
 
 	runCtx, cancel := context.WithCancel(ctx)
@@ -123,12 +124,12 @@ func cmdServe(args []string, dev bool) error {
 	}
 	go stream.MonitorLag(runCtx, env, specs)
 
-	var (
-		httpSrv  *http.Server
-		httpErrs = make(chan error, 2)
-	)
+	// The HTTP server always runs: /healthz, /readyz and /metrics for every
+	// replica, the /v1 views only where --views is on.
+	srv := views.NewServer(log, env.Metrics)
+	srv.ReadyWhen(func() bool { return stream.Ready(procs) })
+	httpErrs := make(chan error, 2)
 	if *serveViews {
-		srv := views.NewServer(log, env.Metrics)
 		var mounts []views.Mount
 		for _, m := range mods {
 			mounts = append(mounts, m.mounts(kc.ConsumerGroup)...)
@@ -138,35 +139,25 @@ func cmdServe(args []string, dev bool) error {
 			waitProcs()
 			return err
 		}
-		srv.ReadyWhen(func() bool { return stream.Ready(procs) })
 		go func() {
 			if err := srv.RunViews(runCtx); err != nil {
 				httpErrs <- fmt.Errorf("views: %w", err)
 			}
 		}()
-		ln, err := net.Listen("tcp", rt.HTTPAddr)
-		if err != nil {
-			cancel()
-			waitProcs()
-			return configError(fmt.Errorf("AISTREAM_HTTP_ADDR (--http-addr)=%q: cannot listen: %w", rt.HTTPAddr, err))
-		}
-		httpSrv = &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
-		go func() {
-			if err := httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				httpErrs <- err
-			}
-		}()
-		log.Info().Str("api", "http://"+ln.Addr().String()).Msg("HTTP API listening (/v1/..., /healthz, /readyz, /metrics)")
-	} else {
-		srv := views.NewServer(log, env.Metrics)
-		srv.ReadyWhen(func() bool { return stream.Ready(procs) })
-		ln, err := net.Listen("tcp", rt.HTTPAddr)
-		if err == nil {
-			httpSrv = &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
-			go func() { _ = httpSrv.Serve(ln) }()
-			log.Info().Str("addr", ln.Addr().String()).Msg("health and metrics listening (views disabled)")
-		}
 	}
+	ln, err := net.Listen("tcp", rt.HTTPAddr)
+	if err != nil {
+		cancel()
+		waitProcs()
+		return configError(fmt.Errorf("AISTREAM_HTTP_ADDR (--http-addr)=%q: cannot listen: %w", rt.HTTPAddr, err))
+	}
+	httpSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			httpErrs <- err
+		}
+	}()
+	log.Info().Str("addr", "http://"+ln.Addr().String()).Bool("views", *serveViews).Msg("HTTP listening (/v1/..., /healthz, /readyz, /metrics)")
 	if dev {
 		fmt.Fprintf(os.Stderr, "\n  aistream dev\n    broker: %s   (e.g. kcat -b %s -L)\n    API:    http://%s/v1/traces/{trace_id}  (header %s: <tenant>)\n    state:  %s\n\n",
 			*brokerAdr, *brokerAdr, rt.HTTPAddr, views.TenantHeader, *dataDir)
@@ -188,11 +179,9 @@ func cmdServe(args []string, dev bool) error {
 	case runErr = <-httpErrs:
 	}
 	cancel()
-	if httpSrv != nil {
-		shutCtx, done := context.WithTimeout(context.Background(), 10*time.Second)
-		_ = httpSrv.Shutdown(shutCtx)
-		done()
-	}
+	shutCtx, done := context.WithTimeout(context.Background(), 10*time.Second)
+	_ = httpSrv.Shutdown(shutCtx)
+	done()
 	waitProcs()
 	if runErr != nil {
 		return runErr
