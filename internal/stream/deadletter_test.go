@@ -1,7 +1,6 @@
 package stream_test
 
 import (
-	"context"
 	"testing"
 
 	"github.com/lovoo/goka"
@@ -10,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/aistream/aistream/codecs"
+	"github.com/aistream/aistream/internal/kafkatest"
 	"github.com/aistream/aistream/internal/stream"
 )
 
@@ -23,7 +23,7 @@ func TestAcceptDeadLettersWithReasonAndKeepsGoing(t *testing.T) {
 	m := stream.NewMetrics()
 	var handled []string
 	in := goka.Stream("agent-thinking-events")
-	proc, err := goka.NewProcessor(nil, goka.DefineGroup("g",
+	kafkatest.RunOnTester(t, tt, goka.DefineGroup("g",
 		goka.Input(in, new(codec.Bytes), stream.Accept(codecs.Decoder{MaxBytes: 4096}, m, []string{codecs.TypeThinking},
 			func(ctx goka.Context, ev *codecs.Event) {
 				handled = append(handled, ev.EventID)
@@ -33,19 +33,7 @@ func TestAcceptDeadLettersWithReasonAndKeepsGoing(t *testing.T) {
 				}
 			})),
 		stream.DeadLetterOutput(),
-	), goka.WithTester(tt))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- proc.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
+	))
 	dl := tt.NewQueueTracker(string(stream.DeadLetterStream))
 
 	bad := map[string]codecs.Reason{

@@ -1,18 +1,15 @@
 package contextgraph
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log"
 	"testing"
 	"time"
 
-	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/tester"
 
 	"github.com/aistream/aistream/codecs"
+	"github.com/aistream/aistream/internal/kafkatest"
 	"github.com/aistream/aistream/internal/stream"
 	"github.com/aistream/aistream/topology"
 )
@@ -35,20 +32,7 @@ func newHarness(t *testing.T, c Config) *harness {
 	t.Helper()
 	tt := tester.New(t)
 	specs := Specs(stream.Options{Prefix: prefix}, c)
-	p, err := goka.NewProcessor(nil, specs[0].Graph, goka.WithTester(tt), goka.WithHasher(topology.NewHash),
-		goka.WithLogger(log.New(io.Discard, "", 0)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("processor: %v", err)
-		}
-	})
+	kafkatest.RunOnTester(t, tt, specs[0].Graph)
 	return &harness{
 		t: t, tt: tt,
 		signals: tt.NewQueueTracker(topology.LearningSignals),

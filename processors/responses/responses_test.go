@@ -1,16 +1,13 @@
 package responses
 
 import (
-	"context"
-	"io"
-	"log"
 	"testing"
 	"time"
 
-	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/tester"
 
 	"github.com/aistream/aistream/codecs"
+	"github.com/aistream/aistream/internal/kafkatest"
 	"github.com/aistream/aistream/internal/stream"
 	"github.com/aistream/aistream/topology"
 )
@@ -22,20 +19,7 @@ type harness struct {
 
 func newHarness(t *testing.T, c Config) *harness {
 	tt := tester.New(t)
-	p, err := goka.NewProcessor(nil, Spec(stream.Options{Prefix: "test"}, c).Graph, goka.WithTester(tt),
-		goka.WithHasher(topology.NewHash), goka.WithLogger(log.New(io.Discard, "", 0)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("processor: %v", err)
-		}
-	})
+	kafkatest.RunOnTester(t, tt, Spec(stream.Options{Prefix: "test"}, c).Graph)
 	return &harness{tt: tt, dead: tt.NewQueueTracker(topology.DeadLetters), loop: tt.NewQueueTracker(topology.GroupLoop("test-responses"))}
 }
 
