@@ -2,7 +2,6 @@ package lineage_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -120,7 +119,7 @@ func BenchmarkLineageGraphQuery(b *testing.B) {
 	var recs []*kgo.Record
 	table := string(lineage.Table(prefix))
 	for d, n := range nodes {
-		v, err := json.Marshal(n)
+		v, err := lineage.NodeCodec{}.Encode(n)
 		if err != nil {
 			b.Fatal(err)
 		}

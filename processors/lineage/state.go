@@ -2,6 +2,8 @@ package lineage
 
 import (
 	"cmp"
+	"crypto/sha256"
+	"encoding/binary"
 	"slices"
 
 	"github.com/aistream/aistream/codecs"
@@ -24,10 +26,12 @@ type Node struct {
 	Columns    map[string]*Column `json:"columns,omitempty"`
 	Traces     []TraceRef         `json:"traces,omitempty"` // newest first
 	Evicted    Evicted            `json:"evicted"`
-	// Applied holds the ids of the last DedupeWindow events applied, oldest
-	// first: a redelivered event among them changes nothing. One older than
-	// the window would be counted again.
-	Applied []string `json:"applied,omitempty"`
+	// Applied holds hashes (eventHash) of the ids of the last DedupeWindow
+	// events applied, oldest first: a redelivered event among them changes
+	// nothing. One older than the window would be counted again.
+	Applied []uint64 `json:"applied,omitempty"`
+
+	encodedSize int // bytes NodeCodec decoded it from, a size hint for encoding
 }
 
 // Edge is a dataset-level lineage edge and the queries behind it.
@@ -107,10 +111,11 @@ func (c Config) apply(n *Node, u *Update) (*Node, bool) {
 	if n == nil {
 		n = &Node{TenantID: u.TenantID, Dataset: u.Dataset, FirstSeen: q.At, LastSeen: q.At}
 	}
-	if slices.Contains(n.Applied, q.EventID) {
+	h := eventHash(q.EventID)
+	if slices.Contains(n.Applied, h) {
 		return n, false
 	}
-	n.Applied = append(n.Applied, q.EventID)
+	n.Applied = append(n.Applied, h)
 	if over := len(n.Applied) - c.DedupeWindow; over > 0 {
 		n.Applied = slices.Delete(n.Applied, 0, over)
 	}
@@ -237,6 +242,14 @@ func evictOldest[V any](m map[string]V, max int, seen func(V) codecs.Time) int64
 		n++
 	}
 	return n
+}
+
+// eventHash is the dedupe window's 8-byte digest of an event id: a fixed
+// size whatever the id's length. Two ids of one node colliding (odds 2^-64
+// per pair) would make the later one look redelivered.
+func eventHash(id string) uint64 {
+	sum := sha256.Sum256([]byte(id))
+	return binary.BigEndian.Uint64(sum[:8])
 }
 
 // newer orders newest first by time, then by id descending, a total order
