@@ -34,3 +34,25 @@ func RunOnTester(t testing.TB, tt *tester.Tester, graphs ...*goka.GroupGraph) {
 		})
 	}
 }
+
+// ViewsOnTester returns an opener (a views.Opener) of goka views backed by
+// the tester; each view it opens runs until the test ends.
+func ViewsOnTester(t testing.TB, tt *tester.Tester) func(goka.Table, goka.Codec) (*goka.View, error) {
+	return func(table goka.Table, c goka.Codec) (*goka.View, error) {
+		v, err := goka.NewView(nil, table, c, goka.WithViewTester(tt), goka.WithViewHasher(topology.NewHash),
+			goka.WithViewLogger(log.New(io.Discard, "", 0)))
+		if err != nil {
+			return nil, err
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- v.Run(ctx) }()
+		t.Cleanup(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("view %s: %v", table, err)
+			}
+		})
+		return v, nil
+	}
+}

@@ -1,17 +1,14 @@
 package lineage_test
 
 import (
-	"context"
 	"fmt"
-	"io"
-	"log"
 	"testing"
 	"time"
 
-	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/tester"
 
 	"github.com/aistream/aistream/codecs"
+	"github.com/aistream/aistream/internal/kafkatest"
 	"github.com/aistream/aistream/internal/stream"
 	"github.com/aistream/aistream/processors/lineage"
 	"github.com/aistream/aistream/topology"
@@ -43,19 +40,7 @@ func BenchmarkLineageHandler(b *testing.B) {
 	run := func(b *testing.B, ds func(int) string, prepare func(tt *tester.Tester)) {
 		tt := tester.New(b)
 		spec := lineage.Specs(stream.Options{Prefix: prefix}, lineage.DefaultConfig())[0]
-		p, err := goka.NewProcessor(nil, spec.Graph, goka.WithTester(tt), goka.WithLogger(log.New(io.Discard, "", 0)))
-		if err != nil {
-			b.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- p.Run(ctx) }()
-		defer func() {
-			cancel()
-			if err := <-done; err != nil {
-				b.Errorf("processor: %v", err)
-			}
-		}()
+		kafkatest.RunOnTester(b, tt, spec.Graph)
 		prepare(tt)
 		// Every event is new (a repeated one would be a no-op redelivery);
 		// encoding one is a small part of processing it.

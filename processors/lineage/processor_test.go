@@ -1,19 +1,16 @@
 package lineage_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/tester"
 
 	"github.com/aistream/aistream/codecs"
+	"github.com/aistream/aistream/internal/kafkatest"
 	"github.com/aistream/aistream/internal/stream"
 	"github.com/aistream/aistream/processors/lineage"
 	"github.com/aistream/aistream/topology"
@@ -33,19 +30,7 @@ func newHarness(t *testing.T, c lineage.Config) *harness {
 	t.Helper()
 	tt := tester.New(t)
 	spec := lineage.Specs(stream.Options{Prefix: prefix}, c)[0]
-	p, err := goka.NewProcessor(nil, spec.Graph, goka.WithTester(tt), goka.WithLogger(log.New(io.Discard, "", 0)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("processor: %v", err)
-		}
-	})
+	kafkatest.RunOnTester(t, tt, spec.Graph)
 	return &harness{t: t, tt: tt, records: tt.NewQueueTracker(topology.LineageRecords), dead: tt.NewQueueTracker(topology.DeadLetters)}
 }
 
