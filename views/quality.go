@@ -51,14 +51,11 @@ func Quality(prefix string) Mount {
 			resp := QualityResponse{
 				TenantID: st.Tenant, Agent: st.Agent, Watermark: st.Windows.Watermark,
 				Window: st.Spec.Size.String(), Grace: st.Spec.Grace.String(),
-				OpenWindows: st.OpenSummaries(), RecentWindows: st.Recent, Baseline: st.Base,
+				OpenWindows: st.OpenSummaries(), RecentWindows: st.RecentSummaries(), Baseline: st.Base,
 				ActiveAlerts: st.Alerts, LateEvents: st.Late,
 			}
 			if n := len(resp.OpenWindows); n > 0 {
 				resp.CurrentWindow = &resp.OpenWindows[n-1]
-			}
-			if resp.RecentWindows == nil {
-				resp.RecentWindows = []quality.Summary{}
 			}
 			if resp.ActiveAlerts == nil {
 				resp.ActiveAlerts = map[string]*quality.Alert{}

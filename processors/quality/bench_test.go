@@ -48,7 +48,7 @@ func BenchmarkHandlerWithTester(b *testing.B) {
 }
 
 // BenchmarkAggregation is the handler's own work without goka: decode the
-// event, load the state (JSON), window it, store the state (JSON).
+// event, load the state (StateCodec), window it, store the state.
 func BenchmarkAggregation(b *testing.B) {
 	p := &proc{cfg: DefaultConfig()}
 	h := &harness{t: b}
@@ -84,7 +84,7 @@ func BenchmarkAggregation(b *testing.B) {
 
 // BenchmarkStateMemory10kKeys builds 10,000 active tenant×agent states, each
 // with a full history (12 closed windows, baseline) and an open window of 20
-// requests over 2 models, and reports the table bytes per key (encoded JSON,
+// requests over 2 models, and reports the table bytes per key (StateCodec,
 // what storage and the table topic hold) and the heap bytes per key of the
 // decoded states.
 func BenchmarkStateMemory10kKeys(b *testing.B) {

@@ -233,10 +233,13 @@ func (p *proc) idle(ctx goka.Context, meta any) {
 func (p *proc) close(s *State, sum Summary, by string) []*insights.Insight {
 	out := p.evaluate(s, &sum)
 	sum.ClosedBy = by
-	s.Recent = append([]Summary{sum}, s.Recent...)
-	if len(s.Recent) > p.cfg.Recent {
-		s.Recent = s.Recent[:p.cfg.Recent]
+	if len(s.Recent) < p.cfg.Recent {
+		s.Recent = append(s.Recent, Closed{})
+	} else {
+		s.Recent = s.Recent[:p.cfg.Recent] // the oldest leaves
 	}
+	copy(s.Recent[1:], s.Recent)
+	s.Recent[0] = closedOf(&sum)
 	return out
 }
 

@@ -1,6 +1,7 @@
 package quality
 
 import (
+	"encoding/json"
 	"math"
 	"time"
 
@@ -177,6 +178,116 @@ func Summarize(w window.Tumbling, start time.Time, a *Agg) Summary {
 	return s
 }
 
+// Count is one name's count in a retained window's breakdown.
+type Count struct {
+	Name string
+	N    int64
+}
+
+// NamedModel is one model's figures in a retained window.
+type NamedModel struct {
+	Name string
+	ModelSummary
+}
+
+// Closed is a retained closed window: its Summary with the breakdowns as
+// slices sorted by name. The state is decoded for every event, and maps for
+// every retained window were most of that cost; only the view needs them.
+type Closed struct {
+	Start            time.Time
+	End              time.Time
+	ClosedBy         string
+	Requests         int64
+	Errors           int64
+	ErrorRate        float64
+	LatencyP50       float64
+	LatencyP95       float64
+	LatencyP99       float64
+	TokensIn         int64
+	TokensOut        int64
+	CostUSD          float64
+	CostPerRequest   float64
+	Feedback         int64
+	Positive         int64
+	SatisfactionRate *float64
+	QualityMean      *float64
+	LateEvents       int64
+	ErrorTypes       []Count
+	Categories       []Count
+	Models           []NamedModel
+}
+
+func countsOf(m map[string]int64) []Count {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make([]Count, 0, len(m))
+	for _, k := range sortedKeys(m) {
+		out = append(out, Count{k, m[k]})
+	}
+	return out
+}
+
+func countMap(c []Count) map[string]int64 {
+	if len(c) == 0 {
+		return nil
+	}
+	m := make(map[string]int64, len(c))
+	for _, x := range c {
+		m[x.Name] = x.N
+	}
+	return m
+}
+
+// closedOf is the retained form of a closed window's summary.
+func closedOf(s *Summary) Closed {
+	c := Closed{
+		Start: s.Start, End: s.End, ClosedBy: s.ClosedBy,
+		Requests: s.Requests, Errors: s.Errors, ErrorRate: s.ErrorRate,
+		LatencyP50: s.LatencyP50, LatencyP95: s.LatencyP95, LatencyP99: s.LatencyP99,
+		TokensIn: s.TokensIn, TokensOut: s.TokensOut, CostUSD: s.CostUSD, CostPerRequest: s.CostPerRequest,
+		Feedback: s.Feedback, Positive: s.Positive, SatisfactionRate: s.SatisfactionRate, QualityMean: s.QualityMean,
+		LateEvents: s.LateEvents, ErrorTypes: countsOf(s.ErrorTypes), Categories: countsOf(s.Categories),
+	}
+	if len(s.Models) > 0 {
+		c.Models = make([]NamedModel, 0, len(s.Models))
+		for _, k := range sortedKeys(s.Models) {
+			c.Models = append(c.Models, NamedModel{k, s.Models[k]})
+		}
+	}
+	return c
+}
+
+// Summary is the window's figures as the quality view shows them.
+func (c *Closed) Summary() Summary {
+	s := Summary{
+		Start: c.Start, End: c.End, ClosedBy: c.ClosedBy,
+		Requests: c.Requests, Errors: c.Errors, ErrorRate: c.ErrorRate,
+		LatencyP50: c.LatencyP50, LatencyP95: c.LatencyP95, LatencyP99: c.LatencyP99,
+		TokensIn: c.TokensIn, TokensOut: c.TokensOut, CostUSD: c.CostUSD, CostPerRequest: c.CostPerRequest,
+		Feedback: c.Feedback, Positive: c.Positive, SatisfactionRate: c.SatisfactionRate, QualityMean: c.QualityMean,
+		LateEvents: c.LateEvents, ErrorTypes: countMap(c.ErrorTypes), Categories: countMap(c.Categories),
+	}
+	if len(c.Models) > 0 {
+		s.Models = make(map[string]ModelSummary, len(c.Models))
+		for _, m := range c.Models {
+			s.Models[m.Name] = m.ModelSummary
+		}
+	}
+	return s
+}
+
+// UnmarshalJSON reads a Summary: the JSON form of State, which StateCodec
+// still decodes, retained windows as summaries.
+func (c *Closed) UnmarshalJSON(b []byte) error {
+	var s Summary
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	*c = closedOf(&s)
+	return nil
+}
+
 // EWMA is an exponentially weighted mean of past windows' values.
 type EWMA struct {
 	Value   float64 `json:"value"`
@@ -223,7 +334,7 @@ type State struct {
 	Agent   string            `json:"agent"`
 	Spec    window.Tumbling   `json:"window_spec"` // the windows' size and grace (ns)
 	Windows window.Set[Agg]   `json:"windows"`
-	Recent  []Summary         `json:"recent,omitempty"` // newest first
+	Recent  []Closed          `json:"recent,omitempty"` // newest first
 	Base    Baseline          `json:"baseline"`
 	Alerts  map[string]*Alert `json:"alerts,omitempty"`
 	Seen    map[string]string `json:"seen_categories,omitempty"` // category → UTC day reported
@@ -231,8 +342,14 @@ type State struct {
 	Quiet   *time.Time        `json:"quiet_since,omitempty"`     // wall clock, set by the idle visit only
 }
 
-// StateCodec stores State in the table; Decode returns *State.
-type StateCodec = codecs.JSON[State]
+// RecentSummaries are the retained closed windows' summaries, newest first.
+func (s *State) RecentSummaries() []Summary {
+	out := make([]Summary, 0, len(s.Recent))
+	for i := range s.Recent {
+		out = append(out, s.Recent[i].Summary())
+	}
+	return out
+}
 
 // OpenSummaries summarizes the open windows, oldest first.
 func (s *State) OpenSummaries() []Summary {

@@ -1,0 +1,111 @@
+package quality
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/aistream/aistream/processors/window"
+)
+
+// fullState has every field of State set, including floats the compact
+// form cannot scale (-0, 1/3, huge) and an unusual closed_by.
+func fullState() *State {
+	sat, q := 0.75, 3.25
+	quiet := t0.Add(90 * time.Second)
+	agg := Agg{Requests: 3, Errors: 1, ErrorTypes: map[string]int64{"timeout": 1}, TokensIn: 300, TokensOut: 90,
+		CostUSD: 0.1 + 0.2, QualitySum: 7.5, QualityN: 2, Feedback: 2, Positive: 1,
+		Categories: map[string]int64{"incorrect": 1, "slow": 2}, LateEvents: 1,
+		Models: map[string]*ModelAgg{"gpt": {Requests: 2, Errors: 1, CostUSD: 1.0 / 3}, "claude": {Requests: 1, CostUSD: 1e300}}}
+	for _, x := range []float64{0, 12.5, 80, 80, 4e5} {
+		agg.Latency.Add(x)
+		agg.Models["gpt"].Latency.Add(x)
+	}
+	w := window.Tumbling{Size: 5 * time.Minute, Grace: time.Minute}
+	closed := Summarize(w, t0, &agg)
+	closed.ClosedBy = "watermark"
+	idle := Summarize(w, t0.Add(-5*time.Minute), &Agg{Requests: 1, CostUSD: math.Copysign(0, -1)})
+	idle.ClosedBy = "idle"
+	odd := Summarize(w, t0.Add(-10*time.Minute), &Agg{Feedback: 1})
+	odd.ClosedBy = "replayed"
+	return &State{
+		Tenant: tenant, Agent: "planner", Spec: w,
+		Windows: window.Set[Agg]{Watermark: t0.Add(6*time.Minute + 1), ClosedThrough: t0.Add(5 * time.Minute),
+			Open: []window.Pane[Agg]{{Start: t0.Add(5 * time.Minute), Agg: agg}, {Start: t0.Add(10 * time.Minute)}}},
+		Recent: []Closed{closedOf(&closed), closedOf(&idle), closedOf(&odd), {Start: t0.Add(-time.Hour), End: t0, SatisfactionRate: &sat, QualityMean: &q}},
+		Base:   Baseline{SatisfactionRate: EWMA{0.9, 4}, LatencyP95: EWMA{123.456789, 7}, ErrorRate: EWMA{-0.5, 1}, CostPerRequest: EWMA{1.0 / 7, 2}},
+		Alerts: map[string]*Alert{RuleLatencyP95: {Severity: "critical", InsightID: "abc", Since: t0, Observed: 300, Baseline: 100.25, Threshold: 250.625},
+			RuleErrorRateSpike: {Severity: "warning", InsightID: "def", Since: t0.Add(-5 * time.Minute), Observed: 0.4, Baseline: 0.1, Threshold: 0.2}},
+		Seen:  map[string]string{"incorrect": "2025-03-15", "error:timeout": "2025-03-15"},
+		Late:  5,
+		Quiet: &quiet,
+	}
+}
+
+func TestStateCodecRoundTripsEveryFieldExactly(t *testing.T) {
+	s := fullState()
+	raw, err := StateCodec{}.Encode(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := StateCodec{}.Decode(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := v.(*State)
+	if !reflect.DeepEqual(got, s) {
+		t.Fatalf("decoded state differs:\n got %+v\nwant %+v", got, s)
+	}
+	if !math.Signbit(got.Recent[1].CostUSD) { // DeepEqual has -0 == 0
+		t.Fatal("-0 decoded as 0")
+	}
+	// Maps must not make equal states encode differently.
+	for range 20 {
+		again, err := StateCodec{}.Encode(v)
+		if err != nil || !bytes.Equal(again, raw) {
+			t.Fatalf("re-encoded state differs (%v)", err)
+		}
+	}
+	if len(raw) > 1500 {
+		t.Errorf("state of %d bytes: the compact form got larger", len(raw))
+	}
+}
+
+func TestStateCodecReadsTheEarlierJSONState(t *testing.T) {
+	s := fullState()
+	legacy, err := json.Marshal(struct {
+		*State
+		Recent []Summary `json:"recent,omitempty"`
+	}{s, s.RecentSummaries()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := StateCodec{}.Decode(legacy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := v.(*State); !reflect.DeepEqual(got, s) {
+		t.Fatalf("state from JSON differs:\n got %+v\nwant %+v", got, s)
+	}
+}
+
+func TestStateCodecRejectsTruncatedOrUnknownState(t *testing.T) {
+	raw, err := StateCodec{}.Encode(fullState())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n := range len(raw) {
+		if _, err := (StateCodec{}).Decode(raw[:n]); err == nil {
+			t.Fatalf("%d of %d bytes decoded without error", n, len(raw))
+		}
+	}
+	if _, err := (StateCodec{}).Decode(append([]byte{stateVersion + 1}, raw[1:]...)); err == nil {
+		t.Fatal("unknown version decoded")
+	}
+	if _, err := (StateCodec{}).Decode(append(raw, 0)); err == nil {
+		t.Fatal("trailing bytes accepted")
+	}
+}
