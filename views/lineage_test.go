@@ -1,10 +1,7 @@
 package views_test
 
 import (
-	"context"
 	"encoding/json"
-	"io"
-	"log"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -13,11 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/tester"
 	"github.com/rs/zerolog"
 
 	"github.com/aistream/aistream/codecs"
+	"github.com/aistream/aistream/internal/kafkatest"
 	"github.com/aistream/aistream/internal/stream"
 	"github.com/aistream/aistream/processors/lineage"
 	"github.com/aistream/aistream/topology"
@@ -38,39 +35,13 @@ type lineageHarness struct {
 func newLineageHarness(t testing.TB, cfg lineage.Config) *lineageHarness {
 	t.Helper()
 	tt := tester.New(t)
-	quiet := log.New(io.Discard, "", 0)
-	p, err := goka.NewProcessor(nil, lineage.Specs(stream.Options{Prefix: lineagePrefix}, cfg)[0].Graph, goka.WithTester(tt), goka.WithLogger(quiet))
-	if err != nil {
-		t.Fatal(err)
-	}
+	kafkatest.RunOnTester(t, tt, lineage.Specs(stream.Options{Prefix: lineagePrefix}, cfg)[0].Graph)
 	s := views.NewServer(zerolog.Nop(), nil)
-	var v *goka.View
-	open := func(table goka.Table, c goka.Codec) (*goka.View, error) {
-		var err error
-		v, err = goka.NewView(nil, table, c, goka.WithViewTester(tt), goka.WithViewLogger(quiet))
-		return v, err
-	}
-	if err := views.Lineage(lineagePrefix, cfg)(s, open); err != nil {
+	if err := views.Lineage(lineagePrefix, cfg)(s, kafkatest.ViewsOnTester(t, tt)); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{}, 2)
-	go func() { _ = p.Run(ctx); done <- struct{}{} }()
-	go func() { _ = v.Run(ctx); done <- struct{}{} }()
 	srv := httptest.NewServer(s.Handler())
-	t.Cleanup(func() {
-		srv.Close()
-		cancel()
-		<-done
-		<-done
-	})
-	deadline := time.Now().Add(10 * time.Second)
-	for !v.Recovered() {
-		if time.Now().After(deadline) {
-			t.Fatal("view not recovered")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	t.Cleanup(srv.Close)
 	return &lineageHarness{t: t, tt: tt, srv: srv}
 }
 

@@ -1,22 +1,19 @@
 package views_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"testing"
 	"time"
 
-	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/tester"
 	"github.com/rs/zerolog"
 
 	"github.com/aistream/aistream/codecs"
+	"github.com/aistream/aistream/internal/kafkatest"
 	"github.com/aistream/aistream/internal/stream"
 	"github.com/aistream/aistream/processors/quality"
 	"github.com/aistream/aistream/topology"
@@ -39,53 +36,19 @@ type qualityHarness struct {
 func newQualityHarness(t *testing.T) *qualityHarness {
 	t.Helper()
 	tt := tester.New(t)
-	quiet := log.New(io.Discard, "", 0)
-	ctx, cancel := context.WithCancel(context.Background())
-	var runs []func() error
 	for _, s := range quality.Specs(stream.Options{Prefix: qualityPrefix}, quality.DefaultConfig()) {
-		p, err := goka.NewProcessor(nil, s.Graph, goka.WithTester(tt), goka.WithHasher(topology.NewHash), goka.WithLogger(quiet))
-		if err != nil {
-			t.Fatal(err)
-		}
-		runs = append(runs, func() error { return p.Run(ctx) })
+		kafkatest.RunOnTester(t, tt, s.Graph)
 	}
 	s := views.NewServer(zerolog.Nop(), nil)
-	var vs []*goka.View
-	open := func(table goka.Table, c goka.Codec) (*goka.View, error) {
-		v, err := goka.NewView(nil, table, c, goka.WithViewTester(tt), goka.WithViewLogger(quiet), goka.WithViewHasher(topology.NewHash))
-		vs = append(vs, v)
-		return v, err
-	}
+	open := kafkatest.ViewsOnTester(t, tt)
 	if err := views.Quality(qualityPrefix)(s, open); err != nil {
 		t.Fatal(err)
 	}
 	if err := views.Insights(qualityPrefix)(s, open); err != nil {
 		t.Fatal(err)
 	}
-	for _, v := range vs {
-		runs = append(runs, func() error { return v.Run(ctx) })
-	}
-	done := make(chan struct{}, len(runs))
-	for _, run := range runs {
-		go func() { _ = run(); done <- struct{}{} }()
-	}
 	srv := httptest.NewServer(s.Handler())
-	t.Cleanup(func() {
-		srv.Close()
-		cancel()
-		for range runs {
-			<-done
-		}
-	})
-	deadline := time.Now().Add(10 * time.Second)
-	for _, v := range vs {
-		for !v.Recovered() {
-			if time.Now().After(deadline) {
-				t.Fatal("views not recovered")
-			}
-			time.Sleep(time.Millisecond)
-		}
-	}
+	t.Cleanup(srv.Close)
 	return &qualityHarness{t: t, tt: tt, srv: srv}
 }
 

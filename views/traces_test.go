@@ -1,50 +1,27 @@
 package views
 
 import (
-	"context"
 	"encoding/json"
-	"io"
-	"log"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 
-	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/tester"
 	"github.com/rs/zerolog"
 
+	"github.com/aistream/aistream/internal/kafkatest"
 	"github.com/aistream/aistream/processors/contextgraph"
-	"github.com/aistream/aistream/topology"
 )
 
 // serveWithTester mounts m with views backed by goka's tester and serves it.
 func serveWithTester(t *testing.T, tt *tester.Tester, m Mount) *httptest.Server {
 	t.Helper()
 	s := NewServer(zerolog.Nop(), nil)
-	ctx, cancel := context.WithCancel(context.Background())
-	var done []chan error
-	open := func(table goka.Table, c goka.Codec) (*goka.View, error) {
-		v, err := goka.NewView(nil, table, c, goka.WithViewTester(tt), goka.WithViewHasher(topology.NewHash),
-			goka.WithViewLogger(log.New(io.Discard, "", 0)))
-		if err != nil {
-			return nil, err
-		}
-		ch := make(chan error, 1)
-		done = append(done, ch)
-		go func() { ch <- v.Run(ctx) }()
-		return v, nil
-	}
-	if err := m(s, open); err != nil {
+	if err := m(s, kafkatest.ViewsOnTester(t, tt)); err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(s.Handler())
-	t.Cleanup(func() {
-		srv.Close()
-		cancel()
-		for _, ch := range done {
-			<-ch
-		}
-	})
+	t.Cleanup(srv.Close)
 	return srv
 }
 

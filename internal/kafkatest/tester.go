@@ -5,6 +5,7 @@ import (
 	"io"
 	"log"
 	"testing"
+	"time"
 
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/tester"
@@ -14,9 +15,11 @@ import (
 
 // RunOnTester runs the group graphs on goka's in-memory tester, with the
 // project's murmur2 hasher and goka's logs discarded, until the test ends; a
-// processor that fails fails the test.
-func RunOnTester(t testing.TB, tt *tester.Tester, graphs ...*goka.GroupGraph) {
+// processor that fails fails the test. It returns the processors in the
+// order of graphs.
+func RunOnTester(t testing.TB, tt *tester.Tester, graphs ...*goka.GroupGraph) []*goka.Processor {
 	t.Helper()
+	var procs []*goka.Processor
 	for _, g := range graphs {
 		p, err := goka.NewProcessor(nil, g, goka.WithTester(tt), goka.WithHasher(topology.NewHash),
 			goka.WithLogger(log.New(io.Discard, "", 0)))
@@ -32,11 +35,14 @@ func RunOnTester(t testing.TB, tt *tester.Tester, graphs ...*goka.GroupGraph) {
 				t.Errorf("processor %s: %v", g.Group(), err)
 			}
 		})
+		procs = append(procs, p)
 	}
+	return procs
 }
 
 // ViewsOnTester returns an opener (a views.Opener) of goka views backed by
-// the tester; each view it opens runs until the test ends.
+// the tester; each view it opens runs until the test ends and has recovered
+// when the opener returns it.
 func ViewsOnTester(t testing.TB, tt *tester.Tester) func(goka.Table, goka.Codec) (*goka.View, error) {
 	return func(table goka.Table, c goka.Codec) (*goka.View, error) {
 		v, err := goka.NewView(nil, table, c, goka.WithViewTester(tt), goka.WithViewHasher(topology.NewHash),
@@ -53,6 +59,7 @@ func ViewsOnTester(t testing.TB, tt *tester.Tester) func(goka.Table, goka.Codec)
 				t.Errorf("view %s: %v", table, err)
 			}
 		})
+		Eventually(t, 10*time.Second, "view "+string(table)+" recovered", v.Recovered)
 		return v, nil
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/aistream/aistream/codecs"
+	"github.com/aistream/aistream/internal/kafkatest"
 	"github.com/aistream/aistream/internal/stream"
 	"github.com/aistream/aistream/processors/insights"
 	"github.com/aistream/aistream/topology"
@@ -39,28 +40,16 @@ func newHarness(t testing.TB, cfg Config) *harness {
 	tt := tester.New(t)
 	m := stream.NewMetrics()
 	h := &harness{t: t, tt: tt, m: m}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
 	specs := Specs(stream.Options{Prefix: "test", Metrics: m}, cfg)
-	for i, s := range specs {
-		p, err := goka.NewProcessor(nil, s.Graph, goka.WithTester(tt), goka.WithHasher(topology.NewHash), goka.WithLogger(quiet{}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if s.Name == Name {
+	var graphs []*goka.GroupGraph
+	for _, s := range specs {
+		graphs = append(graphs, s.Graph)
+	}
+	for i, p := range kafkatest.RunOnTester(t, tt, graphs...) {
+		if specs[i].Name == Name {
 			h.quality = p
 		}
-		go func(last bool) {
-			_ = p.Run(ctx)
-			if last {
-				close(done)
-			}
-		}(i == len(specs)-1)
 	}
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
 	h.out = tt.NewQueueTracker(topology.Insights)
 	return h
 }
