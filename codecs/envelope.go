@@ -154,6 +154,9 @@ func ValidTenant(s string) bool { return tenantPattern.MatchString(s) }
 type Event struct {
 	Envelope
 	Payload any
+	// Raw is the message exactly as it arrived: what a re-key loops back and
+	// what a later rejection dead-letters.
+	Raw []byte
 }
 
 // Decoder decodes events strictly.
@@ -210,7 +213,7 @@ func (d Decoder) Decode(value []byte) (*Event, error) {
 		}
 		return nil, err
 	}
-	return &Event{Envelope: env, Payload: payload}, nil
+	return &Event{Envelope: env, Payload: payload, Raw: value}, nil
 }
 
 func (e *Envelope) validate() error {
@@ -461,16 +464,29 @@ func abbreviate(b []byte) string {
 
 // Encode writes an envelope around a payload. It never produces NaN or
 // infinities (json.Marshal refuses them), so Python's json.loads reads back
-// exactly what was written.
+// exactly what was written. '<', '>' and '&' are written as they are: HTML
+// escaping would grow text six-fold (a record could outgrow the producer's
+// limit) and no consumer of these topics renders HTML.
 func Encode(env Envelope, payload any) ([]byte, error) {
-	data, err := json.Marshal(payload)
+	data, err := Marshal(payload)
 	if err != nil {
 		return nil, fmt.Errorf("encode %s payload: %w", env.EventType, err)
 	}
 	env.Data = data
-	out, err := json.Marshal(env)
+	out, err := Marshal(env)
 	if err != nil {
 		return nil, fmt.Errorf("encode %s envelope: %w", env.EventType, err)
 	}
 	return out, nil
+}
+
+// Marshal is json.Marshal without HTML escaping.
+func Marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }

@@ -3,6 +3,7 @@
 package views
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,6 +16,7 @@ import (
 	"github.com/lovoo/goka"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/zerolog"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/aistream/aistream/codecs"
 	"github.com/aistream/aistream/internal/stream"
@@ -86,25 +88,23 @@ func (s *Server) Mount(env *stream.Env, mounts ...Mount) error {
 	return nil
 }
 
-// RunViews runs every opened view until ctx ends.
+// RunViews runs every opened view until ctx ends or one of them fails; a
+// failure stops the others and is returned (so the process exits instead of
+// staying alive and never ready). It returns once every view has stopped.
 func (s *Server) RunViews(ctx context.Context) error {
 	s.mu.Lock()
 	views := append([]*goka.View(nil), s.views...)
 	s.mu.Unlock()
-	errs := make(chan error, len(views))
-	var wg sync.WaitGroup
+	g, ctx := errgroup.WithContext(ctx)
 	for _, v := range views {
-		wg.Add(1)
-		go func(v *goka.View) {
-			defer wg.Done()
+		g.Go(func() error {
 			if err := v.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
-				errs <- err
+				return err
 			}
-		}(v)
+			return nil
+		})
 	}
-	wg.Wait()
-	close(errs)
-	return <-errs
+	return g.Wait()
 }
 
 // Ready reports whether every view has recovered and every extra condition holds.
@@ -197,13 +197,21 @@ func WriteError(w http.ResponseWriter, status int, code, msg string) {
 	WriteJSON(w, status, ErrorBody{Error: code, Message: msg})
 }
 
-// WriteJSON writes v as JSON.
+// WriteJSON writes v as JSON; a value that cannot be encoded is a 500, not
+// a 200 with a broken body.
 func WriteJSON(w http.ResponseWriter, status int, v any) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = w.Write([]byte(`{"error": "encode_failed", "message": "the state could not be rendered as JSON"}` + "\n"))
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(v)
+	_, _ = w.Write(buf.Bytes())
 }
 
 type statusRecorder struct {

@@ -27,8 +27,8 @@ func cmdDemo(args []string) error {
 	if err != nil {
 		return configError(err)
 	}
-	if *rate <= 0 {
-		return configError(fmt.Errorf("--rate=%v is not valid: use a positive number of traces per second", *rate))
+	if *rate <= 0 || *rate > 100000 {
+		return configError(fmt.Errorf("--rate=%v is not valid: use a number of traces per second from 0.001 to 100000", *rate))
 	}
 	if kc.SecurityProtocol != "PLAINTEXT" {
 		return configError(fmt.Errorf("KAFKA_SECURITY_PROTOCOL=%q: the demo producer supports PLAINTEXT only", kc.SecurityProtocol))

@@ -85,12 +85,17 @@ func selectSpecs(mods []module, o stream.Options, list string) ([]stream.Spec, e
 	}
 	sort.Strings(names)
 	var out []stream.Spec
+	seen := map[string]bool{}
 	for _, n := range strings.Split(list, ",") {
-		s, ok := byName[strings.TrimSpace(n)]
+		n = strings.TrimSpace(n)
+		s, ok := byName[n]
 		if !ok {
 			return nil, fmt.Errorf("--processors=%q: unknown processor %q; use all, none or a comma-separated list of %s", list, n, strings.Join(names, ", "))
 		}
-		out = append(out, s)
+		if !seen[n] {
+			seen[n] = true
+			out = append(out, s)
+		}
 	}
 	return out, nil
 }

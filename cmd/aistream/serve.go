@@ -77,8 +77,8 @@ func cmdServe(args []string, dev bool) error {
 			return configError(err)
 		}
 	}
-	if dev && *demoRate <= 0 {
-		return configError(fmt.Errorf("--demo-rate=%v is not valid: use a positive number of traces per second", *demoRate))
+	if dev && (*demoRate <= 0 || *demoRate > 100000) {
+		return configError(fmt.Errorf("--demo-rate=%v is not valid: use a number of traces per second from 0.001 to 100000", *demoRate))
 	}
 	metrics := stream.NewMetrics()
 	opts := stream.Options{Prefix: kc.ConsumerGroup, Decoder: codecs.Decoder{MaxBytes: rt.MaxMessageBytes}, Metrics: metrics}
@@ -129,6 +129,7 @@ func cmdServe(args []string, dev bool) error {
 	srv := views.NewServer(log, env.Metrics)
 	srv.ReadyWhen(func() bool { return stream.Ready(procs) })
 	httpErrs := make(chan error, 2)
+	viewsDone := make(chan struct{})
 	if *serveViews {
 		var mounts []views.Mount
 		for _, m := range mods {
@@ -140,10 +141,13 @@ func cmdServe(args []string, dev bool) error {
 			return err
 		}
 		go func() {
+			defer close(viewsDone)
 			if err := srv.RunViews(runCtx); err != nil {
 				httpErrs <- fmt.Errorf("views: %w", err)
 			}
 		}()
+	} else {
+		close(viewsDone)
 	}
 	ln, err := net.Listen("tcp", rt.HTTPAddr)
 	if err != nil {
@@ -183,6 +187,7 @@ func cmdServe(args []string, dev bool) error {
 	_ = httpSrv.Shutdown(shutCtx)
 	done()
 	waitProcs()
+	<-viewsDone
 	if runErr != nil {
 		return runErr
 	}
@@ -206,7 +211,10 @@ func prepareTopics(log zerolog.Logger, brokers []string, sc *sarama.Config, grou
 	for _, w := range plan.Warnings {
 		log.Warn().Msg(w)
 	}
-	bs, _, _ := admin.DescribeCluster()
+	bs, _, err := admin.DescribeCluster()
+	if err != nil {
+		return 0, fmt.Errorf("describe cluster: %w", err)
+	}
 	if apply {
 		created, unfixable, err := topology.Apply(admin, plan)
 		if err != nil {

@@ -1,7 +1,6 @@
 package contextgraph
 
 import (
-	"encoding/json"
 	"slices"
 	"strings"
 
@@ -39,23 +38,10 @@ func traceOf(ev *codecs.Event) string {
 func (p *processor) input(ctx goka.Context, ev *codecs.Event) {
 	trace := traceOf(ev)
 	if stream.Misplaced(ctx, trace, Partitions) {
-		ctx.Loopback(trace, envelopeBytes(ev))
+		ctx.Loopback(trace, ev.Raw)
 		return
 	}
 	p.handle(ctx, ev)
-}
-
-// envelopeBytes serialises an accepted event for the loop and for dead
-// letters raised after decoding: the envelope as decoded, its data bytes
-// unchanged (unknown envelope fields are not carried).
-func envelopeBytes(ev *codecs.Event) []byte {
-	b, err := json.Marshal(ev.Envelope)
-	if err != nil {
-		// A decoded envelope always marshals: its timestamp passed the
-		// same year check MarshalJSON applies.
-		panic(err)
-	}
-	return b
 }
 
 // handle applies one event to its trace's graph (ctx.Key() is the trace_id).
@@ -67,7 +53,7 @@ func (p *processor) handle(ctx goka.Context, ev *codecs.Event) {
 	if g == nil {
 		g = newGraph(ev.TenantID, ctx.Key())
 	} else if g.TenantID != ev.TenantID {
-		stream.DeadLetter(ctx, p.m, envelopeBytes(ev), codecs.Reject(codecs.ReasonTenantConflict, "tenant_id",
+		stream.DeadLetter(ctx, p.m, ev.Raw, codecs.Reject(codecs.ReasonTenantConflict, "tenant_id",
 			"trace %s belongs to another tenant; an event may only join a trace of its own tenant", ctx.Key()))
 		return
 	}

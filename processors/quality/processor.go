@@ -6,7 +6,6 @@ package quality
 
 import (
 	"context"
-	"encoding/json"
 	"time"
 
 	"github.com/lovoo/goka"
@@ -138,12 +137,7 @@ func (p *proc) rekey(ctx goka.Context, ev *codecs.Event) {
 		p.apply(ctx, ev)
 		return
 	}
-	raw, err := json.Marshal(ev.Envelope)
-	if err != nil {
-		stream.DeadLetter(ctx, p.o.Metrics, raw, err)
-		return
-	}
-	ctx.Loopback(k, raw)
+	ctx.Loopback(k, ev.Raw)
 }
 
 // apply adds one event to its tenant×agent's windows, closing the windows
