@@ -16,7 +16,8 @@ type Thinking struct {
 
 // Validate implements Payload.
 func (t *Thinking) Validate() error {
-	if err := first(required("trace_id", t.TraceID), required("agent", t.Agent), maxLen("content", t.Content, 65536)); err != nil {
+	if err := first(required("trace_id", t.TraceID), required("agent", t.Agent), maxLen("content", t.Content, maxContentBytes),
+		optional("span_id", t.SpanID), optional("kind", t.Kind), count("tokens", t.Tokens)); err != nil {
 		return err
 	}
 	if t.Content == "" {
@@ -24,9 +25,6 @@ func (t *Thinking) Validate() error {
 	}
 	if t.Step < 0 {
 		return Reject(ReasonInvalidValue, "step", "must be >= 0, got %d", t.Step)
-	}
-	if t.Tokens < 0 {
-		return Reject(ReasonInvalidValue, "tokens", "must be >= 0, got %d", t.Tokens)
 	}
 	return nil
 }
@@ -56,7 +54,7 @@ func (d *Decision) Validate() error {
 	if err := first(
 		required("trace_id", d.TraceID), required("decision_id", d.DecisionID), required("agent", d.Agent),
 		required("decision_type", d.DecisionType), required("chosen", d.Chosen),
-		inRange("confidence", d.Confidence, 0, 1), maxLen("reason", d.Reason, 8192),
+		inRange("confidence", d.Confidence, 0, 1), maxLen("reason", d.Reason, maxTextBytes), optional("span_id", d.SpanID),
 	); err != nil {
 		return err
 	}
@@ -100,17 +98,19 @@ func (s *Span) Validate() error {
 		required("trace_id", s.TraceID), required("span_id", s.SpanID), required("agent", s.Agent),
 		required("name", s.Name), oneOf("status", s.Status, "ok", "error"),
 		CheckTime("start_time", s.StartTime, true), CheckTime("end_time", s.EndTime, true),
+		optional("parent_span_id", s.ParentSpanID), optional("model", s.Model),
+		count("tokens_in", s.TokensIn), count("tokens_out", s.TokensOut),
 	); err != nil {
 		return err
 	}
 	if s.EndTime.Before(s.StartTime.Time) {
 		return Reject(ReasonInvalidValue, "end_time", "%s is before start_time %s", s.EndTime.UTC().Format("2006-01-02T15:04:05.999Z07:00"), s.StartTime.UTC().Format("2006-01-02T15:04:05.999Z07:00"))
 	}
-	if s.TokensIn < 0 || s.TokensOut < 0 {
-		return Reject(ReasonInvalidValue, "tokens_in", "token counts must be >= 0")
-	}
 	if s.Status == "error" && (s.Error == nil || s.Error.Type == "") {
 		return Reject(ReasonMissingField, "error.type", "required when status is error")
+	}
+	if s.Error != nil {
+		return first(optional("error.type", s.Error.Type), maxLen("error.message", s.Error.Message, maxTextBytes))
 	}
 	return nil
 }

@@ -1,5 +1,10 @@
 package codecs
 
+import (
+	"maps"
+	"slices"
+)
+
 // Audit is the payload of audit.recorded on audit-events: who did what to
 // which resource, with what outcome. aistream writes these for view reads and
 // admin operations and accepts the AI Service's own.
@@ -13,6 +18,17 @@ type Audit struct {
 
 // Validate implements Payload.
 func (a *Audit) Validate() error {
-	return first(required("actor", a.Actor), required("action", a.Action), required("resource", a.Resource),
-		oneOf("outcome", a.Outcome, "success", "denied", "error"))
+	if err := first(required("actor", a.Actor), required("action", a.Action), required("resource", a.Resource),
+		oneOf("outcome", a.Outcome, "success", "denied", "error")); err != nil {
+		return err
+	}
+	if len(a.Details) > 64 {
+		return Reject(ReasonInvalidValue, "details", "at most 64 entries, got %d", len(a.Details))
+	}
+	for _, k := range slices.Sorted(maps.Keys(a.Details)) { // the first error, deterministically
+		if err := first(optional("details key", k), maxLen("details."+k, a.Details[k], maxTextBytes)); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -65,9 +65,10 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	p, err := time.Parse(time.RFC3339Nano, s)
-	// A zone offset can carry a valid local time out of RFC 3339's years in
-	// UTC ("0000-01-01T00:00:00+01:00"); it could not be written back.
-	if y := p.UTC().Year(); err != nil || y < 0 || y > 9999 {
+	// Event times are bounded to years 1970-2200: nanosecond arithmetic on
+	// them (windows, latencies) cannot overflow, and a zone offset cannot
+	// carry a time out of RFC 3339's years in UTC.
+	if y := p.UTC().Year(); err != nil || y < minYear || y > maxYear {
 		t.bad = strconv.Quote(s)
 		return nil
 	}
@@ -75,13 +76,19 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// Accepted years of event times.
+const (
+	minYear = 1970
+	maxYear = 2200
+)
+
 // NewTime wraps a time.
 func NewTime(t time.Time) Time { return Time{Time: t} }
 
 // CheckTime validates a decoded timestamp field.
 func CheckTime(field string, t Time, required bool) error {
 	if t.bad != "" {
-		return Reject(ReasonBadTimestamp, field, "%s is not an RFC 3339 timestamp (e.g. 2025-03-15T10:00:00Z)", abbreviate([]byte(t.bad)))
+		return Reject(ReasonBadTimestamp, field, "%s is not an RFC 3339 timestamp from 1970 to 2200 (e.g. 2025-03-15T10:00:00Z)", abbreviate([]byte(t.bad)))
 	}
 	if required && t.IsZero() {
 		return Reject(ReasonMissingField, field, "required (RFC 3339, e.g. 2025-03-15T10:00:00Z)")

@@ -26,7 +26,7 @@ func (f *Feedback) Validate() error {
 		required("response_id", f.ResponseID), required("trace_id", f.TraceID),
 		required("session_id", f.SessionID), required("user_id", f.UserID),
 		required("agent", f.Agent), required("model", f.Model),
-		maxLen("comment", f.Comment, 8192),
+		maxLen("comment", f.Comment, maxTextBytes),
 	); err != nil {
 		return err
 	}

@@ -33,7 +33,8 @@ type Lineage struct {
 func (l *Lineage) Validate() error {
 	if err := first(
 		required("query_id", l.QueryID), required("dialect", l.Dialect), required("user_id", l.UserID),
-		oneOf("status", l.Status, "success", "failed"), maxLen("sql", l.SQL, 65536),
+		oneOf("status", l.Status, "success", "failed"), maxLen("sql", l.SQL, maxContentBytes),
+		optional("sql_hash", l.SQLHash), optional("trace_id", l.TraceID),
 	); err != nil {
 		return err
 	}

@@ -19,12 +19,11 @@ type Metrics struct {
 func (m *Metrics) Validate() error {
 	if err := first(
 		required("agent", m.Agent), required("model", m.Model), oneOf("status", m.Status, "ok", "error"),
-		nonNegative("latency_ms", m.LatencyMS), nonNegative("cost_usd", m.CostUSD),
+		nonNegative("latency_ms", m.LatencyMS, 1e9), nonNegative("cost_usd", m.CostUSD, 1e6),
+		count("tokens_in", m.TokensIn), count("tokens_out", m.TokensOut),
+		optional("trace_id", m.TraceID), optional("error_type", m.ErrorType),
 	); err != nil {
 		return err
-	}
-	if m.TokensIn < 0 || m.TokensOut < 0 {
-		return Reject(ReasonInvalidValue, "tokens_in", "token counts must be >= 0")
 	}
 	if m.Status == "error" && m.ErrorType == "" {
 		return Reject(ReasonMissingField, "error_type", "required when status is error")

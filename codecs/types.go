@@ -48,19 +48,38 @@ func KnownTypes() []string {
 
 // Field checks used by the payloads' Validate methods.
 
+// MaxIDBytes bounds ids and names (trace_id, agent, model, dataset, …):
+// everything aistream keeps in state is bounded, so a state always fits one
+// Kafka record.
+const MaxIDBytes = 256
+
+// Longer text fields have limits of their own.
+const (
+	maxTextBytes    = 8 << 10  // comments, reasons, error messages
+	maxContentBytes = 64 << 10 // thinking content, SQL
+	maxCount        = 1e9      // token counts
+)
+
 func required(field, v string) error {
 	if strings.TrimSpace(v) == "" {
 		return Reject(ReasonMissingField, field, "required and must not be empty")
 	}
-	if len(v) > 1024 {
-		return Reject(ReasonInvalidValue, field, "longer than 1024 characters")
+	return maxLen(field, v, MaxIDBytes)
+}
+
+// optional bounds an optional id or name.
+func optional(field, v string) error { return maxLen(field, v, MaxIDBytes) }
+
+func count(field string, v int) error {
+	if v < 0 || v > maxCount {
+		return Reject(ReasonInvalidValue, field, "must be from 0 to %d, got %d", int(maxCount), v)
 	}
 	return nil
 }
 
 func maxLen(field, v string, n int) error {
 	if len(v) > n {
-		return Reject(ReasonInvalidValue, field, "longer than %d characters", n)
+		return Reject(ReasonInvalidValue, field, "longer than %d bytes", n)
 	}
 	return nil
 }
@@ -77,9 +96,9 @@ func oneOf(field, v string, allowed ...string) error {
 	return Reject(ReasonInvalidValue, field, "%q is not one of %s", v, strings.Join(allowed, ", "))
 }
 
-func nonNegative(field string, v float64) error {
-	if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
-		return Reject(ReasonInvalidValue, field, "must be a finite number >= 0, got %v", v)
+func nonNegative(field string, v, max float64) error {
+	if v < 0 || v > max || math.IsNaN(v) || math.IsInf(v, 0) {
+		return Reject(ReasonInvalidValue, field, "must be a number from 0 to %g, got %v", max, v)
 	}
 	return nil
 }
