@@ -133,7 +133,7 @@ func Reject(reason Reason, field, format string, args ...any) *DecodeError {
 }
 
 // DefaultMaxBytes is the default limit of one event.
-const DefaultMaxBytes = 1 << 20
+const DefaultMaxBytes = 1_000_000
 
 var (
 	// Tenant ids become part of state keys ("tenant|entity"), so they are

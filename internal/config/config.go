@@ -45,6 +45,15 @@ func (Secret) String() string               { return "[redacted]" }
 func (Secret) GoString() string             { return "[redacted]" }
 func (Secret) MarshalText() ([]byte, error) { return []byte("[redacted]"), nil }
 
+// ProducerMaxBytes is the producers' record (and per-partition batch)
+// limit: Kafka's default message.max.bytes.
+const ProducerMaxBytes = 1 << 20
+
+// MaxEventBytes is the largest event aistream accepts (and the default of
+// AISTREAM_MAX_MESSAGE_BYTES): an accepted event is looped back whole when
+// it must be re-keyed, so it must fit a record with room for key and headers.
+const MaxEventBytes = 1_000_000
+
 // Runtime is the process configuration besides Kafka.
 type Runtime struct {
 	HTTPAddr        string
@@ -138,7 +147,7 @@ func Bind(fs *flag.FlagSet, env func(string) string, d Defaults) *Flags {
 	str(&f.offset, sOffset, "earliest")
 	str(&f.httpAddr, sHTTP, d.HTTPAddr)
 	str(&f.stateDir, sStateDir, d.StateDir)
-	str(&f.maxBytes, sMaxBytes, "1048576")
+	str(&f.maxBytes, sMaxBytes, strconv.Itoa(MaxEventBytes))
 	str(&f.logLevel, sLogLevel, "info")
 	str(&f.logFormat, sLogFormat, "console")
 	return f
@@ -221,8 +230,8 @@ func (f *Flags) Resolve() (Kafka, Runtime, error) {
 	}
 
 	r := Runtime{HTTPAddr: f.httpAddr, StateDir: f.stateDir, LogLevel: strings.ToLower(f.logLevel), LogFormat: strings.ToLower(f.logFormat)}
-	if n, err := strconv.Atoi(f.maxBytes); err != nil || n < 1024 || n > 100<<20 {
-		bad(sMaxBytes, f.maxBytes, "a byte count between 1024 and 104857600")
+	if n, err := strconv.Atoi(f.maxBytes); err != nil || n < 1024 || n > MaxEventBytes {
+		bad(sMaxBytes, f.maxBytes, fmt.Sprintf("a byte count from 1024 to %d (an accepted event must fit one produced record, e.g. when it is re-keyed)", MaxEventBytes))
 	} else {
 		r.MaxMessageBytes = n
 	}

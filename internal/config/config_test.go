@@ -28,7 +28,7 @@ func TestDefaultsMatchTheAIService(t *testing.T) {
 	if strings.Join(k.BootstrapServers, ",") != "localhost:9092" || k.SecurityProtocol != "PLAINTEXT" || k.ConsumerGroup != "aistream" || k.InitialOffset != "earliest" {
 		t.Errorf("defaults: %+v", k)
 	}
-	if r.MaxMessageBytes != 1<<20 {
+	if r.MaxMessageBytes != 1_000_000 {
 		t.Errorf("max message bytes default %d", r.MaxMessageBytes)
 	}
 }

@@ -44,7 +44,7 @@ func (k Kafka) Sarama() (*sarama.Config, error) {
 	// No compression: the AI Service's aiokafka consumer reads uncompressed
 	// and gzip batches without extra Python packages, but not snappy.
 	c.Producer.Compression = sarama.CompressionNone
-	c.Producer.MaxMessageBytes = 1 << 20
+	c.Producer.MaxMessageBytes = ProducerMaxBytes
 
 	switch k.SecurityProtocol {
 	case "SSL", "SASL_SSL":

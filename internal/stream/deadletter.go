@@ -1,6 +1,8 @@
 package stream
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"runtime"
@@ -21,7 +23,14 @@ const (
 	HeaderPartition = "aistream-source-partition"
 	HeaderOffset    = "aistream-source-offset"
 	HeaderGroup     = "aistream-group"
+	// Set only on a dead letter too large to produce whole (see DeadLetter).
+	HeaderTruncated      = "aistream-truncated-from"
+	HeaderOriginalSHA256 = "aistream-original-sha256"
 )
+
+// maxDeadLetterValue keeps a dead letter inside the producer's record limit
+// (config.ProducerMaxBytes) with room for key and headers.
+const maxDeadLetterValue = 1_000_000
 
 // ReasonProcessing marks a message whose handler failed on it (a bug, kept
 // out of the way so the partition keeps flowing).
@@ -49,6 +58,17 @@ func DeadLetter(ctx goka.Context, m *Metrics, raw []byte, err error) {
 		HeaderPartition: []byte(strconv.FormatInt(int64(ctx.Partition()), 10)),
 		HeaderOffset:    []byte(strconv.FormatInt(ctx.Offset(), 10)),
 		HeaderGroup:     []byte(ctx.Group()),
+	}
+	if len(raw) > maxDeadLetterValue {
+		// Only a message the broker took compressed can be this large. It
+		// cannot be produced whole (goka would stop the group on the
+		// producer's error and fail on it again at every restart), so its
+		// head is kept, with its size and digest to match it against the
+		// source topic, where it stays until retention.
+		sum := sha256.Sum256(raw)
+		headers[HeaderTruncated] = []byte(strconv.Itoa(len(raw)))
+		headers[HeaderOriginalSHA256] = []byte(hex.EncodeToString(sum[:]))
+		raw = raw[:maxDeadLetterValue]
 	}
 	ctx.Emit(DeadLetterStream, ctx.Key(), raw, goka.WithCtxEmitHeaders(headers))
 	if m != nil {

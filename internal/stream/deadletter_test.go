@@ -1,6 +1,9 @@
 package stream_test
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"testing"
 
 	"github.com/lovoo/goka"
@@ -70,5 +73,30 @@ func TestAcceptDeadLettersWithReasonAndKeepsGoing(t *testing.T) {
 	}
 	if n := testutil.ToFloat64(m.DeadLetters.WithLabelValues(string(in), string(codecs.ReasonNotJSON))); n != 1 {
 		t.Errorf("dead letter metric %v", n)
+	}
+}
+
+// A message too large to produce whole (the broker took it compressed) is
+// dead-lettered as its first bytes with its size and digest, instead of
+// failing the group on the producer's limit.
+func TestDeadLetterOfAnOversizedMessageIsTruncatedWithItsDigest(t *testing.T) {
+	tt := tester.New(t)
+	in := goka.Stream("agent-thinking-events")
+	kafkatest.RunOnTester(t, tt, goka.DefineGroup("g",
+		goka.Input(in, new(codec.Bytes), stream.Accept(codecs.Decoder{}, nil, []string{codecs.TypeThinking}, func(goka.Context, *codecs.Event) {})),
+		stream.DeadLetterOutput(),
+	))
+	dl := tt.NewQueueTracker(string(stream.DeadLetterStream))
+	big := bytes.Repeat([]byte("x"), 1_500_000)
+	tt.Consume(string(in), "k", big)
+	h, key, value, ok := dl.NextRawWithHeaders()
+	if !ok {
+		t.Fatal("no dead letter")
+	}
+	sum := sha256.Sum256(big)
+	if key != "k" || len(value) != 1_000_000 || !bytes.Equal(value, big[:1_000_000]) ||
+		string(h[stream.HeaderTruncated]) != "1500000" || string(h[stream.HeaderOriginalSHA256]) != hex.EncodeToString(sum[:]) ||
+		string(h[stream.HeaderReason]) != string(codecs.ReasonOversized) {
+		t.Errorf("dead letter: key %q, %d bytes, headers %q", key, len(value), h)
 	}
 }
