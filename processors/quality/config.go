@@ -13,6 +13,7 @@ type Config struct {
 	Window      time.Duration // --quality-window
 	Grace       time.Duration // --quality-grace
 	IdleTimeout time.Duration // --quality-idle-timeout
+	MaxSkew     time.Duration // --quality-max-skew
 	Alpha       float64       // --quality-ewma-alpha
 	Recent      int           // --quality-recent-windows
 	// Rules are the insight thresholds: DefaultRules, or loaded by
@@ -23,7 +24,7 @@ type Config struct {
 // DefaultConfig returns the documented defaults (RULES.md).
 func DefaultConfig() Config {
 	return Config{
-		Window: 5 * time.Minute, Grace: time.Minute, IdleTimeout: 2 * time.Minute,
+		Window: 5 * time.Minute, Grace: time.Minute, IdleTimeout: 2 * time.Minute, MaxSkew: time.Hour,
 		Alpha: 0.2, Recent: 12, Rules: DefaultRules(),
 	}
 }
@@ -31,8 +32,9 @@ func DefaultConfig() Config {
 // RegisterFlags adds the --quality-* flags.
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.Window, "quality-window", c.Window, "agent-quality: event-time tumbling window size")
-	fs.DurationVar(&c.Grace, "quality-grace", c.Grace, "agent-quality: how long past a window's end (in event time) late events still count in it")
-	fs.DurationVar(&c.IdleTimeout, "quality-idle-timeout", c.IdleTimeout, "agent-quality: wall-clock time without events after which an agent's open windows are closed")
+	fs.DurationVar(&c.Grace, "quality-grace", c.Grace, "agent-quality: how long past a window's end (in event time) late events still count in it (at most 2 windows)")
+	fs.DurationVar(&c.IdleTimeout, "quality-idle-timeout", c.IdleTimeout, "agent-quality: wall-clock time without events after which an agent's quiet time counts as event-time progress, closing the windows whose end+grace it reaches")
+	fs.DurationVar(&c.MaxSkew, "quality-max-skew", c.MaxSkew, "agent-quality: how far an event's timestamp may be ahead of its Kafka record's timestamp; further ahead it is dead-lettered")
 	fs.Float64Var(&c.Alpha, "quality-ewma-alpha", c.Alpha, "agent-quality: weight of the newest window in the baseline (EWMA), 0 < alpha <= 1")
 	fs.Func("quality-rules", "agent-quality: JSON file of insight rule thresholds (see processors/quality/RULES.md); unset uses the defaults", func(path string) error {
 		r, err := LoadRules(path)
@@ -42,7 +44,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 		c.Rules = r
 		return nil
 	})
-	fs.IntVar(&c.Recent, "quality-recent-windows", c.Recent, "agent-quality: closed windows kept per tenant×agent for the quality view (1-288)")
+	fs.IntVar(&c.Recent, "quality-recent-windows", c.Recent, "agent-quality: closed windows kept per tenant×agent for the quality view (1-288; fewer when their names are long, see RULES.md)")
 }
 
 // Validate checks the settings.
@@ -50,11 +52,14 @@ func (c Config) Validate() error {
 	if c.Window < time.Second || c.Window > 24*time.Hour || (24*time.Hour)%c.Window != 0 {
 		return fmt.Errorf("--quality-window: %s must divide a day evenly and be from 1s to 24h (e.g. 1m, 5m, 1h)", c.Window)
 	}
-	if c.Grace < 0 || c.Grace > 24*time.Hour {
-		return fmt.Errorf("--quality-grace: %s must be from 0 to 24h", c.Grace)
+	if c.Grace < 0 || c.Grace > maxGraceWindows*c.Window {
+		return fmt.Errorf("--quality-grace: %s must be from 0 to %d windows (%s): open windows per agent, and so its state, grow with grace/window", c.Grace, maxGraceWindows, maxGraceWindows*c.Window)
 	}
 	if c.IdleTimeout < time.Second {
 		return fmt.Errorf("--quality-idle-timeout: %s must be at least 1s", c.IdleTimeout)
+	}
+	if c.MaxSkew < time.Second {
+		return fmt.Errorf("--quality-max-skew: %s must be at least 1s", c.MaxSkew)
 	}
 	if !(c.Alpha > 0 && c.Alpha <= 1) {
 		return fmt.Errorf("--quality-ewma-alpha: %v must be in (0, 1]", c.Alpha)
@@ -67,6 +72,10 @@ func (c Config) Validate() error {
 	}
 	return nil
 }
+
+// maxGraceWindows bounds grace in windows, so at most maxGraceWindows+1
+// windows are open per agent (see State's size bound).
+const maxGraceWindows = 2
 
 func (c Config) tumbling() window.Tumbling { return window.Tumbling{Size: c.Window, Grace: c.Grace} }
 

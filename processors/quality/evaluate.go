@@ -63,7 +63,30 @@ func (c *check) threshold(baseline, t float64) float64 {
 
 func stamp(t time.Time) string { return t.UTC().Format("2006-01-02 15:04Z") }
 
-func round(x float64) float64 { return math.Round(x*1e6) / 1e6 }
+func round(x float64) float64 { return roundTo(x, 1e6) }
+
+// roundTo rounds x to 1/scale, never to NaN or ±Inf: when x·scale
+// overflows, x has no digits that fine anyway and is kept (finite).
+func roundTo(x, scale float64) float64 {
+	if r := math.Round(x*scale) / scale; !math.IsInf(r, 0) && !math.IsNaN(r) {
+		return r
+	}
+	return finite(x)
+}
+
+// finite maps NaN to 0 and ±Inf to ±MaxFloat64: every float the processor
+// keeps or emits stays finite, as JSON (insights, the view) requires.
+func finite(x float64) float64 {
+	switch {
+	case math.IsNaN(x):
+		return 0
+	case math.IsInf(x, 1):
+		return math.MaxFloat64
+	case math.IsInf(x, -1):
+		return -math.MaxFloat64
+	}
+	return x
+}
 
 func (c *check) format(v float64) string {
 	switch c.unit {

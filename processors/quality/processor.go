@@ -132,17 +132,47 @@ func key(ev *codecs.Event) string {
 // rekey sends a metrics event produced under another key (or partitioner)
 // through the loop to its tenant|agent partition.
 func (p *proc) rekey(ctx goka.Context, ev *codecs.Event) {
+	if p.future(ctx, ev) {
+		return
+	}
 	k := key(ev)
 	if !stream.Misplaced(ctx, k, partitions) {
-		p.apply(ctx, ev)
+		p.add(ctx, ev)
 		return
 	}
 	ctx.Loopback(k, ev.Raw)
 }
 
-// apply adds one event to its tenant×agent's windows, closing the windows
-// its event time completes.
+// apply is the callback of the feedback topic and the loop.
 func (p *proc) apply(ctx goka.Context, ev *codecs.Event) {
+	if !p.future(ctx, ev) {
+		p.add(ctx, ev)
+	}
+}
+
+// future dead-letters an event stamped more than MaxSkew ahead of its Kafka
+// record's timestamp: its time would become the key's watermark and make
+// every real event late until then. The record time is stored in the
+// record, so a replay decides alike. A record without a timestamp (goka's
+// tester, pre-0.10 message formats) is not checked.
+func (p *proc) future(ctx goka.Context, ev *codecs.Event) bool {
+	rt := ctx.Timestamp()
+	if rt.Unix() <= 0 {
+		return false
+	}
+	ahead := ev.Timestamp.Time.Sub(rt)
+	if ahead <= p.cfg.MaxSkew {
+		return false
+	}
+	stream.DeadLetter(ctx, p.o.Metrics, ev.Raw, codecs.Reject(codecs.ReasonInvalidValue, "timestamp",
+		"%s is ahead of the record time %s by %s (more than --quality-max-skew %s)",
+		ev.Timestamp.Time.UTC().Format(time.RFC3339Nano), rt.UTC().Format(time.RFC3339Nano), ahead, p.cfg.MaxSkew))
+	return true
+}
+
+// add adds one event to its tenant×agent's windows, closing the windows
+// its event time completes.
+func (p *proc) add(ctx goka.Context, ev *codecs.Event) {
 	s, _ := ctx.Value().(*State)
 	if s == nil {
 		tenant, agent, _ := codecs.SplitTenantKey(key(ev))
@@ -198,26 +228,36 @@ func (s *State) late(start time.Time) {
 
 // idle is the idle-close visitor; meta is the wall-clock time of the visit.
 // The first visit that finds a key with open windows and no event since the
-// previous visit marks it quiet; a visit at least IdleTimeout after that
-// closes its windows. Handlers never read the clock: only this visitor sees
-// wall time, as its input.
+// previous visit marks it quiet. From IdleTimeout after that mark, the quiet
+// time D counts as event-time progress: visits close the windows whose
+// end+grace is at or before watermark+D, never one still ahead of it, so an
+// agent with sparse traffic keeps its events in their windows. Handlers
+// never read the clock: only this visitor sees wall time, as its input.
 func (p *proc) idle(ctx goka.Context, meta any) {
 	now, ok := meta.(time.Time)
 	s, _ := ctx.Value().(*State)
 	if !ok || s == nil || len(s.Windows.Open) == 0 {
 		return
 	}
-	switch {
-	case s.Quiet == nil:
+	if s.Quiet == nil {
 		s.Quiet = &now
-	case now.Sub(*s.Quiet) >= p.cfg.IdleTimeout:
-		w := p.cfg.tumbling()
-		for _, pane := range s.Windows.CloseAll(w) {
-			p.emit(ctx, s.Tenant, p.close(s, Summarize(w, pane.Start, &pane.Agg), "idle"))
-		}
-		s.Quiet = nil
-	default:
+		ctx.SetValue(s)
 		return
+	}
+	quiet := now.Sub(*s.Quiet)
+	if quiet < p.cfg.IdleTimeout {
+		return
+	}
+	w := p.cfg.tumbling()
+	closed := s.Windows.CloseDue(w, s.Windows.Watermark.Add(quiet))
+	if len(closed) == 0 {
+		return
+	}
+	for _, pane := range closed {
+		p.emit(ctx, s.Tenant, p.close(s, Summarize(w, pane.Start, &pane.Agg), "idle"))
+	}
+	if len(s.Windows.Open) == 0 {
+		s.Quiet = nil
 	}
 	ctx.SetValue(s)
 }
@@ -234,7 +274,20 @@ func (p *proc) close(s *State, sum Summary, by string) []*insights.Insight {
 	}
 	copy(s.Recent[1:], s.Recent)
 	s.Recent[0] = closedOf(&sum)
+	s.Recent = fitRecent(s.Recent, s.Spec.Size)
 	return out
+}
+
+// fitRecent keeps the newest retained windows whose encoding fits in
+// maxRecentBytes.
+func fitRecent(r []Closed, size time.Duration) []Closed {
+	var e enc
+	for i := range r {
+		if e.closed(&r[i], size); len(e.b) > maxRecentBytes {
+			return r[:i]
+		}
+	}
+	return r
 }
 
 // emit writes insights to ai-insights keyed by tenant.

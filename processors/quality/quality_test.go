@@ -348,11 +348,26 @@ func TestIdleCloseGivesTheSameInsightsAsWatermarkClose(t *testing.T) {
 	if len(h.state("planner").Windows.Open) != 1 {
 		t.Fatal("closed before the idle timeout")
 	}
+	// planner's watermark is 10:23 and its window [10:20,10:25) closes at
+	// 10:26: after 2m of quiet (10:25) it stays open, after 3m it closes.
 	h.visit(wall.Add(cfg.IdleTimeout))
+	h.visit(wall.Add(3*time.Minute - time.Second))
+	if len(h.state("planner").Windows.Open) != 1 {
+		t.Fatal("idle close before watermark + quiet time reached end + grace")
+	}
+	h.visit(wall.Add(3 * time.Minute))
 	got, parsed := h.insights()
 	s := h.state("planner")
-	if len(s.Windows.Open) != 0 || s.Recent[0].ClosedBy != "idle" || len(h.state("router").Windows.Open) != 0 {
-		t.Fatalf("idle visit did not close the windows: %+v", s.Windows.Open)
+	if len(s.Windows.Open) != 0 || s.Recent[0].ClosedBy != "idle" {
+		t.Fatalf("idle visit did not close the window: %+v", s.Windows.Open)
+	}
+	// router's watermark is 10:00:40; its window closes at 10:06.
+	if len(h.state("router").Windows.Open) != 1 {
+		t.Fatal("router's window closed before its watermark + quiet time reached end + grace")
+	}
+	h.visit(wall.Add(5*time.Minute + 20*time.Second))
+	if len(h.state("router").Windows.Open) != 0 {
+		t.Fatal("router's window not closed at watermark + quiet time = end + grace")
 	}
 	if len(got) != 2 || !hasRule(parsed, RuleLatencyP95) || !hasRule(parsed, RuleNewFailure) {
 		t.Fatalf("idle close insights: %+v", parsed)
@@ -424,6 +439,7 @@ func TestConfigValidateNamesTheFlag(t *testing.T) {
 		"--quality-window":         func(c *Config) { c.Window = 7 * time.Minute },
 		"--quality-grace":          func(c *Config) { c.Grace = -time.Second },
 		"--quality-idle-timeout":   func(c *Config) { c.IdleTimeout = 0 },
+		"--quality-max-skew":       func(c *Config) { c.MaxSkew = 0 },
 		"--quality-ewma-alpha":     func(c *Config) { c.Alpha = 0 },
 		"--quality-recent-windows": func(c *Config) { c.Recent = 0 },
 		"--quality-rules":          func(c *Config) { c.Rules.LatencyP95.Critical = 1 },

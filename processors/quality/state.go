@@ -18,6 +18,12 @@ const (
 	// past it, further new categories of that day are not reported.
 	maxSeen = 64
 	other   = "other"
+	// maxRecentBytes bounds the retained closed windows' encoded size:
+	// about 300 windows of short names, about 25 of adversarial ones.
+	maxRecentBytes = 192 << 10
+	// maxStateBytes is what the bounds above keep a State's encoding under
+	// (with fewer than 2^21 events per latency bin and window).
+	maxStateBytes = 512 << 10
 )
 
 // ModelAgg is one model's share of a window.
@@ -61,7 +67,7 @@ func (a *Agg) addMetrics(m *codecs.Metrics) {
 	a.Latency.Add(m.LatencyMS)
 	a.TokensIn += int64(m.TokensIn)
 	a.TokensOut += int64(m.TokensOut)
-	a.CostUSD += m.CostUSD
+	a.CostUSD = finite(a.CostUSD + m.CostUSD)
 	if m.QualityScore != nil {
 		a.QualitySum += *m.QualityScore
 		a.QualityN++
@@ -79,7 +85,7 @@ func (a *Agg) addMetrics(m *codecs.Metrics) {
 		a.Models[name] = ma
 	}
 	ma.Requests++
-	ma.CostUSD += m.CostUSD
+	ma.CostUSD = finite(ma.CostUSD + m.CostUSD)
 	ma.Latency.Add(m.LatencyMS)
 	if m.Status == "error" {
 		a.Errors++
@@ -142,7 +148,7 @@ func ratio(a, b int64) float64 {
 
 // ms rounds a latency to µs: the sketch's 1% error makes further digits
 // noise, and they would make every retained summary longer.
-func ms(x float64) float64 { return math.Round(x*1e3) / 1e3 }
+func ms(x float64) float64 { return roundTo(x, 1e3) }
 
 // Summarize computes a window's figures (latency quantiles from its sketch,
 // within the sketch's 1% relative error).
@@ -294,11 +300,17 @@ type EWMA struct {
 	Windows int     `json:"windows"` // windows learned
 }
 
+// learn adds a window's value. A non-finite value is not learnt, and a
+// non-finite mean (state written before values were kept finite) restarts
+// from x, so one extreme window cannot poison the baseline for good.
 func (e *EWMA) learn(x, alpha float64) {
-	if e.Windows == 0 {
+	if math.IsInf(x, 0) || math.IsNaN(x) {
+		return
+	}
+	if e.Windows == 0 || math.IsInf(e.Value, 0) || math.IsNaN(e.Value) {
 		e.Value = x
 	} else {
-		e.Value = alpha*x + (1-alpha)*e.Value
+		e.Value = finite(alpha*x + (1-alpha)*e.Value)
 	}
 	e.Windows++
 }
@@ -325,10 +337,15 @@ type Alert struct {
 
 // State is the table value of one tenant×agent (key "tenant|agent").
 //
-// Bounds: open windows are bounded by the window package; Recent keeps
-// Config.Recent closed windows (older ones are dropped); Alerts has at most
-// one entry per metric rule; Seen keeps the current UTC day's categories
-// only (at most maxSeen).
+// Bounds, so that the encoded state stays under maxStateBytes, well within
+// one Kafka record (1 MiB), whatever the events (strings are at most 256
+// bytes, codecs): at most maxGraceWindows+1 open windows (Config.Validate),
+// each with at most maxModels+1 models and maxErrorTypes+1 error types and
+// sketches of at most window.MaxBins bins; Recent keeps Config.Recent closed
+// windows, fewer when their encoded size passes maxRecentBytes (long names
+// in many breakdowns), the oldest leaving first; Alerts has at most one
+// entry per metric rule; Seen keeps the current UTC day's categories only
+// (at most maxSeen).
 type State struct {
 	Tenant  string            `json:"tenant_id"`
 	Agent   string            `json:"agent"`

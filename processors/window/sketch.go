@@ -118,7 +118,7 @@ func (s *Sketch) Add(x float64) {
 		s.Max = x
 	}
 	s.N++
-	s.Sum += x
+	s.Sum = math.Min(s.Sum+x, math.MaxFloat64) // saturates: Sum is state, and JSON has no Inf
 	if x < minIndexable {
 		s.Zero++
 		return
@@ -171,7 +171,7 @@ func (s *Sketch) Merge(o *Sketch) error {
 	}
 	s.N += o.N
 	s.Zero += o.Zero
-	s.Sum += o.Sum
+	s.Sum = math.Min(s.Sum+o.Sum, math.MaxFloat64)
 	for i, idx := range o.Index {
 		s.addBin(idx, o.Counts[i])
 	}

@@ -137,6 +137,22 @@ func TestSketchEdgeCasesAndJSON(t *testing.T) {
 	}
 }
 
+func TestSketchSumSaturatesInsteadOfOverflowing(t *testing.T) {
+	s, o := NewSketch(DefaultAccuracy), NewSketch(DefaultAccuracy)
+	s.Add(math.MaxFloat64)
+	s.Add(math.MaxFloat64)
+	o.Add(math.MaxFloat64)
+	if err := s.Merge(o); err != nil {
+		t.Fatal(err)
+	}
+	if s.Sum != math.MaxFloat64 || s.N != 3 {
+		t.Fatalf("sum %v of 3 huge values, want MaxFloat64", s.Sum)
+	}
+	if _, err := json.Marshal(s); err != nil {
+		t.Fatalf("saturated sketch does not encode: %v", err)
+	}
+}
+
 func TestSketchFoldsLowestBinsPastMaxBins(t *testing.T) {
 	s := NewSketch(DefaultAccuracy)
 	for i := 0; i < MaxBins+500; i++ {

@@ -8,8 +8,9 @@
 //   - The watermark is the largest event time seen.
 //   - An event belongs to the tumbling window [start, start+Size) containing
 //     its time, windows aligned to the Unix epoch (UTC).
-//   - A window closes once the watermark reaches end+Grace, or when the
-//     caller closes every open window (idle close, see Set.CloseAll).
+//   - A window closes once the watermark reaches end+Grace, or once a time
+//     the caller passes to Set.CloseDue does (idle close: a caller that
+//     treats a quiet key's wall time as event-time progress).
 //   - An event is late when its window has closed, or would have closed had
 //     it been opened (end+Grace <= watermark). Late events never reopen a
 //     window; the caller decides where to count them.
@@ -37,15 +38,15 @@ func (w Tumbling) Validate() error {
 	return nil
 }
 
-// Start is the start of the window containing t.
+// epoch is the Unix epoch, which windows are aligned to.
+var epoch = time.Unix(0, 0)
+
+// Start is the start of the window containing t. It is exact for any time
+// (no UnixNano, which wraps past the year 2262): time.Truncate aligns to
+// the zero time, so t is shifted by the epoch's offset from that alignment.
 func (w Tumbling) Start(t time.Time) time.Time {
-	ns := t.UnixNano()
-	size := int64(w.Size)
-	off := ns % size
-	if off < 0 {
-		off += size
-	}
-	return time.Unix(0, ns-off).UTC()
+	off := epoch.Sub(epoch.Truncate(w.Size)) // 0 <= off < Size
+	return t.Add(-off).Truncate(w.Size).Add(off).UTC()
 }
 
 // End is the (exclusive) end of the window starting at start.
@@ -86,15 +87,7 @@ func (s *Set[A]) Observe(w Tumbling, t time.Time) (closed []Pane[A], p Placement
 	if t.After(s.Watermark) {
 		s.Watermark = t
 	}
-	n := 0
-	for n < len(s.Open) && w.due(s.Open[n].Start, s.Watermark) {
-		n++
-	}
-	if n > 0 {
-		closed = append(closed, s.Open[:n]...)
-		s.Open = append(s.Open[:0:0], s.Open[n:]...)
-		s.ClosedThrough = w.End(closed[n-1].Start)
-	}
+	closed = s.CloseDue(w, s.Watermark)
 	start := w.Start(t)
 	return closed, Placement{Start: start, Late: start.Before(s.ClosedThrough) || w.due(start, s.Watermark)}
 }
@@ -116,16 +109,22 @@ func (s *Set[A]) Pane(start time.Time) *A {
 	return &s.Open[i].Agg
 }
 
-// CloseAll closes every open pane, oldest first, without moving the
-// watermark: for a key that went quiet, whose windows the stream's progress
-// would otherwise never close. Later events for those windows are late.
-func (s *Set[A]) CloseAll(w Tumbling) []Pane[A] {
-	closed := s.Open
-	s.Open = nil
-	if len(closed) > 0 {
-		if end := w.End(closed[len(closed)-1].Start); end.After(s.ClosedThrough) {
-			s.ClosedThrough = end
-		}
+// CloseDue closes the open panes whose end+Grace is at or before at, oldest
+// first, without moving the watermark: for a key gone quiet, whose windows
+// the stream's progress would otherwise never close, at is the watermark
+// plus the quiet time. Later events for the closed windows are late.
+func (s *Set[A]) CloseDue(w Tumbling, at time.Time) []Pane[A] {
+	n := 0
+	for n < len(s.Open) && w.due(s.Open[n].Start, at) {
+		n++
+	}
+	if n == 0 {
+		return nil
+	}
+	closed := append([]Pane[A](nil), s.Open[:n]...)
+	s.Open = append(s.Open[:0:0], s.Open[n:]...)
+	if end := w.End(closed[n-1].Start); end.After(s.ClosedThrough) {
+		s.ClosedThrough = end
 	}
 	return closed
 }

@@ -68,19 +68,50 @@ func TestLatePastGrace(t *testing.T) {
 	}
 }
 
-func TestCloseAllMakesLaterEventsForThoseWindowsLate(t *testing.T) {
+func TestCloseDueClosesOnlyDueWindowsAndMakesLaterEventsLate(t *testing.T) {
 	var s Set[int]
 	add(t, &s, at(1, 0))
 	add(t, &s, at(3, 0))
-	closed := s.CloseAll(w5)
-	if len(closed) != 1 || closed[0].Agg != 2 || len(s.Open) != 0 {
-		t.Fatalf("CloseAll = %+v, open %d", closed, len(s.Open))
+	add(t, &s, at(5, 30)) // [10:05) opens; [10:00) is within grace
+	if closed := s.CloseDue(w5, at(5, 59)); len(closed) != 0 {
+		t.Fatalf("CloseDue before end+grace closed %+v", closed)
+	}
+	closed := s.CloseDue(w5, at(6, 0))
+	if len(closed) != 1 || closed[0].Agg != 2 || len(s.Open) != 1 || !s.Watermark.Equal(at(5, 30)) {
+		t.Fatalf("CloseDue at end+grace = %+v, open %+v, watermark %v", closed, s.Open, s.Watermark)
 	}
 	if _, p := add(t, &s, at(4, 0)); !p.Late {
 		t.Fatal("event for an idle-closed window (within grace by watermark) not late")
 	}
-	if _, p := add(t, &s, at(5, 0)); p.Late {
+	if _, p := add(t, &s, at(9, 0)); p.Late {
+		t.Fatal("event of the still-open window late after idle close")
+	}
+	if closed := s.CloseDue(w5, at(60, 0)); len(closed) != 1 || closed[0].Agg != 2 || len(s.Open) != 0 {
+		t.Fatalf("CloseDue far ahead = %+v, open %d", closed, len(s.Open))
+	}
+	if _, p := add(t, &s, at(10, 0)); p.Late {
 		t.Fatal("event of the next window late after idle close")
+	}
+}
+
+func TestStartIsExactFarFromTheEpoch(t *testing.T) {
+	for _, w := range []Tumbling{w5, {Size: 7 * time.Second}, {Size: 24 * time.Hour}} {
+		for _, at := range []time.Time{
+			time.Date(2200, 12, 31, 23, 59, 59, 999999999, time.UTC),
+			time.Date(2300, 1, 1, 0, 7, 30, 0, time.UTC), // past int64 nanoseconds
+			time.Date(9999, 6, 1, 12, 0, 1, 0, time.UTC),
+			time.Date(1900, 1, 1, 0, 0, 1, 0, time.UTC),
+		} {
+			start := w.Start(at)
+			// Whole seconds since the epoch, in seconds: exact for these sizes.
+			size := int64(w.Size / time.Second)
+			if off := at.Sub(start); off < 0 || off >= w.Size || start.Unix()%size != 0 || start.Nanosecond() != 0 {
+				t.Errorf("%s window of %v starts %v", w.Size, at, start)
+			}
+			if !w.End(start).After(at) {
+				t.Errorf("%s window of %v ends %v", w.Size, at, w.End(start))
+			}
+		}
 	}
 }
 
