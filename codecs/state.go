@@ -16,7 +16,7 @@ type JSON[T any] struct{}
 func (JSON[T]) Encode(v any) ([]byte, error) {
 	switch x := v.(type) {
 	case *T, T:
-		return json.MarshalNoEscape(x)
+		return json.MarshalWithOption(x, json.DisableHTMLEscape())
 	default:
 		return nil, fmt.Errorf("codec for %T got %T", new(T), v)
 	}

@@ -25,13 +25,17 @@
 // events dropped past a bound are kept in a FIFO of 512) changes nothing and
 // emits nothing. Thinking steps are ordered by (step, event time, event_id),
 // decisions by (event time, decision_id), spans by (start_time, span_id),
-// agents by the event time of their first appearance; a later event (event
-// time, then event_id) for a known decision_id or span_id replaces it. So
-// the graph does not depend on arrival order within its bounds.
+// agents by the event time of their first appearance (then its event_id); a
+// later event (event time, then event_id) for a known decision_id or span_id
+// replaces it, and agents, time range and event count are derived from the
+// entries kept. So the graph does not depend on arrival order within its
+// bounds.
 //
 // Bounds (Config): at most MaxThinkingSteps steps, MaxSpans spans,
-// MaxDecisions decisions and MaxFeedback feedback entries, and about
-// MaxStateBytes of payload. Past a bound the first ones kept stay, later ones
+// MaxDecisions decisions and MaxFeedback feedback entries, and entries
+// taking at most MaxStateBytes of the encoded graph (with the ids of dropped
+// events, at most 64 KiB more, an encoded graph stays one Kafka record).
+// Past a bound the first ones kept stay, later ones
 // are counted in Graph.Dropped and not stored (a dropped feedback still gets
 // its signal, but no revisions). Stored strings are clipped (thinking content
 // to 2 KiB, reasons and error messages to 1 KiB, names and ids to 256 bytes),
@@ -118,7 +122,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.MaxSpans, "context-graph-max-spans", c.MaxSpans, "spans kept per trace")
 	fs.IntVar(&c.MaxDecisions, "context-graph-max-decisions", c.MaxDecisions, "decisions kept per trace")
 	fs.IntVar(&c.MaxFeedback, "context-graph-max-feedback", c.MaxFeedback, "feedback entries kept per trace")
-	fs.IntVar(&c.MaxStateBytes, "context-graph-max-bytes", c.MaxStateBytes, "approximate payload bytes kept per trace")
+	fs.IntVar(&c.MaxStateBytes, "context-graph-max-bytes", c.MaxStateBytes, "encoded bytes of the entries kept per trace (the graph stays under this + 72 KiB)")
 	c.Responses.RegisterFlags(fs)
 }
 

@@ -22,12 +22,13 @@ type Graph struct {
 	Spans     []SpanNode      `json:"spans"`
 	Errors    []SpanFailure   `json:"errors"`
 	Feedback  []FeedbackEntry `json:"feedback"`
-	// Events counts the distinct events applied.
+	// Events counts the events the graph holds (a replaced decision or span
+	// counts once), so it does not depend on arrival order.
 	Events  int     `json:"events"`
 	Dropped Dropped `json:"dropped"`
-	// Bytes approximates the stored size: the payload bytes of every event
-	// kept plus a fixed overhead each. It only grows (a replaced span counts
-	// twice), so it errs on the safe side of MaxStateBytes.
+	// Bytes is what the entries take in the encoded graph: the JSON of every
+	// step, decision, span and feedback entry kept, with the Agents and
+	// Errors entries it may add (see cost). It is what MaxStateBytes bounds.
 	Bytes int `json:"approx_bytes"`
 	// Seen holds the event_ids of events that were not kept (dropped past a
 	// bound), oldest first, so that their redelivery is not counted again.
@@ -140,11 +141,12 @@ const (
 	clipName    = 256
 	clipContent = 2048
 	clipText    = 1024
-	// entryOverhead is the JSON an entry adds beyond its payload bytes.
-	entryOverhead = 256
-	// maxSeen bounds Seen; past it, the oldest ids are forgotten and a
-	// redelivery of their event counts as dropped again.
-	maxSeen = 512
+	// maxSeen and maxSeenBytes (encoded) bound Seen; past them, the oldest
+	// ids are forgotten and a redelivery of their event counts as dropped
+	// again. Seen is outside MaxStateBytes: an encoded graph stays under
+	// MaxStateBytes + maxSeenBytes + a few KiB of fixed fields.
+	maxSeen      = 512
+	maxSeenBytes = 64 << 10
 )
 
 // clip cuts s to at most n bytes on a rune boundary.
@@ -190,20 +192,73 @@ func (g *Graph) has(eventID string) bool {
 // remember records the id of an event that was not kept.
 func (g *Graph) remember(eventID string) {
 	g.Seen = append(g.Seen, eventID)
-	if len(g.Seen) > maxSeen {
-		g.Seen = slices.Delete(g.Seen, 0, len(g.Seen)-maxSeen)
+	size, drop := 0, 0
+	for i := len(g.Seen) - 1; i >= 0; i-- {
+		size += quotedLen(g.Seen[i]) + 1
+		if size > maxSeenBytes || len(g.Seen)-i > maxSeen {
+			drop = i + 1
+			break
+		}
 	}
+	g.Seen = slices.Delete(g.Seen, 0, drop)
 }
 
-// room reports whether an event of size bytes fits the byte budget, and
-// counts it as dropped if not.
-func (g *Graph) room(c Config, eventID string, size int) bool {
-	if g.Bytes+size+entryOverhead <= c.MaxStateBytes {
+// quotedLen is at least the length of s as a JSON string (quotes included):
+// control characters, HTML characters, invalid UTF-8 and U+2028/U+2029 may
+// be written as a 6-byte escape.
+func quotedLen(s string) int {
+	n := 2
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r < 0x20 || r == '<' || r == '>' || r == '&' || r == utf8.RuneError && size == 1 || r == '\u2028' || r == '\u2029':
+			n += 6
+		case r == '"' || r == '\\':
+			n += 2
+		default:
+			n += size
+		}
+		i += size
+	}
+	return n
+}
+
+// room reports whether an entry costing size bytes fits the byte budget
+// once one costing freed bytes is gone, and counts the event as dropped if
+// not.
+func (g *Graph) room(c Config, eventID string, size, freed int) bool {
+	if g.Bytes-freed+size <= c.MaxStateBytes {
 		return true
 	}
 	g.Dropped.Bytes++
 	g.remember(eventID)
 	return false
+}
+
+// cost is what an entry adds to the encoded graph: its JSON and, for its
+// agent, an Agents entry (with the longest time) and, for a failed span, an
+// Errors entry, each with a separator. Deterministic, so replacing an entry
+// subtracts exactly what adding it counted.
+func cost[T any](entry T, agent string, failure *SpanFailure) int {
+	n := encodedLen(entry) + 1
+	if agent != "" {
+		n += encodedLen(Agent{Name: agent}) + 1 + len(`.999999999`)
+	}
+	if failure != nil {
+		n += encodedLen(failure) + 1
+	}
+	return n
+}
+
+// encodedLen is the length of v as the table codec encodes it.
+func encodedLen[T any](v T) int {
+	b, err := codecs.JSON[T]{}.Encode(v)
+	if err != nil {
+		// Only a time outside years 0-9999 fails, which the decoder refuses;
+		// stream.Accept dead-letters the event if it ever happens.
+		panic(err)
+	}
+	return len(b)
 }
 
 // apply adds a thinking, decision or span event (not yet applied, of the
@@ -219,7 +274,7 @@ func (g *Graph) apply(c Config, ev *codecs.Event) bool {
 		changed = g.addSpan(c, ev, p)
 	}
 	if changed {
-		g.Events++
+		g.derive()
 	}
 	return changed
 }
@@ -230,17 +285,17 @@ func (g *Graph) addThinking(c Config, ev *codecs.Event, p *codecs.Thinking) bool
 		g.remember(ev.EventID)
 		return true
 	}
-	if !g.room(c, ev.EventID, len(ev.Data)) {
-		return true
-	}
 	s := Step{
 		EventID: ev.EventID, Timestamp: ev.Timestamp, SpanID: clip(p.SpanID, clipID), Agent: clip(p.Agent, clipName),
 		Step: p.Step, Kind: clip(p.Kind, clipName), Content: clip(p.Content, clipContent), Tokens: p.Tokens,
 	}
+	size := cost(s, s.Agent, nil)
+	if !g.room(c, ev.EventID, size, 0) {
+		return true
+	}
 	i, _ := slices.BinarySearchFunc(g.Thinking, s, compareSteps)
 	g.Thinking = slices.Insert(g.Thinking, i, s)
-	g.Bytes += len(ev.Data) + entryOverhead
-	g.see(p.Agent, ev.Timestamp, ev.Timestamp)
+	g.Bytes += size
 	return true
 }
 
@@ -277,24 +332,24 @@ func (g *Graph) addDecision(c Config, ev *codecs.Event, p *codecs.Decision) bool
 	for _, a := range alts {
 		d.Alternatives = append(d.Alternatives, codecs.Alternative{Option: clip(a.Option, clipName), Score: a.Score})
 	}
+	size, freed := cost(d, d.Agent, nil), 0
 	i := slices.IndexFunc(g.Decisions, func(x DecisionNode) bool { return x.DecisionID == d.DecisionID })
 	if i >= 0 {
-		if !newer(d.Timestamp, d.EventID, g.Decisions[i].Timestamp, g.Decisions[i].EventID) {
+		old := g.Decisions[i]
+		if !newer(d.Timestamp, d.EventID, old.Timestamp, old.EventID) {
 			return false
 		}
-		if !g.room(c, ev.EventID, len(ev.Data)) {
-			return true
-		}
+		freed = cost(old, old.Agent, nil)
+	} else if len(g.Decisions) >= c.MaxDecisions {
+		g.Dropped.Decisions++
+		g.remember(ev.EventID)
+		return true
+	}
+	if !g.room(c, ev.EventID, size, freed) {
+		return true
+	}
+	if i >= 0 {
 		g.Decisions = slices.Delete(g.Decisions, i, i+1)
-	} else {
-		if len(g.Decisions) >= c.MaxDecisions {
-			g.Dropped.Decisions++
-			g.remember(ev.EventID)
-			return true
-		}
-		if !g.room(c, ev.EventID, len(ev.Data)) {
-			return true
-		}
 	}
 	j, _ := slices.BinarySearchFunc(g.Decisions, d, func(a, b DecisionNode) int {
 		if c := a.Timestamp.Compare(b.Timestamp.Time); c != 0 {
@@ -303,8 +358,7 @@ func (g *Graph) addDecision(c Config, ev *codecs.Event, p *codecs.Decision) bool
 		return strings.Compare(a.DecisionID, b.DecisionID)
 	})
 	g.Decisions = slices.Insert(g.Decisions, j, d)
-	g.Bytes += len(ev.Data) + entryOverhead
-	g.see(p.Agent, ev.Timestamp, ev.Timestamp)
+	g.Bytes += size - freed
 	return true
 }
 
@@ -320,24 +374,24 @@ func (g *Graph) addSpan(c Config, ev *codecs.Event, p *codecs.Span) bool {
 	if p.Error != nil {
 		s.Error = &codecs.SpanError{Type: clip(p.Error.Type, clipName), Message: clip(p.Error.Message, clipText)}
 	}
+	size, freed := spanCost(s), 0
 	i := slices.IndexFunc(g.Spans, func(x SpanNode) bool { return x.SpanID == s.SpanID })
 	if i >= 0 {
-		if !newer(s.Timestamp, s.EventID, g.Spans[i].Timestamp, g.Spans[i].EventID) {
+		old := g.Spans[i]
+		if !newer(s.Timestamp, s.EventID, old.Timestamp, old.EventID) {
 			return false
 		}
-		if !g.room(c, ev.EventID, len(ev.Data)) {
-			return true
-		}
+		freed = spanCost(old)
+	} else if len(g.Spans) >= c.MaxSpans {
+		g.Dropped.Spans++
+		g.remember(ev.EventID)
+		return true
+	}
+	if !g.room(c, ev.EventID, size, freed) {
+		return true
+	}
+	if i >= 0 {
 		g.Spans = slices.Delete(g.Spans, i, i+1)
-	} else {
-		if len(g.Spans) >= c.MaxSpans {
-			g.Dropped.Spans++
-			g.remember(ev.EventID)
-			return true
-		}
-		if !g.room(c, ev.EventID, len(ev.Data)) {
-			return true
-		}
 	}
 	j, _ := slices.BinarySearchFunc(g.Spans, s, func(a, b SpanNode) int {
 		if c := a.StartTime.Compare(b.StartTime.Time); c != 0 {
@@ -346,45 +400,80 @@ func (g *Graph) addSpan(c Config, ev *codecs.Event, p *codecs.Span) bool {
 		return strings.Compare(a.SpanID, b.SpanID)
 	})
 	g.Spans = slices.Insert(g.Spans, j, s)
-	g.Bytes += len(ev.Data) + entryOverhead
-	g.see(p.Agent, p.StartTime, ev.Timestamp, p.EndTime)
+	g.Bytes += size - freed
 	g.Errors = g.Errors[:0]
 	for _, x := range g.Spans {
-		if x.Error != nil {
-			g.Errors = append(g.Errors, SpanFailure{SpanID: x.SpanID, Agent: x.Agent, Name: x.Name, Type: x.Error.Type, Message: x.Error.Message})
+		if f := x.failure(); f != nil {
+			g.Errors = append(g.Errors, *f)
 		}
 	}
 	return true
 }
 
-// see records an agent's appearance at first and widens the trace's time
-// range to every given time.
-func (g *Graph) see(agent string, first codecs.Time, times ...codecs.Time) {
-	agent = clip(agent, clipName)
-	a := Agent{Name: agent, FirstSeen: first}
-	if i := slices.IndexFunc(g.Agents, func(x Agent) bool { return x.Name == agent }); i >= 0 {
-		if !first.Before(g.Agents[i].FirstSeen.Time) {
-			a = g.Agents[i]
-		}
-		g.Agents = slices.Delete(g.Agents, i, i+1)
+// failure is the Errors entry of a failed span, nil for others.
+func (s SpanNode) failure() *SpanFailure {
+	if s.Error == nil {
+		return nil
 	}
-	j, _ := slices.BinarySearchFunc(g.Agents, a, func(x, y Agent) int {
-		if c := x.FirstSeen.Compare(y.FirstSeen.Time); c != 0 {
+	return &SpanFailure{SpanID: s.SpanID, Agent: s.Agent, Name: s.Name, Type: s.Error.Type, Message: s.Error.Message}
+}
+
+func spanCost(s SpanNode) int { return cost(s, s.Agent, s.failure()) }
+
+// derive recomputes what the entries imply, from the entries alone so that
+// the graph does not depend on the order events arrived in (a replaced
+// decision or span leaves nothing behind): the agents, each at its first
+// appearance (event time; a span's start time) ordered by it, ties by the
+// event_id of that appearance; the trace's time range over every event
+// time, span start and end; and Events.
+func (g *Graph) derive() {
+	type appearance struct {
+		name    string
+		at      codecs.Time
+		eventID string
+	}
+	var firsts []appearance
+	index := map[string]int{}
+	g.Started, g.Ended = nil, nil
+	see := func(agent, eventID string, first codecs.Time, times ...codecs.Time) {
+		a := appearance{agent, first, eventID}
+		if i, ok := index[agent]; !ok {
+			index[agent] = len(firsts)
+			firsts = append(firsts, a)
+		} else if x := firsts[i]; first.Before(x.at.Time) || first.Equal(x.at.Time) && eventID < x.eventID {
+			firsts[i] = a
+		}
+		for _, t := range append(times, first) {
+			if g.Started == nil || t.Before(g.Started.Time) {
+				s := t
+				g.Started = &s
+			}
+			if g.Ended == nil || t.After(g.Ended.Time) {
+				e := t
+				g.Ended = &e
+			}
+		}
+	}
+	for _, s := range g.Thinking {
+		see(s.Agent, s.EventID, s.Timestamp)
+	}
+	for _, d := range g.Decisions {
+		see(d.Agent, d.EventID, d.Timestamp)
+	}
+	for _, s := range g.Spans {
+		see(s.Agent, s.EventID, s.StartTime, s.Timestamp, s.EndTime)
+	}
+	slices.SortFunc(firsts, func(x, y appearance) int {
+		if c := x.at.Compare(y.at.Time); c != 0 {
 			return c
 		}
-		return strings.Compare(x.Name, y.Name)
+		return strings.Compare(x.eventID, y.eventID)
 	})
-	g.Agents = slices.Insert(g.Agents, j, a)
-	for _, t := range append(times, first) {
-		if g.Started == nil || t.Before(g.Started.Time) {
-			s := t
-			g.Started = &s
-		}
-		if g.Ended == nil || t.After(g.Ended.Time) {
-			e := t
-			g.Ended = &e
-		}
+	g.Agents = g.Agents[:0]
+	for _, a := range firsts {
+		g.Agents = append(g.Agents, Agent{Name: a.name, FirstSeen: a.at})
 	}
+	g.Events = len(g.Thinking) + len(g.Decisions) + len(g.Spans) + len(g.Feedback)
 }
 
 // seenTrace reports whether any agent event of the trace was applied.

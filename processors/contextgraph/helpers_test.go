@@ -126,7 +126,8 @@ func (e env) bytes() []byte {
 	if tenant == "" {
 		tenant = "acme"
 	}
-	b, err := json.Marshal(map[string]any{
+	// Without HTML escaping, as the AI Service (Python json.dumps) writes.
+	b, err := codecs.Marshal(map[string]any{
 		"event_id": e.id, "event_type": e.typ, "tenant_id": tenant,
 		"timestamp": e.at.Format(time.RFC3339Nano), "source": "ai-service", "data": e.data,
 	})

@@ -1,6 +1,7 @@
 package contextgraph
 
 import (
+	"math"
 	"slices"
 	"strings"
 
@@ -83,7 +84,8 @@ func (p *processor) feedback(ctx goka.Context, g *Graph, ev *codecs.Event, fb *c
 		SignalID: SignalID(ev.TenantID, ev.EventID), SignalType: typ, Revision: 1,
 		Weight: weight(fb, typ, sc.Missing), Fingerprint: fingerprint(sc),
 	}
-	kept := len(g.Feedback) < p.cfg.MaxFeedback && g.room(p.cfg, ev.EventID, len(ev.Data))
+	size := feedbackCost(e)
+	kept := len(g.Feedback) < p.cfg.MaxFeedback && g.room(p.cfg, ev.EventID, size, 0)
 	if !kept {
 		if len(g.Feedback) >= p.cfg.MaxFeedback {
 			g.Dropped.Feedback++
@@ -94,10 +96,19 @@ func (p *processor) feedback(ctx goka.Context, g *Graph, ev *codecs.Event, fb *c
 	}
 	i, _ := slices.BinarySearchFunc(g.Feedback, e, compareFeedback)
 	g.Feedback = slices.Insert(g.Feedback, i, e)
-	g.Bytes += len(ev.Data) + entryOverhead
+	g.Bytes += size
 	g.Events++
 	g.link(e.ResponseID, e.UserID)
 	p.emit(ctx, g, &g.Feedback[i], sc)
+}
+
+// feedbackCost is what a feedback entry may come to take in the encoded
+// graph: revisions and later ratings fill in its supersede links and change
+// its revision and weight, so it is measured with those at their longest.
+func feedbackCost(e FeedbackEntry) int {
+	e.Supersedes, e.SupersededBy = e.SignalID, e.SignalID
+	e.Revision, e.Weight = math.MaxInt32, 0.125
+	return cost(e, "", nil)
 }
 
 // compareFeedback orders feedback by timestamp, ties broken by event_id:
@@ -160,6 +171,10 @@ func (e *FeedbackEntry) payload() *codecs.Feedback {
 	return &codecs.Feedback{Thumbs: e.Thumbs, Score: e.Score, Categories: e.Categories, Comment: e.Comment}
 }
 
+// maxSignalBytes bounds an encoded learning signal, well under Kafka's
+// 1 MiB record limit.
+const maxSignalBytes = 768 << 10
+
 // emit writes the entry's latest revision to ai-learning-signals under
 // tenant|response_id, the key the responses group keeps its state under.
 func (p *processor) emit(ctx goka.Context, g *Graph, e *FeedbackEntry, sc codecs.SignalContext) {
@@ -171,6 +186,12 @@ func (p *processor) emit(ctx goka.Context, g *Graph, e *FeedbackEntry, sc codecs
 		Source:    Source,
 	}
 	b, err := codecs.Encode(env, signal(g.TraceID, e, sc))
+	if err == nil && len(b) > maxSignalBytes {
+		// Strings full of escapes can make the bounded context too big for
+		// one record; the signal then says so instead of failing the group.
+		sc.Thinking, sc.Decisions, sc.SpanErrors, sc.Truncated = nil, nil, nil, true
+		b, err = codecs.Encode(env, signal(g.TraceID, e, sc))
+	}
 	if err != nil {
 		ctx.Fail(err)
 	}

@@ -145,9 +145,15 @@ func TestGraphDoesNotDependOnArrivalOrder(t *testing.T) {
 		thinking("th2", "tr-6", 2*time.Second, 2), thinking("th1", "tr-6", time.Second, 1),
 		decision("d1", "tr-6", 0), span("sp2", "tr-6", 3*time.Second, true), span("sp1", "tr-6", 0, false),
 		thinking("th1b", "tr-6", time.Second, 1).with("agent", "rag-agent"),
+		// A decision and a span replaced by later events: what only the
+		// replaced ones said (agent, earlier times) must not stay behind.
+		decision("d2", "tr-6", -time.Second).with("decision_id", "dec-x").with("agent", "old-agent"),
+		decision("d2b", "tr-6", time.Second).with("decision_id", "dec-x"),
+		span("sp3", "tr-6", -2*time.Second, false).with("span_id", "span-x").with("agent", "old-span-agent"),
+		span("sp3b", "tr-6", time.Second, false).with("span_id", "span-x"),
 	}
 	var want []byte
-	for _, order := range [][]int{{0, 1, 2, 3, 4, 5}, {5, 4, 3, 2, 1, 0}, {2, 0, 4, 1, 5, 3}} {
+	for _, order := range [][]int{{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, {9, 8, 7, 6, 5, 4, 3, 2, 1, 0}, {2, 7, 0, 4, 9, 1, 6, 5, 8, 3}} {
 		h := newHarness(t, DefaultConfig())
 		for _, i := range order {
 			h.event(evs[i])
@@ -157,7 +163,8 @@ func TestGraphDoesNotDependOnArrivalOrder(t *testing.T) {
 			want = got
 			g := h.graph("tr-6")
 			if g.Thinking[0].Step != 1 || g.Thinking[2].Step != 2 || g.Agents[0].Name != "router" || len(g.Errors) != 1 ||
-				!g.Started.Equal(t0) || !g.Ended.Equal(t0.Add(5*time.Second)) {
+				!g.Started.Equal(t0) || !g.Ended.Equal(t0.Add(5*time.Second)) ||
+				len(g.Agents) != 3 || g.Events != 8 || len(g.Decisions) != 2 || len(g.Spans) != 3 {
 				t.Fatalf("graph = %s", got)
 			}
 		} else if string(got) != string(want) {

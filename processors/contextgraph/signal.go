@@ -83,6 +83,11 @@ func weight(f *codecs.Feedback, signalType string, contextMissing bool) float64 
 	return math.Round(base*strength*completeness*1000) / 1000
 }
 
+// maxSignalNames bounds the agents and models a signal lists (the first by
+// appearance; context.truncated says when there were more): a trace may hold
+// hundreds, and a signal must stay one Kafka record.
+const maxSignalNames = 16
+
 // signalContext is what a signal says about the trace, bounded by c's
 // Signal* limits (the first steps, decisions and errors in graph order).
 func signalContext(c Config, g *Graph) codecs.SignalContext {
@@ -94,7 +99,11 @@ func signalContext(c Config, g *Graph) codecs.SignalContext {
 		LatencyMS: float64(g.duration().Microseconds()) / 1000,
 		Truncated: g.Dropped.Any(),
 	}
-	for _, a := range g.Agents {
+	for i, a := range g.Agents {
+		if i == maxSignalNames {
+			out.Truncated = true
+			break
+		}
 		out.Agents = append(out.Agents, a.Name)
 	}
 	for i, d := range g.Decisions {
@@ -118,9 +127,14 @@ func signalContext(c Config, g *Graph) codecs.SignalContext {
 	for _, s := range g.Spans {
 		out.TokensIn += s.TokensIn
 		out.TokensOut += s.TokensOut
-		if s.Model != "" && !slices.Contains(out.Models, s.Model) {
-			out.Models = append(out.Models, s.Model)
+		if s.Model == "" || slices.Contains(out.Models, s.Model) {
+			continue
 		}
+		if len(out.Models) == maxSignalNames {
+			out.Truncated = true
+			continue
+		}
+		out.Models = append(out.Models, s.Model)
 	}
 	for i, e := range g.Errors {
 		if i == c.SignalSpanErrors {

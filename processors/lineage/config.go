@@ -25,19 +25,23 @@ type Config struct {
 	MaxColumnLinks int // links kept per column and direction
 	RecentTraces   int // agent traces kept per node
 	DedupeWindow   int // event ids remembered per node to ignore redelivery
+	// MaxNodeBytes bounds a node's encoded size whatever the length of its
+	// names and ids; past it entries are evicted (see budget.go).
+	MaxNodeBytes int
 
 	// Graph query limits of the view.
 	MaxDepth int // depth beyond this is capped (the response says so)
 	MaxNodes int // a graph response holds at most this many nodes (truncated: true)
 }
 
-// DefaultConfig returns the defaults. With them a node's state stays well
-// under Kafka's 1 MB message limit for names of typical length (see LINEAGE.md).
+// DefaultConfig returns the defaults. With typical names a node stays well
+// under MaxNodeBytes through the count bounds alone (see LINEAGE.md).
 func DefaultConfig() Config {
 	return Config{
 		DefaultCatalog: "default", DefaultSchema: "default",
 		RecentQueries: 20, MaxEdges: 100, MaxColumns: 256, MaxColumnLinks: 16, RecentTraces: 20, DedupeWindow: 256,
-		MaxDepth: 10, MaxNodes: 1000,
+		MaxNodeBytes: 512 << 10,
+		MaxDepth:     10, MaxNodes: 1000,
 	}
 }
 
@@ -51,6 +55,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.MaxColumnLinks, "lineage-max-column-links", c.MaxColumnLinks, "source or target columns kept per column (least recently seen evicted)")
 	fs.IntVar(&c.RecentTraces, "lineage-recent-traces", c.RecentTraces, "agent traces kept per dataset (newest by event time)")
 	fs.IntVar(&c.DedupeWindow, "lineage-dedupe-window", c.DedupeWindow, "event ids remembered per dataset so a redelivered event is not counted twice")
+	fs.IntVar(&c.MaxNodeBytes, "lineage-max-node-bytes", c.MaxNodeBytes, "encoded bytes of one dataset's state (oldest queries, links, edges evicted past it)")
 	fs.IntVar(&c.MaxDepth, "lineage-max-depth", c.MaxDepth, "deepest lineage graph query the view answers (deeper requests are capped)")
 	fs.IntVar(&c.MaxNodes, "lineage-max-nodes", c.MaxNodes, "most nodes in one lineage graph response (the rest is cut, truncated: true)")
 }
@@ -70,6 +75,8 @@ func (c Config) Validate() error {
 		{"lineage-max-column-links", c.MaxColumnLinks, 1, 1000},
 		{"lineage-recent-traces", c.RecentTraces, 1, 1000},
 		{"lineage-dedupe-window", c.DedupeWindow, 1, 100000},
+		// A node is one record of the table topic (1 MiB by default).
+		{"lineage-max-node-bytes", c.MaxNodeBytes, 64 << 10, 900 << 10},
 		{"lineage-max-depth", c.MaxDepth, 1, 100},
 		{"lineage-max-nodes", c.MaxNodes, 1, 100000},
 	}

@@ -192,14 +192,16 @@ func (NodeCodec) Decode(b []byte) (any, error) {
 	if r.err != nil {
 		return nil, fmt.Errorf("decode lineage node: %w", r.err)
 	}
+	n.longest = r.longest
 	return n, nil
 }
 
 type nodeReader struct {
-	s    string
-	i    int
-	err  error
-	prev [nFields]string
+	s       string
+	i       int
+	err     error
+	prev    [nFields]string
+	longest int
 }
 
 var errShort = errors.New("truncated")
@@ -266,6 +268,7 @@ func (r *nodeReader) str(f int) string {
 	s := r.s[r.i : r.i+int(l-1)]
 	r.i += int(l - 1)
 	r.prev[f] = s
+	r.longest = max(r.longest, len(s))
 	return s
 }
 

@@ -12,7 +12,8 @@ import (
 // Node is the state of one dataset within a tenant (table key
 // codecs.TenantKey(tenant, dataset)). Every list and map is bounded by
 // Config; past a bound the least recently seen entry (by event time) goes
-// and Evicted counts it, so a node never outgrows one Kafka message.
+// and Evicted counts it. Its encoded size is bounded by Config.MaxNodeBytes
+// too (see fit), so a node never outgrows one Kafka message.
 type Node struct {
 	TenantID  string      `json:"tenant_id"`
 	Dataset   string      `json:"dataset"` // canonical name
@@ -31,7 +32,8 @@ type Node struct {
 	// nothing. One older than the window would be counted again.
 	Applied []uint64 `json:"applied,omitempty"`
 
-	encodedSize int // bytes NodeCodec decoded it from, a size hint for encoding
+	encodedSize int // bytes NodeCodec decoded it from (or last measured), 0 for a new node
+	longest     int // length of its longest string when decoded
 }
 
 // Edge is a dataset-level lineage edge and the queries behind it.
@@ -115,6 +117,7 @@ func (c Config) apply(n *Node, u *Update) (*Node, bool) {
 	if slices.Contains(n.Applied, h) {
 		return n, false
 	}
+	estimate := n.encodedSize + growth(n, u, n.longest)
 	n.Applied = append(n.Applied, h)
 	if over := len(n.Applied) - c.DedupeWindow; over > 0 {
 		n.Applied = slices.Delete(n.Applied, 0, over)
@@ -139,6 +142,7 @@ func (c Config) apply(n *Node, u *Update) (*Node, bool) {
 			n.Columns = c.addColumnLink(n.Columns, e.From.Column, e.To, q, &n.Evicted, false)
 		}
 	}
+	c.fit(n, estimate)
 	return n, true
 }
 

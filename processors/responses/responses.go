@@ -12,10 +12,12 @@
 // (lower or equal revisions are redeliveries or stale and change nothing),
 // ordered by the feedback's timestamp then event_id. Each user's current
 // entry is the last in that order (a user who changes their rating
-// supersedes their earlier one). Bound: MaxSignals entries; past it the
-// oldest are evicted and counted in Dropped (a redelivered evicted signal
-// may be counted again). An entry keeps a summary of the trace context; the
-// full context is in the signal on the topic and in the trace view.
+// supersedes their earlier one). Bound: MaxSignals entries, and 768 KiB
+// encoded; past either the oldest are evicted and counted in Dropped (a
+// redelivered evicted signal may be counted again). An entry keeps a summary
+// of the trace context (at most 16 agents and 16 models, truncated: true if
+// the signal had more); the full context is in the signal on the topic and
+// in the trace view.
 package responses
 
 import (
@@ -188,12 +190,43 @@ func (p *processor) apply(ctx goka.Context, msg signalMsg) {
 	}
 	i, _ := slices.BinarySearchFunc(r.Signals, e, compare)
 	r.Signals = slices.Insert(r.Signals, i, e)
-	if n := len(r.Signals) - p.cfg.MaxSignals; n > 0 {
-		r.Signals = slices.Delete(r.Signals, 0, n)
-		r.Dropped += n
-	}
+	n := max(len(r.Signals)-p.cfg.MaxSignals, 0)
+	n = max(n, overBudget(r))
+	r.Signals = slices.Delete(r.Signals, 0, n)
+	r.Dropped += n
 	markCurrent(r.Signals)
 	ctx.SetValue(r)
+}
+
+// maxResponseBytes bounds an encoded Response, well under Kafka's 1 MiB
+// record limit, whatever the signals' strings: entries of up to 8 KiB
+// comments and 256-byte ids, many of them escaped, can exceed it long
+// before MaxSignals.
+const maxResponseBytes = 768 << 10
+
+// overBudget is how many of the oldest entries must go for r to encode
+// within maxResponseBytes (all of them if even the newest alone is over).
+func overBudget(r *Response) int {
+	head := *r
+	head.Signals = nil
+	size := encodedLen(head)
+	for i := len(r.Signals) - 1; i >= 0; i-- {
+		size += encodedLen(r.Signals[i]) + 1
+		if size > maxResponseBytes {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// encodedLen is the length of v as the table codec encodes it.
+func encodedLen[T any](v T) int {
+	b, err := codecs.JSON[T]{}.Encode(v)
+	if err != nil {
+		// Only a time outside years 0-9999 fails, which decoding refuses.
+		panic(err)
+	}
+	return len(b)
 }
 
 // compare orders entries by feedback timestamp, then feedback event_id.
@@ -216,8 +249,17 @@ func markCurrent(es []Entry) {
 	}
 }
 
+// maxSummaryNames bounds the agents and models an entry's summary lists
+// (the first ones; truncated says when there were more).
+const maxSummaryNames = 16
+
 func entry(env *codecs.Envelope, s *codecs.Signal) Entry {
 	c := s.Context
+	if len(c.Agents) > maxSummaryNames || len(c.Models) > maxSummaryNames {
+		c.Truncated = true
+		c.Agents = c.Agents[:min(len(c.Agents), maxSummaryNames)]
+		c.Models = c.Models[:min(len(c.Models), maxSummaryNames)]
+	}
 	return Entry{
 		SignalID: s.SignalID, EventID: env.EventID, SignalType: s.SignalType, Revision: s.Revision, Weight: s.Weight,
 		TraceID: s.TraceID, SessionID: s.SessionID, UserID: s.UserID, Agent: s.Agent, Model: s.Model,
