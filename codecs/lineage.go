@@ -14,6 +14,8 @@ type ColumnMapping struct {
 	Sources []ColumnRef `json:"sources"`
 }
 
+const maxColumnRefs = 512
+
 // Lineage is the payload of query.lineage on query-lineage-events: which
 // datasets a query read and wrote.
 type Lineage struct {
@@ -57,8 +59,14 @@ func (l *Lineage) Validate() error {
 			return err
 		}
 	}
-	if len(l.Columns) > 1024 {
-		return Reject(ReasonInvalidValue, "columns", "at most 1024 column mappings per event")
+	// Column references are bounded so that the lineage record and the
+	// per-dataset updates an event fans out into fit one Kafka record.
+	refs := 0
+	for _, c := range l.Columns {
+		refs += 1 + len(c.Sources)
+	}
+	if refs > maxColumnRefs {
+		return Reject(ReasonInvalidValue, "columns", "at most %d column references (targets plus sources) per event, got %d", maxColumnRefs, refs)
 	}
 	for i, c := range l.Columns {
 		p := fmt.Sprintf("columns[%d]", i)

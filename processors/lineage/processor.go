@@ -42,7 +42,7 @@ func Specs(o stream.Options, c Config) []stream.Spec {
 	p := &processor{cfg: c, names: names, dec: o.Decoder, m: o.Metrics}
 	group := o.GroupName(Name)
 	graph := goka.DefineGroup(group,
-		goka.Input(goka.Stream(topology.LineageEvents), new(codec.Bytes), p.input),
+		goka.Input(goka.Stream(topology.LineageEvents), new(codec.Bytes), stream.Accept(p.dec, p.m, lineageTypes, p.input)),
 		goka.Loop(codecs.JSON[Update]{}, p.loop),
 		goka.Persist(NodeCodec{}),
 		goka.Output(RecordStream, new(codec.Bytes)),
@@ -65,40 +65,41 @@ type processor struct {
 
 var lineageTypes = []string{codecs.TypeLineage}
 
-// input decodes an event and fans it out. It never touches state, so the key
+// input fans an accepted event out. It never touches state, so the key
 // and partition it arrived on do not matter: every node update is looped
 // back under its own tenant × dataset key.
-func (p *processor) input(ctx goka.Context, msg any) {
-	raw, _ := msg.([]byte)
-	// The handler needs the original bytes to dead-letter a bad name.
-	stream.Accept(p.dec, p.m, lineageTypes, func(ctx goka.Context, ev *codecs.Event) { p.event(ctx, ev, raw) })(ctx, msg)
-}
-
-func (p *processor) event(ctx goka.Context, ev *codecs.Event, raw []byte) {
+func (p *processor) input(ctx goka.Context, ev *codecs.Event) {
 	l := ev.Payload.(*codecs.Lineage)
 	e, err := p.normalise(l)
 	if err != nil {
-		stream.DeadLetter(ctx, p.m, raw, err)
+		stream.DeadLetter(ctx, p.m, ev.Raw, err)
 		return
 	}
 	q := QueryRef{
 		QueryID: l.QueryID, SQLHash: sqlHash(l), Dialect: l.Dialect, UserID: l.UserID, TraceID: l.TraceID,
 		Status: l.Status, EventID: ev.EventID, At: ev.Timestamp,
 	}
-	for _, u := range e.updates(ev.TenantID, q) {
-		ctx.Loopback(codecs.TenantKey(ev.TenantID, u.Dataset), u)
-	}
-	rec := record(ev.Envelope, l, e, q)
+	// The record is built first: an event whose record could not be
+	// produced is dead-lettered whole, before it touches any node.
 	out, err := codecs.Encode(codecs.Envelope{
 		EventID: RecordEventID(ev.TenantID, ev.EventID), EventType: RecordType, TenantID: ev.TenantID,
 		Timestamp: ev.Timestamp, Source: "aistream",
-	}, rec)
+	}, record(ev.Envelope, l, e, q))
+	if err == nil && len(out) > maxRecordBytes {
+		err = codecs.Reject(codecs.ReasonInvalidValue, "columns", "its lineage record would be %d bytes, over the %d a record may have; send fewer datasets or column mappings per event", len(out), maxRecordBytes)
+	}
 	if err != nil {
-		stream.DeadLetter(ctx, p.m, raw, err)
+		stream.DeadLetter(ctx, p.m, ev.Raw, err)
 		return
+	}
+	for _, u := range e.updates(ev.TenantID, q) {
+		ctx.Loopback(codecs.TenantKey(ev.TenantID, u.Dataset), u)
 	}
 	ctx.Emit(RecordStream, codecs.TenantKey(ev.TenantID, l.QueryID), out)
 }
+
+// maxRecordBytes keeps a lineage record within the producer's record limit.
+const maxRecordBytes = 900 << 10
 
 // loop applies one node update. Loop messages come from our own murmur2
 // producer under the node's key, so they sit on the table's partition.

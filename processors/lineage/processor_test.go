@@ -364,3 +364,55 @@ func keys[V any](m map[string]V) []string {
 	}
 	return out
 }
+
+// The largest event the schema accepts — 256 datasets and 512 column
+// references, every name at its 256-byte limit — yields a lineage record
+// and node updates that each fit one Kafka record (1 MiB), so no input can
+// make the group fail on the producer's limit.
+func TestLargestAcceptedEventFitsOneRecordPerOutput(t *testing.T) {
+	h := newHarness(t, lineage.DefaultConfig())
+	loop := h.tt.NewQueueTracker(topology.GroupLoop(string(lineage.Group(prefix))))
+	long := func(kind string, i int) string {
+		s := fmt.Sprintf("%s%d_", kind, i)
+		return s + strings.Repeat("x", 80-len(s))
+	}
+	ds := func(i int) string { return long("c", i) + "." + long("s", i) + "." + long("t", i) } // 242 bytes
+	var d codecs.Lineage
+	for i := range 128 {
+		d.Sources = append(d.Sources, ds(i))
+		d.Targets = append(d.Targets, ds(1000+i))
+	}
+	for i := range 256 {
+		d.Columns = append(d.Columns, codecs.ColumnMapping{
+			Target:  codecs.ColumnRef{Dataset: ds(1000 + i%128), Column: strings.Repeat("k", 250) + fmt.Sprint(i)},
+			Sources: []codecs.ColumnRef{{Dataset: ds(i % 128), Column: strings.Repeat("v", 250) + fmt.Sprint(i)}},
+		})
+	}
+	d.QueryID, d.SQLHash, d.TraceID, d.UserID = strings.Repeat("q", 256), strings.Repeat("h", 256), strings.Repeat("r", 256), strings.Repeat("u", 256)
+	h.send(ev{id: "big", tenant: strings.Repeat("T", 128), at: "2025-03-15T10:00:00Z", data: d})
+
+	const limit = 1 << 20
+	_, rec, ok := h.records.NextRaw()
+	if !ok {
+		_, dl, _ := h.dead.NextRaw()
+		t.Fatalf("no lineage record (dead letter: %.200s)", dl)
+	}
+	if len(rec) > limit {
+		t.Errorf("lineage record is %d bytes", len(rec))
+	}
+	updates := 0
+	for {
+		_, u, ok := loop.NextRaw()
+		if !ok {
+			break
+		}
+		updates++
+		if len(u) > limit {
+			t.Errorf("node update is %d bytes", len(u))
+		}
+	}
+	if updates != 256 {
+		t.Errorf("%d node updates, want one per dataset (256)", updates)
+	}
+	t.Logf("record %d bytes, %d node updates", len(rec), updates)
+}
