@@ -164,7 +164,10 @@ running_pid() {
   [[ "$pid" =~ ^[0-9]+$ ]] || return 1
   kill -0 "$pid" 2>/dev/null || return 1
   if [[ -r "/proc/$pid/cmdline" ]]; then
-    tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q "$MAIN_SERVER" || return 1
+    # Read whole, then match: "tr | grep -q" can die of SIGPIPE under pipefail.
+    local cmdline
+    cmdline="$(tr '\0' ' ' <"/proc/$pid/cmdline")" || return 1
+    [[ "$cmdline" == *"$MAIN_SERVER"* ]] || return 1
   fi
   echo "$pid"
 }
