@@ -59,6 +59,7 @@
 package contextgraph
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"time"
@@ -67,6 +68,7 @@ import (
 	"github.com/lovoo/goka/codec"
 
 	"github.com/aistream/aistream/codecs"
+	"github.com/aistream/aistream/internal/config"
 	"github.com/aistream/aistream/internal/stream"
 	"github.com/aistream/aistream/processors/responses"
 	"github.com/aistream/aistream/topology"
@@ -129,26 +131,20 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 // Validate checks the settings.
 func (c Config) Validate() error {
 	if c.SignalHorizon < 0 || c.SignalHorizon > 7*24*time.Hour {
-		return fmt.Errorf("--signals-horizon: %s is out of range; accepted: 0s to 168h", c.SignalHorizon)
+		return fmt.Errorf("--signals-horizon=%s is not valid: want a duration from 0s to 168h", c.SignalHorizon)
 	}
-	ints := []struct {
-		flag        string
-		v, min, max int
-	}{
-		{"--context-graph-max-steps", c.MaxThinkingSteps, 1, 4096},
-		{"--context-graph-max-spans", c.MaxSpans, 1, 4096},
-		{"--context-graph-max-decisions", c.MaxDecisions, 1, 4096},
-		{"--context-graph-max-feedback", c.MaxFeedback, 1, 1024},
+	if err := config.CheckInts(
+		config.IntFlag{Flag: "context-graph-max-steps", Value: c.MaxThinkingSteps, Lo: 1, Hi: 4096},
+		config.IntFlag{Flag: "context-graph-max-spans", Value: c.MaxSpans, Lo: 1, Hi: 4096},
+		config.IntFlag{Flag: "context-graph-max-decisions", Value: c.MaxDecisions, Lo: 1, Hi: 4096},
+		config.IntFlag{Flag: "context-graph-max-feedback", Value: c.MaxFeedback, Lo: 1, Hi: 1024},
 		// A graph is one record of the table topic (1 MB by default).
-		{"--context-graph-max-bytes", c.MaxStateBytes, 16 << 10, 800 << 10},
-	}
-	for _, x := range ints {
-		if x.v < x.min || x.v > x.max {
-			return fmt.Errorf("%s: %d is out of range; accepted: %d to %d", x.flag, x.v, x.min, x.max)
-		}
+		config.IntFlag{Flag: "context-graph-max-bytes", Value: c.MaxStateBytes, Lo: 16 << 10, Hi: 800 << 10},
+	); err != nil {
+		return err
 	}
 	if c.SignalThinkingSteps < 0 || c.SignalDecisions < 0 || c.SignalSpanErrors < 0 {
-		return fmt.Errorf("signal context bounds must be >= 0")
+		return errors.New("signal context bounds must be >= 0")
 	}
 	return c.Responses.Validate()
 }

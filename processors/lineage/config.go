@@ -7,6 +7,8 @@ package lineage
 import (
 	"flag"
 	"fmt"
+
+	"github.com/aistream/aistream/internal/config"
 )
 
 // Config is the processor's settings; the view reads the same (name defaults
@@ -65,27 +67,18 @@ func (c Config) Validate() error {
 	if _, err := c.Names(); err != nil {
 		return err
 	}
-	bounds := []struct {
-		flag     string
-		v, lo, h int
-	}{
-		{"lineage-recent-queries", c.RecentQueries, 1, 1000},
-		{"lineage-max-edges", c.MaxEdges, 1, 10000},
-		{"lineage-max-columns", c.MaxColumns, 1, 10000},
-		{"lineage-max-column-links", c.MaxColumnLinks, 1, 1000},
-		{"lineage-recent-traces", c.RecentTraces, 1, 1000},
-		{"lineage-dedupe-window", c.DedupeWindow, 1, 100000},
+	return config.CheckInts(
+		config.IntFlag{Flag: "lineage-recent-queries", Value: c.RecentQueries, Lo: 1, Hi: 1000},
+		config.IntFlag{Flag: "lineage-max-edges", Value: c.MaxEdges, Lo: 1, Hi: 10000},
+		config.IntFlag{Flag: "lineage-max-columns", Value: c.MaxColumns, Lo: 1, Hi: 10000},
+		config.IntFlag{Flag: "lineage-max-column-links", Value: c.MaxColumnLinks, Lo: 1, Hi: 1000},
+		config.IntFlag{Flag: "lineage-recent-traces", Value: c.RecentTraces, Lo: 1, Hi: 1000},
+		config.IntFlag{Flag: "lineage-dedupe-window", Value: c.DedupeWindow, Lo: 1, Hi: 100000},
 		// A node is one record of the table topic (1 MiB by default).
-		{"lineage-max-node-bytes", c.MaxNodeBytes, 64 << 10, 900 << 10},
-		{"lineage-max-depth", c.MaxDepth, 1, 100},
-		{"lineage-max-nodes", c.MaxNodes, 1, 100000},
-	}
-	for _, b := range bounds {
-		if b.v < b.lo || b.v > b.h {
-			return fmt.Errorf("--%s=%d is not valid: want an integer from %d to %d", b.flag, b.v, b.lo, b.h)
-		}
-	}
-	return nil
+		config.IntFlag{Flag: "lineage-max-node-bytes", Value: c.MaxNodeBytes, Lo: 64 << 10, Hi: 900 << 10},
+		config.IntFlag{Flag: "lineage-max-depth", Value: c.MaxDepth, Lo: 1, Hi: 100},
+		config.IntFlag{Flag: "lineage-max-nodes", Value: c.MaxNodes, Lo: 1, Hi: 100000},
+	)
 }
 
 // Names returns the normalisation rules with the configured defaults.

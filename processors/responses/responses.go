@@ -23,7 +23,6 @@ package responses
 import (
 	"encoding/json"
 	"flag"
-	"fmt"
 	"slices"
 	"strings"
 
@@ -31,6 +30,7 @@ import (
 	"github.com/lovoo/goka/codec"
 
 	"github.com/aistream/aistream/codecs"
+	"github.com/aistream/aistream/internal/config"
 	"github.com/aistream/aistream/internal/stream"
 	"github.com/aistream/aistream/topology"
 )
@@ -57,10 +57,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 
 // Validate checks the settings.
 func (c Config) Validate() error {
-	if c.MaxSignals < 1 || c.MaxSignals > 1024 {
-		return fmt.Errorf("--responses-max-signals: %d is out of range; accepted: 1 to 1024", c.MaxSignals)
-	}
-	return nil
+	return config.CheckInts(config.IntFlag{Flag: "responses-max-signals", Value: c.MaxSignals, Lo: 1, Hi: 1024})
 }
 
 // GroupName is the group's full name.
