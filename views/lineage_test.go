@@ -1,7 +1,6 @@
 package views_test
 
 import (
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -68,22 +67,7 @@ func (a *lineageHarness) sendStatus(tenant, status string, sources, targets []st
 
 // get requests path as tenant and decodes the JSON body into out.
 func (a *lineageHarness) get(tenant, path string, out any) int {
-	a.t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, a.srv.URL+path, nil)
-	if tenant != "" {
-		req.Header.Set(views.TenantHeader, tenant)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	if out != nil {
-		if err := json.NewDecoder(res.Body).Decode(out); err != nil {
-			a.t.Fatalf("GET %s: %v", path, err)
-		}
-	}
-	return res.StatusCode
+	return kafkatest.GetJSON(a.t, a.srv.URL+path, out, views.TenantHeader, tenant)
 }
 
 func (a *lineageHarness) graph(tenant, path string) views.LineageGraph {

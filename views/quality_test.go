@@ -1,7 +1,6 @@
 package views_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -77,22 +76,7 @@ func (h *qualityHarness) windows(tenant, agent string, latencies ...float64) {
 }
 
 func (h *qualityHarness) get(tenant, path string, out any) int {
-	h.t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, h.srv.URL+path, nil)
-	if tenant != "" {
-		req.Header.Set(views.TenantHeader, tenant)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if out != nil && resp.StatusCode == http.StatusOK {
-		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-			h.t.Fatal(err)
-		}
-	}
-	return resp.StatusCode
+	return kafkatest.GetJSON(h.t, h.srv.URL+path, out, views.TenantHeader, tenant)
 }
 
 func TestQualityViewShowsWindowsBaselineAndAlerts(t *testing.T) {

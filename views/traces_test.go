@@ -1,7 +1,6 @@
 package views
 
 import (
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -27,22 +26,7 @@ func serveWithTester(t *testing.T, tt *tester.Tester, m Mount) *httptest.Server 
 
 // getJSON requests path as tenant and decodes the body into out.
 func getJSON(t *testing.T, srv *httptest.Server, path, tenant string, out any) int {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
-	if tenant != "" {
-		req.Header.Set(TenantHeader, tenant)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if out != nil {
-		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return resp.StatusCode
+	return kafkatest.GetJSON(t, srv.URL+path, out, TenantHeader, tenant)
 }
 
 func TestTracesView(t *testing.T) {

@@ -62,21 +62,7 @@ func fromNow(env *stream.Env) { env.Sarama.Consumer.Offsets.Initial = sarama.Off
 
 // get fetches path as tenant; ok is false unless the answer is 200.
 func (p *pipeline) get(t *testing.T, path, tenant string, out any) bool {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, p.api.URL+path, nil)
-	req.Header.Set(views.TenantHeader, tenant)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return false
-	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		t.Fatal(err)
-	}
-	return true
+	return kafkatest.GetJSON(t, p.api.URL+path, out, views.TenantHeader, tenant) == http.StatusOK
 }
 
 func record(topic, key string, ev map[string]any) *kgo.Record {

@@ -66,18 +66,7 @@ func startAtEnd(t testing.TB, group string) {
 
 // getJSON fetches path as tenant into out and returns the status.
 func getJSON(t testing.TB, srv *httptest.Server, tenant, path string, out any) int {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
-	req.Header.Set(views.TenantHeader, tenant)
-	res, err := srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	if err := json.NewDecoder(res.Body).Decode(out); err != nil {
-		t.Fatal(err)
-	}
-	return res.StatusCode
+	return kafkatest.GetJSON(t, srv.URL+path, out, views.TenantHeader, tenant)
 }
 
 // TestIntegrationPipelineLineage runs a three-hop pipeline (export → raw → staging →

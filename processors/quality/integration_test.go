@@ -36,20 +36,7 @@ func metricsRecord(t testing.TB, key, tenant, agent string, i int, ts time.Time,
 }
 
 func getJSON(t *testing.T, base, path, tenant string, out any) int {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, base+path, nil)
-	req.Header.Set(views.TenantHeader, tenant)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode == http.StatusOK {
-		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return resp.StatusCode
+	return kafkatest.GetJSON(t, base+path, out, views.TenantHeader, tenant)
 }
 
 // A scripted degradation on a real cluster: four normal windows of agent
