@@ -24,9 +24,12 @@ import (
 // Maps are written sorted by key, so equal states encode to equal bytes.
 // A value starting with '{' is the earlier JSON form and is still decoded,
 // so tables written before this codec keep their state.
+//
+// Version 2 appends the Applied window (a count, then 8 bytes per digest,
+// oldest first); a version 1 value is still decoded, with an empty window.
 type StateCodec struct{}
 
-const stateVersion = 1
+const stateVersion = 2
 
 // Encode implements goka.Codec.
 func (StateCodec) Encode(v any) ([]byte, error) {
@@ -42,8 +45,9 @@ func (StateCodec) Encode(v any) ([]byte, error) {
 	if s == nil {
 		return nil, errors.New("codec for *quality.State got nil")
 	}
-	// About 70 bytes per retained window (see BenchmarkStateMemory10kKeys).
-	e := enc{b: make([]byte, 0, 512+100*len(s.Recent))}
+	// About 70 bytes per retained window (see BenchmarkStateMemory10kKeys)
+	// and 8 per applied event id.
+	e := enc{b: make([]byte, 0, 512+100*len(s.Recent)+8*len(s.Applied.IDs))}
 	e.b = append(e.b, stateVersion)
 	e.state(s)
 	return e.b, nil
@@ -54,12 +58,15 @@ func (StateCodec) Decode(b []byte) (any, error) {
 	if len(b) > 0 && b[0] == '{' {
 		return codecs.JSON[State]{}.Decode(b)
 	}
-	if len(b) == 0 || b[0] != stateVersion {
+	if len(b) == 0 || b[0] < 1 || b[0] > stateVersion {
 		return nil, errors.New("decode quality state: unknown format")
 	}
 	d := dec{b: b[1:]}
 	s := &State{}
 	d.state(s)
+	if b[0] >= 2 {
+		d.applied(&s.Applied)
+	}
 	if d.err == nil && len(d.b) > 0 {
 		d.err = errors.New("trailing bytes")
 	}
@@ -295,6 +302,8 @@ func (e *enc) state(s *State) {
 	if s.Quiet != nil {
 		e.time(*s.Quiet)
 	}
+	e.uint(uint64(len(s.Applied.IDs)))
+	s.Applied.oldestFirst(func(d uint64) { e.b = binary.LittleEndian.AppendUint64(e.b, d) })
 }
 
 // dec reads what enc wrote; the first error sticks and later reads return
@@ -589,4 +598,21 @@ func (d *dec) state(s *State) {
 		q := d.time()
 		s.Quiet = &q
 	}
+}
+
+// applied reads the window oldest first, so Next is 0.
+func (d *dec) applied(a *Applied) {
+	n := d.count()
+	if n == 0 {
+		return
+	}
+	if n > maxApplied || len(d.b) < 8*n {
+		d.fail(errCorrupt)
+		return
+	}
+	a.IDs = make([]uint64, n)
+	for i := range a.IDs {
+		a.IDs[i] = binary.LittleEndian.Uint64(d.b[8*i:])
+	}
+	d.b = d.b[8*n:]
 }

@@ -39,9 +39,10 @@ func fullState() *State {
 		Base:   Baseline{SatisfactionRate: EWMA{0.9, 4}, LatencyP95: EWMA{123.456789, 7}, ErrorRate: EWMA{-0.5, 1}, CostPerRequest: EWMA{1.0 / 7, 2}},
 		Alerts: map[string]*Alert{RuleLatencyP95: {Severity: "critical", InsightID: "abc", Since: t0, Observed: 300, Baseline: 100.25, Threshold: 250.625},
 			RuleErrorRateSpike: {Severity: "warning", InsightID: "def", Since: t0.Add(-5 * time.Minute), Observed: 0.4, Baseline: 0.1, Threshold: 0.2}},
-		Seen:  map[string]string{"incorrect": "2025-03-15", "error:timeout": "2025-03-15"},
-		Late:  5,
-		Quiet: &quiet,
+		Seen:    map[string]string{"incorrect": "2025-03-15", "error:timeout": "2025-03-15"},
+		Late:    5,
+		Quiet:   &quiet,
+		Applied: Applied{IDs: []uint64{digest("evt-1"), digest("evt-2"), 1<<64 - 1}},
 	}
 }
 
@@ -87,8 +88,30 @@ func TestStateCodecReadsTheEarlierJSONState(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	s.Applied = Applied{} // the JSON form had no dedupe window
 	if got := v.(*State); !reflect.DeepEqual(got, s) {
 		t.Fatalf("state from JSON differs:\n got %+v\nwant %+v", got, s)
+	}
+}
+
+func TestStateCodecReadsVersion1WithAnEmptyDedupeWindow(t *testing.T) {
+	s := fullState()
+	s.Applied = Applied{}
+	raw, err := StateCodec{}.Encode(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Version 1 is version 2 without the trailing window (here its count 0).
+	v1 := append([]byte{1}, raw[1:len(raw)-1]...)
+	v, err := StateCodec{}.Decode(v1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := v.(*State); !reflect.DeepEqual(got, s) {
+		t.Fatalf("state from version 1 differs:\n got %+v\nwant %+v", got, s)
+	}
+	if _, err := (StateCodec{}).Decode(raw[:len(raw)-1]); err == nil {
+		t.Fatal("version 2 without its dedupe window decoded")
 	}
 }
 

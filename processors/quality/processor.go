@@ -178,7 +178,10 @@ func (p *proc) add(ctx goka.Context, ev *codecs.Event) {
 		tenant, agent, _ := codecs.SplitTenantKey(key(ev))
 		s = &State{Tenant: tenant, Agent: agent}
 	}
-	out, late := p.observe(s, ev)
+	out, late, dup := p.observe(s, ev)
+	if dup {
+		return
+	}
 	if late && p.o.Metrics != nil {
 		p.o.Metrics.Late.WithLabelValues(string(ctx.Group())).Inc()
 	}
@@ -187,8 +190,14 @@ func (p *proc) add(ctx goka.Context, ev *codecs.Event) {
 }
 
 // observe is apply without goka: it updates s and returns the insights of
-// the windows the event closes, and whether the event was late.
-func (p *proc) observe(s *State, ev *codecs.Event) (out []*insights.Insight, late bool) {
+// the windows the event closes, and whether the event was late. An event
+// already applied to s (see Applied) leaves s as it was and returns dup;
+// a late event counts as applied, so its redelivery is not counted late
+// twice.
+func (p *proc) observe(s *State, ev *codecs.Event) (out []*insights.Insight, late, dup bool) {
+	if !s.Applied.add(ev.EventID) {
+		return nil, false, true
+	}
 	s.Quiet = nil
 	w := p.cfg.tumbling()
 	s.Spec = w
@@ -198,7 +207,7 @@ func (p *proc) observe(s *State, ev *codecs.Event) (out []*insights.Insight, lat
 	}
 	if pl.Late {
 		s.late(pl.Start)
-		return out, true
+		return out, true, false
 	}
 	a := s.Windows.Pane(pl.Start)
 	switch pl := ev.Payload.(type) {
@@ -207,7 +216,7 @@ func (p *proc) observe(s *State, ev *codecs.Event) (out []*insights.Insight, lat
 	case *codecs.Feedback:
 		a.addFeedback(pl)
 	}
-	return out, false
+	return out, false, false
 }
 
 // late counts an event whose window has closed: in the key's total, and in

@@ -1,8 +1,10 @@
 package quality
 
 import (
+	"fmt"
 	"math"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -108,8 +110,14 @@ func TestGraceIsBoundedInWindows(t *testing.T) {
 }
 
 // metricsEvent builds a decoded event directly, as the decoder would.
+// eventSeq numbers the events tests hand to observe: each needs its own
+// event_id, or it is skipped as a redelivery.
+var eventSeq atomic.Int64
+
+func eventID() string { return fmt.Sprintf("evt-%d", eventSeq.Add(1)) }
+
 func metricsEvent(ts time.Time, m *codecs.Metrics) *codecs.Event {
-	return &codecs.Event{Envelope: codecs.Envelope{EventType: codecs.TypeMetrics, TenantID: tenant, Timestamp: codecs.NewTime(ts)}, Payload: m}
+	return &codecs.Event{Envelope: codecs.Envelope{EventID: eventID(), EventType: codecs.TypeMetrics, TenantID: tenant, Timestamp: codecs.NewTime(ts)}, Payload: m}
 }
 
 func TestHugeValuesStayFiniteInSummariesInsightsAndBaseline(t *testing.T) {
@@ -118,7 +126,7 @@ func TestHugeValuesStayFiniteInSummariesInsightsAndBaseline(t *testing.T) {
 	var out []*insights.Insight
 	send := func(i int, cost float64) {
 		for k := 0; k < 10; k++ {
-			got, _ := p.observe(s, metricsEvent(at(i, k*20), &codecs.Metrics{Agent: "planner", Model: "m", LatencyMS: 1e308, CostUSD: cost, Status: "ok"}))
+			got, _, _ := p.observe(s, metricsEvent(at(i, k*20), &codecs.Metrics{Agent: "planner", Model: "m", LatencyMS: 1e308, CostUSD: cost, Status: "ok"}))
 			out = append(out, got...)
 		}
 	}
@@ -196,7 +204,7 @@ func TestEncodedStateStaysUnderOneRecordForAdversarialInput(t *testing.T) {
 	}
 	feedback := func(ts time.Time) {
 		f := &codecs.Feedback{Agent: s.Agent, Thumbs: "down", Categories: codecs.FeedbackCategories}
-		p.observe(s, &codecs.Event{Envelope: codecs.Envelope{EventType: codecs.TypeFeedback, TenantID: tenant, Timestamp: codecs.NewTime(ts)}, Payload: f})
+		p.observe(s, &codecs.Event{Envelope: codecs.Envelope{EventID: eventID(), EventType: codecs.TypeFeedback, TenantID: tenant, Timestamp: codecs.NewTime(ts)}, Payload: f})
 	}
 	// A day and more of windows, each with every breakdown full of new
 	// maximum-length names (models, error types: new failure categories).

@@ -345,7 +345,7 @@ type Alert struct {
 // windows, fewer when their encoded size passes maxRecentBytes (long names
 // in many breakdowns), the oldest leaving first; Alerts has at most one
 // entry per metric rule; Seen keeps the current UTC day's categories only
-// (at most maxSeen).
+// (at most maxSeen); Applied keeps the last maxApplied event ids.
 type State struct {
 	Tenant  string            `json:"tenant_id"`
 	Agent   string            `json:"agent"`
@@ -357,6 +357,9 @@ type State struct {
 	Seen    map[string]string `json:"seen_categories,omitempty"` // category → UTC day reported
 	Late    int64             `json:"late_events,omitempty"`     // all late events of the key
 	Quiet   *time.Time        `json:"quiet_since,omitempty"`     // wall clock, set by the idle visit only
+	// Applied is not in the earlier JSON form: such a state starts with an
+	// empty window.
+	Applied Applied `json:"-"`
 }
 
 // RecentSummaries are the retained closed windows' summaries, newest first.
