@@ -53,22 +53,31 @@ func freePort(t *testing.T) string {
 
 func startDev(t *testing.T, bin, dataDir, broker, api string, extra ...string) *devProcess {
 	t.Helper()
-	args := append([]string{"dev", "--data-dir", dataDir, "--broker-addr", broker, "--http-addr", api}, extra...)
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "KAFKA_CONSUMER_GROUP=devtest", "AISTREAM_LOG_LEVEL=info")
+	args := append([]string{"dev", "--data-dir", dataDir, "--broker-addr", broker}, extra...)
+	p := startAistream(t, bin, api, []string{"KAFKA_CONSUMER_GROUP=devtest"}, args...)
+	p.broker = broker
+	return p
+}
+
+// startAistream runs the binary with args, its HTTP server on api, until the
+// test ends; its output is logged when the test fails.
+func startAistream(t *testing.T, bin, api string, env []string, args ...string) *devProcess {
+	t.Helper()
+	cmd := exec.Command(bin, append(args, "--http-addr", api)...)
+	cmd.Env = append(append(os.Environ(), "AISTREAM_LOG_LEVEL=info"), env...)
 	out := &bytes.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &devProcess{cmd: cmd, out: out, api: "http://" + api, broker: broker}
+	p := &devProcess{cmd: cmd, out: out, api: "http://" + api}
 	t.Cleanup(func() {
 		if cmd.ProcessState == nil {
 			_ = cmd.Process.Kill()
 			_ = cmd.Wait()
 		}
 		if t.Failed() {
-			t.Logf("aistream dev output:\n%s", out.String())
+			t.Logf("aistream %v output:\n%s", args, out.String())
 		}
 	})
 	return p
