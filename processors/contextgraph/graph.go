@@ -319,6 +319,39 @@ func newer(t codecs.Time, id string, t0 codecs.Time, id0 string) bool {
 	return id > id0
 }
 
+// upsert keeps, in the sorted and bounded list, the newest version (by
+// event time, then event_id) of the entry e identifies, within the graph's
+// byte budget. It reports whether the graph changed: an older version of a
+// kept entry changes nothing; one past a bound is counted and remembered.
+func upsert[T any](g *Graph, c Config, ev *codecs.Event, list *[]T, e T, max int, dropped *int,
+	same func(T) bool, version func(T) (codecs.Time, string), size func(T) int, order func(a, b T) int) bool {
+	add, freed := size(e), 0
+	i := slices.IndexFunc(*list, same)
+	if i >= 0 {
+		old := (*list)[i]
+		t, id := version(e)
+		t0, id0 := version(old)
+		if !newer(t, id, t0, id0) {
+			return false
+		}
+		freed = size(old)
+	} else if len(*list) >= max {
+		*dropped++
+		g.remember(ev.EventID)
+		return true
+	}
+	if !g.room(c, ev.EventID, add, freed) {
+		return true
+	}
+	if i >= 0 {
+		*list = slices.Delete(*list, i, i+1)
+	}
+	j, _ := slices.BinarySearchFunc(*list, e, order)
+	*list = slices.Insert(*list, j, e)
+	g.Bytes += add - freed
+	return true
+}
+
 func (g *Graph) addDecision(c Config, ev *codecs.Event, p *codecs.Decision) bool {
 	alts := p.Alternatives
 	if len(alts) > maxAlternatives {
@@ -332,34 +365,16 @@ func (g *Graph) addDecision(c Config, ev *codecs.Event, p *codecs.Decision) bool
 	for _, a := range alts {
 		d.Alternatives = append(d.Alternatives, codecs.Alternative{Option: clip(a.Option, clipName), Score: a.Score})
 	}
-	size, freed := cost(d, d.Agent, nil), 0
-	i := slices.IndexFunc(g.Decisions, func(x DecisionNode) bool { return x.DecisionID == d.DecisionID })
-	if i >= 0 {
-		old := g.Decisions[i]
-		if !newer(d.Timestamp, d.EventID, old.Timestamp, old.EventID) {
-			return false
-		}
-		freed = cost(old, old.Agent, nil)
-	} else if len(g.Decisions) >= c.MaxDecisions {
-		g.Dropped.Decisions++
-		g.remember(ev.EventID)
-		return true
-	}
-	if !g.room(c, ev.EventID, size, freed) {
-		return true
-	}
-	if i >= 0 {
-		g.Decisions = slices.Delete(g.Decisions, i, i+1)
-	}
-	j, _ := slices.BinarySearchFunc(g.Decisions, d, func(a, b DecisionNode) int {
-		if c := a.Timestamp.Compare(b.Timestamp.Time); c != 0 {
-			return c
-		}
-		return strings.Compare(a.DecisionID, b.DecisionID)
-	})
-	g.Decisions = slices.Insert(g.Decisions, j, d)
-	g.Bytes += size - freed
-	return true
+	return upsert(g, c, ev, &g.Decisions, d, c.MaxDecisions, &g.Dropped.Decisions,
+		func(x DecisionNode) bool { return x.DecisionID == d.DecisionID },
+		func(x DecisionNode) (codecs.Time, string) { return x.Timestamp, x.EventID },
+		func(x DecisionNode) int { return cost(x, x.Agent, nil) },
+		func(a, b DecisionNode) int {
+			if c := a.Timestamp.Compare(b.Timestamp.Time); c != 0 {
+				return c
+			}
+			return strings.Compare(a.DecisionID, b.DecisionID)
+		})
 }
 
 // maxAlternatives bounds the alternatives kept per decision.
@@ -374,33 +389,19 @@ func (g *Graph) addSpan(c Config, ev *codecs.Event, p *codecs.Span) bool {
 	if p.Error != nil {
 		s.Error = &codecs.SpanError{Type: clip(p.Error.Type, clipName), Message: clip(p.Error.Message, clipText)}
 	}
-	size, freed := spanCost(s), 0
-	i := slices.IndexFunc(g.Spans, func(x SpanNode) bool { return x.SpanID == s.SpanID })
-	if i >= 0 {
-		old := g.Spans[i]
-		if !newer(s.Timestamp, s.EventID, old.Timestamp, old.EventID) {
-			return false
-		}
-		freed = spanCost(old)
-	} else if len(g.Spans) >= c.MaxSpans {
-		g.Dropped.Spans++
-		g.remember(ev.EventID)
-		return true
+	changed := upsert(g, c, ev, &g.Spans, s, c.MaxSpans, &g.Dropped.Spans,
+		func(x SpanNode) bool { return x.SpanID == s.SpanID },
+		func(x SpanNode) (codecs.Time, string) { return x.Timestamp, x.EventID },
+		spanCost,
+		func(a, b SpanNode) int {
+			if c := a.StartTime.Compare(b.StartTime.Time); c != 0 {
+				return c
+			}
+			return strings.Compare(a.SpanID, b.SpanID)
+		})
+	if !changed {
+		return false
 	}
-	if !g.room(c, ev.EventID, size, freed) {
-		return true
-	}
-	if i >= 0 {
-		g.Spans = slices.Delete(g.Spans, i, i+1)
-	}
-	j, _ := slices.BinarySearchFunc(g.Spans, s, func(a, b SpanNode) int {
-		if c := a.StartTime.Compare(b.StartTime.Time); c != 0 {
-			return c
-		}
-		return strings.Compare(a.SpanID, b.SpanID)
-	})
-	g.Spans = slices.Insert(g.Spans, j, s)
-	g.Bytes += size - freed
 	g.Errors = g.Errors[:0]
 	for _, x := range g.Spans {
 		if f := x.failure(); f != nil {
