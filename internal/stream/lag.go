@@ -8,6 +8,9 @@ import (
 	"github.com/IBM/sarama"
 )
 
+// pollEvery is how often the lag monitor asks the cluster.
+const pollEvery = 5 * time.Second
+
 // MonitorLag sets ai_kafka_consumer_lag for every group's input partitions
 // from the cluster's view (newest offset minus the group's committed offset)
 // until ctx ends. It measures what an operator's tools would, independent of

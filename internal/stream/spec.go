@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"time"
 
 	"github.com/lovoo/goka"
 
@@ -103,6 +102,3 @@ func Ready(procs []*Processor) bool {
 	}
 	return true
 }
-
-// pollEvery is how often the lag monitor asks the cluster.
-const pollEvery = 5 * time.Second

@@ -25,6 +25,23 @@ import (
 // lineage record each) beside the plain-client baseline in the same run. Each
 // event reads two of 1000 datasets and writes a third, with two column
 // mappings: three node updates per event. Run with -benchtime=1x.
+// benchEvent is the benchmarks' lineage event number i: it reads datasets
+// ds(7i) and ds(7i+1) and writes ds(7i+2), with two column mappings.
+func benchEvent(b *testing.B, id, tenant string, at time.Time, i int, ds func(int) string) []byte {
+	v, err := codecs.Encode(codecs.Envelope{EventID: id, EventType: codecs.TypeLineage, TenantID: tenant,
+		Timestamp: codecs.NewTime(at.Add(time.Duration(i) * time.Millisecond)), Source: "ai-service"},
+		codecs.Lineage{QueryID: fmt.Sprintf("q-%d", i%500), SQLHash: "h", Dialect: "postgres", UserID: "u", TraceID: fmt.Sprintf("tr-%d", i), Status: "success",
+			Sources: []string{ds(i * 7), ds(i*7 + 1)}, Targets: []string{ds(i*7 + 2)},
+			Columns: []codecs.ColumnMapping{
+				{Target: codecs.ColumnRef{Dataset: ds(i*7 + 2), Column: "a"}, Sources: []codecs.ColumnRef{{Dataset: ds(i * 7), Column: "x"}}},
+				{Target: codecs.ColumnRef{Dataset: ds(i*7 + 2), Column: "b"}, Sources: []codecs.ColumnRef{{Dataset: ds(i*7 + 1), Column: "y"}}},
+			}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return v
+}
+
 func BenchmarkLineageThroughput(b *testing.B) {
 	const n = 20000
 	env, prefix := kafkatest.Setup(b, func(p string) []topology.Group {
@@ -36,17 +53,7 @@ func BenchmarkLineageThroughput(b *testing.B) {
 	startAtEnd(b, string(lineage.Group(prefix)))
 	before := kafkatest.EndOffsets(b, topology.LineageEvents)
 	kafkatest.Fill(b, topology.LineageEvents, n, func(i int) *kgo.Record {
-		v, err := codecs.Encode(codecs.Envelope{EventID: fmt.Sprintf("%s-%d", prefix, i), EventType: codecs.TypeLineage, TenantID: tenant,
-			Timestamp: codecs.NewTime(at.Add(time.Duration(i) * time.Millisecond)), Source: "ai-service"},
-			codecs.Lineage{QueryID: fmt.Sprintf("q-%d", i%500), SQLHash: "h", Dialect: "postgres", UserID: "u", TraceID: fmt.Sprintf("tr-%d", i), Status: "success",
-				Sources: []string{ds(i * 7), ds(i*7 + 1)}, Targets: []string{ds(i*7 + 2)},
-				Columns: []codecs.ColumnMapping{
-					{Target: codecs.ColumnRef{Dataset: ds(i*7 + 2), Column: "a"}, Sources: []codecs.ColumnRef{{Dataset: ds(i * 7), Column: "x"}}},
-					{Target: codecs.ColumnRef{Dataset: ds(i*7 + 2), Column: "b"}, Sources: []codecs.ColumnRef{{Dataset: ds(i*7 + 1), Column: "y"}}},
-				}})
-		if err != nil {
-			b.Fatal(err)
-		}
+		v := benchEvent(b, fmt.Sprintf("%s-%d", prefix, i), tenant, at, i, ds)
 		return &kgo.Record{Key: []byte(fmt.Sprintf("q-%d", i)), Value: v}
 	})
 	total := kafkatest.EndOffsets(b, topology.LineageEvents) - before

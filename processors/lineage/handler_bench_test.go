@@ -23,20 +23,6 @@ import (
 // worst case of a node update.
 func BenchmarkLineageHandler(b *testing.B) {
 	at := time.Date(2025, 3, 15, 10, 0, 0, 0, time.UTC)
-	event := func(b *testing.B, i int, ds func(int) string) []byte {
-		v, err := codecs.Encode(codecs.Envelope{EventID: fmt.Sprintf("ev-%d", i), EventType: codecs.TypeLineage, TenantID: "acme",
-			Timestamp: codecs.NewTime(at.Add(time.Duration(i) * time.Millisecond)), Source: "ai-service"},
-			codecs.Lineage{QueryID: fmt.Sprintf("q-%d", i%500), SQLHash: "h", Dialect: "postgres", UserID: "u", TraceID: fmt.Sprintf("tr-%d", i), Status: "success",
-				Sources: []string{ds(i * 7), ds(i*7 + 1)}, Targets: []string{ds(i*7 + 2)},
-				Columns: []codecs.ColumnMapping{
-					{Target: codecs.ColumnRef{Dataset: ds(i*7 + 2), Column: "a"}, Sources: []codecs.ColumnRef{{Dataset: ds(i * 7), Column: "x"}}},
-					{Target: codecs.ColumnRef{Dataset: ds(i*7 + 2), Column: "b"}, Sources: []codecs.ColumnRef{{Dataset: ds(i*7 + 1), Column: "y"}}},
-				}})
-		if err != nil {
-			b.Fatal(err)
-		}
-		return v
-	}
 	run := func(b *testing.B, ds func(int) string, prepare func(tt *tester.Tester)) {
 		tt := tester.New(b)
 		spec := lineage.Specs(stream.Options{Prefix: prefix}, lineage.DefaultConfig())[0]
@@ -47,7 +33,7 @@ func BenchmarkLineageHandler(b *testing.B) {
 		n := 0
 		b.ResetTimer()
 		for b.Loop() {
-			tt.Consume(topology.LineageEvents, "k", event(b, n, ds))
+			tt.Consume(topology.LineageEvents, "k", benchEvent(b, fmt.Sprintf("ev-%d", n), "acme", at, n, ds))
 			n++
 		}
 		b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "events/s")

@@ -11,10 +11,3 @@ func flagSet(c *Config) *flag.FlagSet {
 	c.RegisterFlags(fs)
 	return fs
 }
-
-// quiet silences goka's logs in tests.
-type quiet struct{}
-
-func (quiet) Print(...any)          {}
-func (quiet) Println(...any)        {}
-func (quiet) Printf(string, ...any) {}
