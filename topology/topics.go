@@ -113,3 +113,9 @@ func Find(topics []Topic, name string) (Topic, bool) {
 	}
 	return Topic{}, false
 }
+
+// PartitionsOf returns the partition count of a contract topic.
+func PartitionsOf(name string) (int32, bool) {
+	t, ok := Find(Contract(), name)
+	return t.Partitions, ok
+}

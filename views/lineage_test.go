@@ -10,11 +10,9 @@ import (
 	"time"
 
 	"github.com/lovoo/goka/tester"
-	"github.com/rs/zerolog"
 
 	"github.com/aistream/aistream/codecs"
 	"github.com/aistream/aistream/internal/kafkatest"
-	"github.com/aistream/aistream/internal/stream"
 	"github.com/aistream/aistream/processors/lineage"
 	"github.com/aistream/aistream/topology"
 	"github.com/aistream/aistream/views"
@@ -34,13 +32,7 @@ type lineageHarness struct {
 func newLineageHarness(t testing.TB, cfg lineage.Config) *lineageHarness {
 	t.Helper()
 	tt := tester.New(t)
-	kafkatest.RunOnTester(t, tt, lineage.Specs(stream.Options{Prefix: lineagePrefix}, cfg)[0].Graph)
-	s := views.NewServer(zerolog.Nop(), nil)
-	if err := views.Lineage(lineagePrefix, cfg)(s, kafkatest.ViewsOnTester(t, tt)); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(s.Handler())
-	t.Cleanup(srv.Close)
+	srv := kafkatest.ServeOnTester(t, tt, lineagePrefix, lineage.NewModule(cfg))
 	return &lineageHarness{t: t, tt: tt, srv: srv}
 }
 
@@ -70,16 +62,16 @@ func (a *lineageHarness) get(tenant, path string, out any) int {
 	return kafkatest.GetJSON(a.t, a.srv.URL+path, out, views.TenantHeader, tenant)
 }
 
-func (a *lineageHarness) graph(tenant, path string) views.LineageGraph {
+func (a *lineageHarness) graph(tenant, path string) lineage.Graph {
 	a.t.Helper()
-	var g views.LineageGraph
+	var g lineage.Graph
 	if code := a.get(tenant, path, &g); code != http.StatusOK {
 		a.t.Fatalf("GET %s: %d", path, code)
 	}
 	return g
 }
 
-func lineageNodes(g views.LineageGraph) []string {
+func lineageNodes(g lineage.Graph) []string {
 	var out []string
 	for _, n := range g.Nodes {
 		out = append(out, n.Dataset)
@@ -88,7 +80,7 @@ func lineageNodes(g views.LineageGraph) []string {
 	return out
 }
 
-func lineageEdges(g views.LineageGraph) []string {
+func lineageEdges(g lineage.Graph) []string {
 	var out []string
 	for _, e := range g.Edges {
 		out = append(out, e.From+">"+e.To)
@@ -130,7 +122,7 @@ func TestLineageGraphDirectionsAndDepth(t *testing.T) {
 		t.Errorf("graph header = %+v", g)
 	}
 	for _, e := range g.Edges {
-		if e.Queries == nil || e.Queries.Count != 1 || len(e.Queries.Recent) != 1 {
+		if e.Queries.Count != 1 || len(e.Queries.Recent) != 1 {
 			t.Errorf("edge %s>%s queries = %+v", e.From, e.To, e.Queries)
 		}
 	}
@@ -231,7 +223,7 @@ func TestLineageColumnProvenance(t *testing.T) {
 	a.send("acme", []string{"stg.orders", "stg.fx"}, []string{"mart.rev"},
 		lineageMapping("mart.rev:revenue", "stg.orders:amount", "stg.fx:rate"), lineageMapping("mart.rev:day", "stg.orders:ts"))
 
-	var g views.LineageColumnGraph
+	var g lineage.ColumnGraph
 	if code := a.get("acme", "/v1/lineage/mart.rev/columns/Revenue", &g); code != http.StatusOK {
 		t.Fatalf("column provenance: %d", code)
 	}
@@ -263,7 +255,7 @@ func TestLineageEdgeQueries(t *testing.T) {
 	a.send("acme", []string{"s"}, []string{"t"})
 	a.send("acme", []string{"s"}, []string{"t"})
 	a.send("acme", []string{"t"}, []string{"s"})
-	var q views.LineageEdgeQueries
+	var q lineage.EdgeList
 	if code := a.get("acme", "/v1/lineage/s/edges/T/queries", &q); code != http.StatusOK {
 		t.Fatalf("edge queries: %d", code)
 	}

@@ -9,11 +9,10 @@ import (
 	"time"
 
 	"github.com/lovoo/goka/tester"
-	"github.com/rs/zerolog"
 
 	"github.com/aistream/aistream/codecs"
 	"github.com/aistream/aistream/internal/kafkatest"
-	"github.com/aistream/aistream/internal/stream"
+	"github.com/aistream/aistream/processors/insights"
 	"github.com/aistream/aistream/processors/quality"
 	"github.com/aistream/aistream/topology"
 	"github.com/aistream/aistream/views"
@@ -35,19 +34,7 @@ type qualityHarness struct {
 func newQualityHarness(t *testing.T) *qualityHarness {
 	t.Helper()
 	tt := tester.New(t)
-	for _, s := range quality.Specs(stream.Options{Prefix: qualityPrefix}, quality.DefaultConfig()) {
-		kafkatest.RunOnTester(t, tt, s.Graph)
-	}
-	s := views.NewServer(zerolog.Nop(), nil)
-	open := kafkatest.ViewsOnTester(t, tt)
-	if err := views.Quality(qualityPrefix)(s, open); err != nil {
-		t.Fatal(err)
-	}
-	if err := views.Insights(qualityPrefix)(s, open); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(s.Handler())
-	t.Cleanup(srv.Close)
+	srv := kafkatest.ServeOnTester(t, tt, qualityPrefix, quality.Module(), insights.Module())
 	return &qualityHarness{t: t, tt: tt, srv: srv}
 }
 
@@ -82,7 +69,7 @@ func (h *qualityHarness) get(tenant, path string, out any) int {
 func TestQualityViewShowsWindowsBaselineAndAlerts(t *testing.T) {
 	h := newQualityHarness(t)
 	h.windows("acme", "planner", 100, 100, 100, 100, 300)
-	var q views.QualityResponse
+	var q quality.AgentQuality
 	if code := h.get("acme", "/v1/agents/planner/quality", &q); code != http.StatusOK {
 		t.Fatalf("status %d", code)
 	}
@@ -92,7 +79,7 @@ func TestQualityViewShowsWindowsBaselineAndAlerts(t *testing.T) {
 	if q.CurrentWindow == nil || q.CurrentWindow.Requests != 1 || !q.CurrentWindow.Start.Equal(qualityT0.Add(25*time.Minute)) {
 		t.Fatalf("current window %+v", q.CurrentWindow)
 	}
-	if q.Baseline.LatencyP95.Value != 100 || q.ActiveAlerts[quality.RuleLatencyP95] == nil {
+	if _, firing := q.ActiveAlerts[quality.RuleLatencyP95]; q.Baseline.LatencyP95.Value != 100 || !firing {
 		t.Fatalf("baseline %+v alerts %+v", q.Baseline, q.ActiveAlerts)
 	}
 	if code := h.get("other", "/v1/agents/planner/quality", nil); code != http.StatusNotFound {
@@ -108,7 +95,7 @@ func TestInsightsViewFiltersAndPaginatesNewestFirst(t *testing.T) {
 	// Baseline, critical (300), warning (180), resolved (100): three insights.
 	h.windows("acme", "planner", 100, 100, 100, 100, 300, 180, 100)
 	h.windows("globex", "planner", 100, 100, 100, 100, 300)
-	var all views.InsightsResponse
+	var all insights.List
 	if code := h.get("acme", "/v1/insights", &all); code != http.StatusOK || len(all.Insights) != 3 {
 		t.Fatalf("status %d, insights %+v", code, all.Insights)
 	}
@@ -118,12 +105,12 @@ func TestInsightsViewFiltersAndPaginatesNewestFirst(t *testing.T) {
 			t.Fatalf("insight %d: %s of %s, want %s (newest first)", i, got, in.TenantID, want[i])
 		}
 	}
-	var crit views.InsightsResponse
+	var crit insights.List
 	h.get("acme", "/v1/insights?severity=critical", &crit)
 	if len(crit.Insights) != 1 || crit.Insights[0].Severity != "critical" {
 		t.Fatalf("severity=critical: %+v", crit.Insights)
 	}
-	var recent views.InsightsResponse
+	var recent insights.List
 	h.get("acme", "/v1/insights?since="+url.QueryEscape(all.Insights[1].Time.Format(time.RFC3339)), &recent)
 	if len(recent.Insights) != 2 {
 		t.Fatalf("since: %+v", recent.Insights)
@@ -131,7 +118,7 @@ func TestInsightsViewFiltersAndPaginatesNewestFirst(t *testing.T) {
 	var pages []string
 	path := "/v1/insights?limit=2"
 	for path != "" {
-		var p views.InsightsResponse
+		var p insights.List
 		if code := h.get("acme", path, &p); code != http.StatusOK {
 			t.Fatalf("%s: status %d", path, code)
 		}
@@ -151,7 +138,7 @@ func TestInsightsViewFiltersAndPaginatesNewestFirst(t *testing.T) {
 			t.Errorf("%s: status %d, want 400", bad, code)
 		}
 	}
-	var none views.InsightsResponse
+	var none insights.List
 	if code := h.get("initech", "/v1/insights", &none); code != http.StatusOK || len(none.Insights) != 0 {
 		t.Fatalf("tenant without insights: %d %+v", code, none)
 	}

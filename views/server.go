@@ -1,122 +1,156 @@
-// Package views serves the processor groups' state over HTTP: goka views over
-// the group tables, one JSON API, health, readiness and metrics.
+// Package views serves the processors' read models over HTTP: it routes,
+// scopes each request to a tenant, encodes, and maps read errors to status
+// codes, and nothing more. What a route returns is decided by the module
+// that owns the table (its query.go); see internal/api for the contract.
 package views
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
-	"github.com/lovoo/goka"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/zerolog"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/aistream/aistream/codecs"
+	"github.com/aistream/aistream/internal/api"
 	"github.com/aistream/aistream/internal/stream"
 )
 
-// TenantHeader carries the caller's tenant scope. Every /v1 read is scoped to
-// one tenant: an entity of another tenant is reported as not found. (The
-// authorization issue replaces the header with credentials mapped to a
-// tenant; handlers only ever call Tenant.)
+// TenantHeader carries the caller's tenant scope until credentials replace
+// it: HeaderScope is the one Authenticator that reads it.
 const TenantHeader = "X-Tenant-ID"
 
-// Opener opens a goka view over a table; the server runs it and waits for
-// its recovery before reporting ready.
-type Opener func(table goka.Table, c goka.Codec) (*goka.View, error)
+// Authenticator turns a request's credentials into its scope, or an error
+// (401 or 400) when there are none or they are not acceptable. It is the
+// one seam where authentication plugs in.
+type Authenticator func(r *http.Request) (api.Scope, *ErrorBody, int)
 
-// Mount adds one family of routes, opening the views it needs.
-type Mount func(s *Server, open Opener) error
-
-// Server is the HTTP API.
-type Server struct {
-	mux   *http.ServeMux
-	log   zerolog.Logger
-	m     *stream.Metrics
-	mu    sync.Mutex
-	views []*goka.View
-	extra []func() bool // further readiness conditions (e.g. processors)
+// HeaderScope scopes a request to the tenant named in X-Tenant-ID.
+func HeaderScope(r *http.Request) (api.Scope, *ErrorBody, int) {
+	t := r.Header.Get(TenantHeader)
+	if t == "" {
+		return api.Scope{}, &ErrorBody{Error: "tenant_required", Message: "send the " + TenantHeader + " header with your tenant id"}, http.StatusUnauthorized
+	}
+	if !codecs.ValidTenant(t) {
+		return api.Scope{}, &ErrorBody{Error: "bad_tenant", Message: TenantHeader + " is not a valid tenant id"}, http.StatusBadRequest
+	}
+	return api.Scope{Tenant: t}, nil, 0
 }
 
-// NewServer returns a server with /healthz, /readyz and /metrics.
-func NewServer(log zerolog.Logger, m *stream.Metrics) *Server {
-	s := &Server{mux: http.NewServeMux(), log: log, m: m}
-	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+// Server is the HTTP API: /v1 read routes, /healthz, /readyz, /metrics.
+type Server struct {
+	mux  *http.ServeMux
+	log  zerolog.Logger
+	auth Authenticator
+	mu   sync.Mutex
+	// ready are the readiness conditions (processors running, views recovered).
+	ready []func() bool
+	// methods lists the methods of every mounted path pattern.
+	methods map[string][]string
+}
+
+// NewServer returns a server with /healthz, /readyz and /metrics (when m is
+// set); every request outside the mounted routes answers the JSON error
+// shape (404, or 405 with Allow for a known path).
+func NewServer(log zerolog.Logger, m *stream.Metrics, auth Authenticator) *Server {
+	s := &Server{mux: http.NewServeMux(), log: log, auth: auth, methods: map[string][]string{}}
+	s.handle("GET", "/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	s.mux.HandleFunc("GET /readyz", s.readyz)
+	s.handle("GET", "/readyz", s.readyz)
 	if m != nil {
-		s.mux.Handle("GET /metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
+		s.handle("GET", "/metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}).ServeHTTP)
 	}
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		WriteError(w, http.StatusNotFound, "not_found", "no route "+r.URL.Path+"; the API's routes are under /v1")
+	})
 	return s
 }
-
-// HandleFunc registers a route (Go 1.22 pattern, e.g. "GET /v1/traces/{id}").
-func (s *Server) HandleFunc(pattern string, h http.HandlerFunc) { s.mux.HandleFunc(pattern, h) }
 
 // ReadyWhen adds a readiness condition.
 func (s *Server) ReadyWhen(f func() bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.extra = append(s.extra, f)
+	s.ready = append(s.ready, f)
 }
 
-// Mount opens views with env and adds the routes.
-func (s *Server) Mount(env *stream.Env, mounts ...Mount) error {
-	open := func(table goka.Table, c goka.Codec) (*goka.View, error) {
-		v, err := goka.NewView(env.Brokers, table, c, env.ViewOptions()...)
-		if err != nil {
-			return nil, fmt.Errorf("open view of %s: %w", table, err)
+// Mount serves read routes, each scoped by the server's Authenticator.
+func (s *Server) Mount(routes ...api.Route) {
+	for _, rt := range routes {
+		s.handle(rt.Method, rt.Pattern, s.read(rt))
+	}
+}
+
+// handle registers a handler for method and path; other methods on the
+// path answer 405. A GET route answers HEAD too.
+func (s *Server) handle(method, path string, h http.HandlerFunc) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	known, registered := s.methods[path]
+	s.methods[path] = append(known, method)
+	if registered {
+		panic("views: two handlers for " + path + "; register every method of a path in one place")
+	}
+	s.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == method || method == http.MethodGet && r.Method == http.MethodHead {
+			h(w, r)
+			return
 		}
 		s.mu.Lock()
-		s.views = append(s.views, v)
+		allowed := slices.Clone(s.methods[path])
 		s.mu.Unlock()
-		return v, nil
-	}
-	for _, m := range mounts {
-		if err := m(s, open); err != nil {
-			return err
+		if slices.Contains(allowed, http.MethodGet) {
+			allowed = append(allowed, http.MethodHead)
 		}
-	}
-	return nil
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+		WriteError(w, http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" is not allowed on "+r.URL.Path+"; use "+strings.Join(allowed, " or "))
+	})
 }
 
-// RunViews runs every opened view until ctx ends or one of them fails; a
-// failure stops the others and is returned (so the process exits instead of
-// staying alive and never ready). It returns once every view has stopped.
-func (s *Server) RunViews(ctx context.Context) error {
-	s.mu.Lock()
-	views := append([]*goka.View(nil), s.views...)
-	s.mu.Unlock()
-	g, ctx := errgroup.WithContext(ctx)
-	for _, v := range views {
-		g.Go(func() error {
-			if err := v.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
-				return err
+// read adapts a read route: scope, call, encode.
+func (s *Server) read(rt api.Route) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		scope, e, status := s.auth(r)
+		if e != nil {
+			WriteJSON(w, status, e)
+			return
+		}
+		v, err := rt.Handle(api.NewRequest(r.Context(), scope, r.URL.Query(), r.PathValue))
+		if err != nil {
+			ae := api.AsError(err)
+			if ae.Kind == api.KindInternal {
+				s.log.Error().Err(err).Str("path", r.URL.Path).Msg("read failed")
 			}
-			return nil
-		})
+			WriteError(w, statusOf(ae.Kind), ae.Code, ae.Message)
+			return
+		}
+		WriteJSON(w, http.StatusOK, v)
 	}
-	return g.Wait()
 }
 
-// Ready reports whether every view has recovered and every extra condition holds.
+func statusOf(k api.Kind) int {
+	switch k {
+	case api.KindNotFound:
+		return http.StatusNotFound
+	case api.KindInvalid:
+		return http.StatusBadRequest
+	case api.KindNotReady:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+// Ready reports whether every readiness condition holds.
 func (s *Server) Ready() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, v := range s.views {
-		if !v.Recovered() {
-			return false
-		}
-	}
-	for _, f := range s.extra {
+	for _, f := range s.ready {
 		if !f() {
 			return false
 		}
@@ -126,7 +160,7 @@ func (s *Server) Ready() bool {
 
 func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
 	if !s.Ready() {
-		WriteError(w, http.StatusServiceUnavailable, "not_ready", "views are still recovering their state")
+		WriteError(w, http.StatusServiceUnavailable, "not_ready", "processors or views are still recovering their state")
 		return
 	}
 	WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
@@ -141,49 +175,6 @@ func (s *Server) Handler() http.Handler {
 		s.log.Debug().Str("method", r.Method).Str("path", r.URL.Path).Int("status", rec.status).
 			Dur("took", time.Since(start)).Msg("http")
 	})
-}
-
-// Tenant returns the caller's tenant scope, or writes an error and returns false.
-func Tenant(w http.ResponseWriter, r *http.Request) (string, bool) {
-	t := r.Header.Get(TenantHeader)
-	if t == "" {
-		WriteError(w, http.StatusUnauthorized, "tenant_required", "send the "+TenantHeader+" header with your tenant id")
-		return "", false
-	}
-	if !codecs.ValidTenant(t) {
-		WriteError(w, http.StatusBadRequest, "bad_tenant", TenantHeader+" is not a valid tenant id")
-		return "", false
-	}
-	return t, true
-}
-
-// Get reads key from v, writing 503 while the view recovers and 500 on
-// failure; ok is false when a response was written.
-func Get(w http.ResponseWriter, v *goka.View, key string) (value any, ok bool) {
-	if !v.Recovered() {
-		WriteError(w, http.StatusServiceUnavailable, "not_ready", "the view is still recovering its state; retry shortly")
-		return nil, false
-	}
-	val, err := v.Get(key)
-	if err != nil {
-		WriteError(w, http.StatusInternalServerError, "view_error", "reading the view failed")
-		return nil, false
-	}
-	return val, true
-}
-
-// Page reads limit (1..max, default def) and an opaque cursor from the query.
-func Page(w http.ResponseWriter, r *http.Request, def, max int) (limit int, cursor string, ok bool) {
-	limit = def
-	if s := r.URL.Query().Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > max {
-			WriteError(w, http.StatusBadRequest, "bad_limit", fmt.Sprintf("limit must be an integer from 1 to %d", max))
-			return 0, "", false
-		}
-		limit = n
-	}
-	return limit, r.URL.Query().Get("cursor"), true
 }
 
 // ErrorBody is every error response.
@@ -222,4 +213,20 @@ type statusRecorder struct {
 func (r *statusRecorder) WriteHeader(code int) {
 	r.status = code
 	r.ResponseWriter.WriteHeader(code)
+}
+
+// MountModules opens the read model of every module (its views run by
+// whoever runs open's tables) and mounts its routes.
+func (s *Server) MountModules(p stream.Prefix, open api.Opener, mods ...*stream.Module) error {
+	for _, m := range mods {
+		if m.Read == nil {
+			continue
+		}
+		routes, err := m.Read(p, open)
+		if err != nil {
+			return fmt.Errorf("read model of %s: %w", m.Name, err)
+		}
+		s.Mount(routes...)
+	}
+	return nil
 }

@@ -3,98 +3,83 @@ package main
 import (
 	"flag"
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/aistream/aistream/internal/stream"
 	"github.com/aistream/aistream/processors/contextgraph"
+	"github.com/aistream/aistream/processors/insights"
 	"github.com/aistream/aistream/processors/lineage"
 	"github.com/aistream/aistream/processors/quality"
-	"github.com/aistream/aistream/topology"
-	"github.com/aistream/aistream/views"
+	"github.com/aistream/aistream/processors/responses"
 )
 
-// module is one processor package as the binary sees it: its flags, its
-// groups and their internal topics, and the views over its state.
-type module struct {
-	validate func() error
-	groups   func(prefix string) []topology.Group
-	specs    func(o stream.Options) []stream.Spec
-	mounts   func(prefix string) []views.Mount
-}
-
-// modules binds every processor package's flags on fs.
-func modules(fs *flag.FlagSet) []module {
-	cg := contextgraph.DefaultConfig()
-	cg.RegisterFlags(fs)
-	q := quality.DefaultConfig()
-	q.RegisterFlags(fs)
-	l := lineage.DefaultConfig()
-	l.RegisterFlags(fs)
-	return []module{
-		{
-			validate: func() error { return cg.Validate() },
-			groups:   contextgraph.Groups,
-			specs:    func(o stream.Options) []stream.Spec { return contextgraph.Specs(o, cg) },
-			mounts:   func(p string) []views.Mount { return []views.Mount{views.Traces(p), views.Responses(p)} },
-		},
-		{
-			validate: func() error { return q.Validate() },
-			groups:   quality.Groups,
-			specs:    func(o stream.Options) []stream.Spec { return quality.Specs(o, q) },
-			mounts:   func(p string) []views.Mount { return []views.Mount{views.Quality(p), views.Insights(p)} },
-		},
-		{
-			validate: func() error { return l.Validate() },
-			groups:   lineage.Groups,
-			specs:    func(o stream.Options) []stream.Spec { return lineage.Specs(o, l) },
-			mounts:   func(p string) []views.Mount { return []views.Mount{views.Lineage(p, l)} },
-		},
+// modules is every processor of the binary. Adding a processor is one
+// folder under processors/ and one line here (README: "Add a processor").
+func modules() []*stream.Module {
+	return []*stream.Module{
+		contextgraph.Module(),
+		responses.Module(),
+		quality.Module(),
+		insights.Module(),
+		lineage.Module(),
 	}
 }
 
-// allGroups lists the internal topics of every group, run here or not:
-// topics are applied for the whole pipeline.
-func allGroups(mods []module, prefix string) []topology.Group {
-	var out []topology.Group
+// bindModules registers every module's flags on fs.
+func bindModules(fs *flag.FlagSet) []*stream.Module {
+	mods := modules()
 	for _, m := range mods {
-		out = append(out, m.groups(prefix)...)
+		if m.Flags != nil {
+			m.Flags(fs)
+		}
 	}
-	return out
+	return mods
 }
 
-// selectSpecs returns the specs named in list ("all" or comma-separated
-// names); an unknown name is an error listing the known ones.
-func selectSpecs(mods []module, o stream.Options, list string) ([]stream.Spec, error) {
-	var all []stream.Spec
+// validateModules checks every module's settings.
+func validateModules(mods []*stream.Module) error {
 	for _, m := range mods {
-		all = append(all, m.specs(o)...)
+		if m.Validate == nil {
+			continue
+		}
+		if err := m.Validate(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// selectGroups returns the groups named in list ("all", "none" or
+// comma-separated short names); an unknown name is an error listing the
+// known ones.
+func selectGroups(mods []*stream.Module, list string) ([]stream.Group, error) {
+	var all []stream.Group
+	for _, m := range mods {
+		all = append(all, m.Groups...)
 	}
 	list = strings.TrimSpace(list)
-	if list == "all" {
+	switch list {
+	case "all":
 		return all, nil
-	}
-	if list == "" || list == "none" {
+	case "", "none":
 		return nil, nil
 	}
-	byName := map[string]stream.Spec{}
-	var names []string
-	for _, s := range all {
-		byName[s.Name] = s
-		names = append(names, s.Name)
-	}
-	sort.Strings(names)
-	var out []stream.Spec
+	var out []stream.Group
 	seen := map[string]bool{}
 	for _, n := range strings.Split(list, ",") {
 		n = strings.TrimSpace(n)
-		s, ok := byName[n]
-		if !ok {
-			return nil, fmt.Errorf("--processors=%q: unknown processor %q; use all, none or a comma-separated list of %s", list, n, strings.Join(names, ", "))
+		i := -1
+		for j, g := range all {
+			if g.Name == n {
+				i = j
+			}
+		}
+		if i < 0 {
+			return nil, fmt.Errorf("--processors=%q: unknown processor %q; use all, none or a comma-separated list of %s", list, n, strings.Join(stream.Names(mods), ", "))
 		}
 		if !seen[n] {
 			seen[n] = true
-			out = append(out, s)
+			out = append(out, all[i])
 		}
 	}
 	return out, nil

@@ -17,6 +17,7 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/rs/zerolog"
 	"github.com/twmb/franz-go/pkg/kfake"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/aistream/aistream/codecs"
 	"github.com/aistream/aistream/internal/config"
@@ -49,7 +50,7 @@ func cmdServe(args []string, dev bool) error {
 	procList := fs.String("processors", envOr("AISTREAM_PROCESSORS", "all"), "processor groups to run here: all, none, or a comma-separated list [AISTREAM_PROCESSORS]")
 	serveViews := fs.Bool("views", envBool("AISTREAM_VIEWS", true, &envErrs), "serve the HTTP API and its views [AISTREAM_VIEWS]")
 	applyTopics := fs.Bool("apply-topics", envBool("AISTREAM_APPLY_TOPICS", true, &envErrs), "create missing topics at start; false only checks them [AISTREAM_APPLY_TOPICS]")
-	mods := modules(fs)
+	mods := bindModules(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -72,22 +73,23 @@ func cmdServe(args []string, dev bool) error {
 	if err != nil {
 		return configError(err)
 	}
-	for _, m := range mods {
-		if err := m.validate(); err != nil {
-			return configError(err)
-		}
+	if err := validateModules(mods); err != nil {
+		return configError(err)
 	}
 	if dev && (*demoRate <= 0 || *demoRate > 100000) {
 		return configError(fmt.Errorf("--demo-rate=%v is not valid: use a number of traces per second from 0.001 to 100000", *demoRate))
 	}
-	metrics := stream.NewMetrics()
-	opts := stream.Options{Prefix: kc.ConsumerGroup, Decoder: codecs.Decoder{MaxBytes: rt.MaxMessageBytes}, Metrics: metrics}
-	specs, err := selectSpecs(mods, opts, *procList)
+	groups, err := selectGroups(mods, *procList)
 	if err != nil {
 		return configError(err)
 	}
-	if len(specs) == 0 && !*serveViews {
+	if len(groups) == 0 && !*serveViews {
 		return configError(errors.New("--processors=none with --views=false leaves nothing to run"))
+	}
+	prefix := stream.Prefix(kc.ConsumerGroup)
+	internal, err := stream.Topics(prefix, mods)
+	if err != nil {
+		return err
 	}
 	log := newLogger(rt)
 
@@ -95,6 +97,7 @@ func cmdServe(args []string, dev bool) error {
 	defer stop()
 
 	if dev {
+		// dev is "start the embedded broker, then run".
 		cluster, err := startEmbedded(*brokerAdr, filepath.Join(*dataDir, "kafka"))
 		if err != nil {
 			return err
@@ -107,138 +110,97 @@ func cmdServe(args []string, dev bool) error {
 	if err != nil {
 		return configError(err)
 	}
-	brokers, err := prepareTopics(log, kc.BootstrapServers, sc, allGroups(mods, kc.ConsumerGroup), *applyTopics || dev)
+	brokers, err := prepareTopics(log, kc.BootstrapServers, sc, internal, *applyTopics || dev)
 	if err != nil {
 		return err
 	}
+	metrics := stream.NewMetrics()
 	env := &stream.Env{
 		Brokers: kc.BootstrapServers, Sarama: sc, StateDir: rt.StateDir, Replication: min(brokers, 3),
 		Log: log, Metrics: metrics,
 	}
-
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	procs, procErrs, waitProcs, err := stream.Start(runCtx, env, specs)
-	if err != nil {
-		return err
-	}
-	go stream.MonitorLag(runCtx, env, specs)
-
-	// The HTTP server always runs: /healthz, /readyz and /metrics for every
-	// replica, the /v1 views only where --views is on.
-	srv := views.NewServer(log, env.Metrics)
-	srv.ReadyWhen(func() bool { return stream.Ready(procs) })
-	httpErrs := make(chan error, 2)
-	viewsDone := make(chan struct{})
-	if *serveViews {
-		var mounts []views.Mount
-		for _, m := range mods {
-			mounts = append(mounts, m.mounts(kc.ConsumerGroup)...)
-		}
-		if err := srv.Mount(env, mounts...); err != nil {
-			cancel()
-			waitProcs()
+	runner := stream.NewRunner(env)
+	opts := stream.Options{Prefix: prefix, Decoder: codecs.Decoder{MaxBytes: rt.MaxMessageBytes}, Metrics: metrics}
+	for _, g := range groups {
+		if _, err := runner.AddGroup(g, opts); err != nil {
 			return err
 		}
-		go func() {
-			defer close(viewsDone)
-			if err := srv.RunViews(runCtx); err != nil {
-				httpErrs <- fmt.Errorf("views: %w", err)
-			}
-		}()
-	} else {
-		close(viewsDone)
+	}
+	// The HTTP server always runs: /healthz, /readyz and /metrics for every
+	// replica, the /v1 read routes only where --views is on.
+	srv := views.NewServer(log, metrics, views.HeaderScope)
+	srv.ReadyWhen(runner.Ready)
+	if *serveViews {
+		if err := srv.MountModules(prefix, runner.Open, mods...); err != nil {
+			return err
+		}
 	}
 	ln, err := net.Listen("tcp", rt.HTTPAddr)
 	if err != nil {
-		cancel()
-		waitProcs()
 		return configError(fmt.Errorf("AISTREAM_HTTP_ADDR (--http-addr)=%q: cannot listen: %w", rt.HTTPAddr, err))
 	}
 	httpSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	go func() {
+
+	g, runCtx := errgroup.WithContext(ctx)
+	g.Go(func() error { return runner.Run(runCtx) })
+	g.Go(func() error {
+		stream.MonitorLag(runCtx, env, runner.Processors())
+		return nil
+	})
+	g.Go(func() error {
 		if err := httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			httpErrs <- err
+			return fmt.Errorf("HTTP server: %w", err)
 		}
-	}()
+		return nil
+	})
+	g.Go(func() error {
+		<-runCtx.Done()
+		shutCtx, done := context.WithTimeout(context.Background(), 10*time.Second)
+		defer done()
+		_ = httpSrv.Shutdown(shutCtx)
+		return nil
+	})
 	log.Info().Str("addr", "http://"+ln.Addr().String()).Bool("views", *serveViews).Msg("HTTP listening (/v1/..., /healthz, /readyz, /metrics)")
 	if dev {
 		fmt.Fprintf(os.Stderr, "\n  aistream dev\n    broker: %s   (e.g. kcat -b %s -L)\n    API:    http://%s/v1/traces/{trace_id}  (header %s: <tenant>)\n    state:  %s\n\n",
 			*brokerAdr, *brokerAdr, rt.HTTPAddr, views.TenantHeader, *dataDir)
 	}
 	if dev && *demo {
-		go func() {
+		g.Go(func() error {
 			if err := runDemo(runCtx, log, kc.BootstrapServers, *demoRate); err != nil && !errors.Is(err, context.Canceled) {
 				log.Error().Err(err).Msg("demo traffic stopped")
 			}
-		}()
+			return nil
+		})
 	}
-	log.Info().Int("processors", len(specs)).Bool("views", *serveViews).Msg("aistream running; SIGINT or SIGTERM to stop")
-
-	var runErr error
-	select {
-	case <-ctx.Done():
-		log.Info().Msg("shutting down")
-	case runErr = <-procErrs:
-	case runErr = <-httpErrs:
-	}
-	cancel()
-	shutCtx, done := context.WithTimeout(context.Background(), 10*time.Second)
-	_ = httpSrv.Shutdown(shutCtx)
-	done()
-	waitProcs()
-	<-viewsDone
-	if runErr != nil {
-		return runErr
+	log.Info().Int("processors", len(groups)).Bool("views", *serveViews).Msg("aistream running; SIGINT or SIGTERM to stop")
+	if err := g.Wait(); err != nil {
+		return err
 	}
 	log.Info().Msg("stopped cleanly")
 	return nil
 }
 
-// prepareTopics clamps replication to the cluster, then applies (or only
-// checks) every topic. It returns the number of brokers.
+// prepareTopics applies (or only checks) every topic at start and returns
+// the number of brokers.
 func prepareTopics(log zerolog.Logger, brokers []string, sc *sarama.Config, groups []topology.Group, apply bool) (int, error) {
-	c := *sc
-	admin, err := sarama.NewClusterAdmin(brokers, &c)
-	if err != nil {
-		return 0, fmt.Errorf("connect to Kafka at %v: %w (check KAFKA_BOOTSTRAP_SERVERS and the security settings)", brokers, err)
-	}
-	defer admin.Close()
-	plan, err := topology.ResolveFor(admin, topology.All(groups))
+	rep, err := reconcileTopics(brokers, sc, groups, apply)
 	if err != nil {
 		return 0, err
 	}
-	for _, w := range plan.Warnings {
+	for _, w := range rep.plan.Warnings {
 		log.Warn().Msg(w)
 	}
-	bs, _, err := admin.DescribeCluster()
-	if err != nil {
-		return 0, fmt.Errorf("describe cluster: %w", err)
+	if len(rep.created) > 0 {
+		log.Info().Strs("topics", rep.created).Msg("created topics")
 	}
-	if apply {
-		created, unfixable, err := topology.Apply(admin, plan)
-		if err != nil {
-			return 0, err
-		}
-		if len(created) > 0 {
-			log.Info().Strs("topics", created).Msg("created topics")
-		}
-		for _, d := range unfixable {
-			log.Warn().Str("topic", d.Topic).Msg("topic drift apply does not fix: " + d.String())
-		}
-		return len(bs), nil
-	}
-	drifts, err := topology.Check(admin, plan)
-	if err != nil {
-		return 0, err
-	}
-	for _, d := range drifts {
+	for _, d := range rep.drifts {
 		if d.Field == "missing" {
 			return 0, fmt.Errorf("topic %s is missing: run \"aistream topics apply\" or start with --apply-topics", d.Topic)
 		}
 		log.Warn().Str("topic", d.Topic).Msg("topic drift: " + d.String())
 	}
-	return len(bs), nil
+	return rep.brokers, nil
 }
 
 // startEmbedded starts the in-process broker with its log under dir, so

@@ -163,32 +163,62 @@ func Header(r *kgo.Record, key string) string {
 	return ""
 }
 
-// RunProcessors starts the groups, waits until they are ready (state
-// recovered, partitions assigned) and stops them when the test ends.
-func RunProcessors(t testing.TB, env *stream.Env, specs []stream.Spec) []*stream.Processor {
+// RunGroups starts the groups (built with o), waits until they are ready
+// (state recovered, partitions assigned) and stops them when the test ends.
+func RunGroups(t testing.TB, env *stream.Env, o stream.Options, groups ...stream.Group) *stream.Runner {
+	t.Helper()
+	r := stream.NewRunner(env)
+	for _, g := range groups {
+		if _, err := r.AddGroup(g, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start(t, r)
+	return r
+}
+
+// RunModules starts every group of the modules with env's metrics and the
+// default decoder, like "aistream run --processors=all --views=false".
+func RunModules(t testing.TB, env *stream.Env, prefix string, mods ...*stream.Module) *stream.Runner {
+	t.Helper()
+	var groups []stream.Group
+	for _, m := range mods {
+		groups = append(groups, m.Groups...)
+	}
+	return RunGroups(t, env, stream.Options{Prefix: stream.Prefix(prefix), Metrics: env.Metrics}, groups...)
+}
+
+// start runs r until the test ends and waits until its processors are ready.
+func start(t testing.TB, r *stream.Runner) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	procs, errs, wait, err := stream.Start(ctx, env, specs)
-	if err != nil {
-		cancel()
-		t.Fatal(err)
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	var once sync.Once
+	stop := func() error {
+		var err error
+		once.Do(func() { cancel(); err = <-done })
+		return err
 	}
 	t.Cleanup(func() {
-		cancel()
-		wait()
+		if err := stop(); err != nil {
+			t.Errorf("processor failed: %v", err)
+		}
 	})
 	ready, cancelReady := context.WithTimeout(ctx, 90*time.Second)
 	defer cancelReady()
-	go func() {
-		select {
-		case err := <-errs:
-			t.Errorf("processor failed: %v", err)
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	if err := stream.WaitReady(ready, procs); err != nil {
+	if err := r.WaitReady(ready); err != nil {
 		t.Fatal(err)
 	}
-	return procs
+}
+
+// ModuleTopics is a Setup argument: the internal topics of the modules.
+func ModuleTopics(mods ...*stream.Module) func(prefix string) []topology.Group {
+	return func(prefix string) []topology.Group {
+		gs, err := stream.Topics(stream.Prefix(prefix), mods)
+		if err != nil {
+			panic(err)
+		}
+		return gs
+	}
 }

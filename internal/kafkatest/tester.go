@@ -10,6 +10,8 @@ import (
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/tester"
 
+	"github.com/aistream/aistream/internal/api"
+	"github.com/aistream/aistream/internal/stream"
 	"github.com/aistream/aistream/topology"
 )
 
@@ -40,11 +42,11 @@ func RunOnTester(t testing.TB, tt *tester.Tester, graphs ...*goka.GroupGraph) []
 	return procs
 }
 
-// ViewsOnTester returns an opener (a views.Opener) of goka views backed by
-// the tester; each view it opens runs until the test ends and has recovered
-// when the opener returns it.
-func ViewsOnTester(t testing.TB, tt *tester.Tester) func(goka.Table, goka.Codec) (*goka.View, error) {
-	return func(table goka.Table, c goka.Codec) (*goka.View, error) {
+// ViewsOnTester returns an opener of goka views backed by the tester; each
+// view it opens runs until the test ends and has recovered when the opener
+// returns it.
+func ViewsOnTester(t testing.TB, tt *tester.Tester) api.Opener {
+	return func(table goka.Table, c goka.Codec) (api.Table, error) {
 		v, err := goka.NewView(nil, table, c, goka.WithViewTester(tt), goka.WithViewHasher(topology.NewHash),
 			goka.WithViewLogger(log.New(io.Discard, "", 0)))
 		if err != nil {
@@ -62,4 +64,16 @@ func ViewsOnTester(t testing.TB, tt *tester.Tester) func(goka.Table, goka.Codec)
 		Eventually(t, 10*time.Second, "view "+string(table)+" recovered", v.Recovered)
 		return v, nil
 	}
+}
+
+// RunModuleOnTester runs every group of the module on the tester under
+// prefix (no metrics, default decoder).
+func RunModuleOnTester(t testing.TB, tt *tester.Tester, prefix string, m *stream.Module) []*goka.Processor {
+	t.Helper()
+	o := stream.Options{Prefix: stream.Prefix(prefix)}
+	var graphs []*goka.GroupGraph
+	for _, g := range m.Groups {
+		graphs = append(graphs, g.Graph(o))
+	}
+	return RunOnTester(t, tt, graphs...)
 }

@@ -35,7 +35,7 @@ func TestIntegrationOversizedEventIsDeadLetteredAndTheGroupGoesOn(t *testing.T) 
 			})),
 		stream.DeadLetterOutput(),
 	)
-	kafkatest.RunProcessors(t, env, []stream.Spec{{Name: "oversized", Graph: group}})
+	kafkatest.RunGroups(t, env, stream.Options{}, stream.Group{Name: "oversized", Graph: func(stream.Options) *goka.GroupGraph { return group }})
 
 	key := fmt.Sprintf("%s-big", prefix)
 	big := append([]byte(`{"event_id":"`+key+`","padding":"`), bytes.Repeat([]byte("x"), 1_500_000)...)

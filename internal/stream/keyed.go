@@ -12,7 +12,7 @@ type KeyedDecoder[T any] func(raw []byte) (key string, v T, err error)
 // would not choose among partitions) is re-keyed through the loop; the rest
 // is applied. Loop messages were placed by aistream's own producer and are
 // applied directly.
-func Keyed[T any](m *Metrics, partitions int32, decode KeyedDecoder[T], apply func(ctx goka.Context, v T)) (input, loop goka.ProcessCallback) {
+func Keyed[T any](m *Metrics, decode KeyedDecoder[T], apply func(ctx goka.Context, v T)) (input, loop goka.ProcessCallback) {
 	handle := func(ctx goka.Context, msg any, rekey bool) {
 		raw, _ := msg.([]byte)
 		Count(ctx, m)
@@ -21,7 +21,7 @@ func Keyed[T any](m *Metrics, partitions int32, decode KeyedDecoder[T], apply fu
 			DeadLetter(ctx, m, raw, err)
 			return
 		}
-		if rekey && Misplaced(ctx, key, partitions) {
+		if rekey && Misplaced(ctx, key) {
 			ctx.Loopback(key, raw)
 			return
 		}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	"github.com/lovoo/goka"
 )
 
 // pollEvery is how often the lag monitor asks the cluster.
@@ -15,7 +16,7 @@ const pollEvery = 5 * time.Second
 // from the cluster's view (newest offset minus the group's committed offset)
 // until ctx ends. It measures what an operator's tools would, independent of
 // how goka consumes.
-func MonitorLag(ctx context.Context, env *Env, specs []Spec) {
+func MonitorLag(ctx context.Context, env *Env, procs []*Processor) {
 	if env.Metrics == nil {
 		return
 	}
@@ -33,8 +34,8 @@ func MonitorLag(ctx context.Context, env *Env, specs []Spec) {
 	t := time.NewTicker(pollEvery)
 	defer t.Stop()
 	for {
-		for _, s := range specs {
-			pollLag(env, client, admin, s)
+		for _, p := range procs {
+			pollLag(env, client, admin, p.Graph())
 		}
 		select {
 		case <-ctx.Done():
@@ -44,10 +45,10 @@ func MonitorLag(ctx context.Context, env *Env, specs []Spec) {
 	}
 }
 
-func pollLag(env *Env, client sarama.Client, admin sarama.ClusterAdmin, s Spec) {
-	group := string(s.Graph.Group())
+func pollLag(env *Env, client sarama.Client, admin sarama.ClusterAdmin, gg *goka.GroupGraph) {
+	group := string(gg.Group())
 	parts := map[string][]int32{}
-	for _, topic := range s.Inputs {
+	for _, topic := range Inputs(gg) {
 		ps, err := client.Partitions(topic)
 		if err != nil {
 			continue

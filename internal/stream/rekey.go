@@ -9,9 +9,14 @@ import (
 // Misplaced reports whether the message being processed must be re-keyed
 // (looped back) before it may touch the state of key: it arrived under
 // another key, or on a partition the AI Service's murmur2 partitioner would
-// not choose for key among partitions (e.g. produced by librdkafka/kcat,
-// whose default partitioner is CRC32-based). State written from a misplaced
-// message would sit where no view finds it.
-func Misplaced(ctx goka.Context, key string, partitions int32) bool {
-	return ctx.Key() != key || ctx.Partition() != topology.PartitionFor([]byte(key), partitions)
+// not choose for key among the topic's partitions (e.g. produced by
+// librdkafka/kcat, whose default partitioner is CRC32-based). State written
+// from a misplaced message would sit where no view finds it. Only the key is
+// checked on aistream's internal topics: aistream's own producer placed them.
+func Misplaced(ctx goka.Context, key string) bool {
+	if ctx.Key() != key {
+		return true
+	}
+	n, ok := topology.PartitionsOf(string(ctx.Topic()))
+	return ok && ctx.Partition() != topology.PartitionFor([]byte(key), n)
 }

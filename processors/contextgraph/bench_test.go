@@ -51,12 +51,11 @@ func BenchmarkContextGraph(b *testing.B) {
 	var benchOut string
 	env, prefix := kafkatest.Setup(b, func(prefix string) []topology.Group {
 		benchOut = prefix + "-bench-out"
-		return append(contextgraph.Groups(prefix), topology.Group{Name: prefix + "-bench", Partitions: 6, Extra: []string{benchOut}})
+		return append(kafkatest.ModuleTopics(contextgraph.Module())(prefix), topology.Group{Name: prefix + "-bench", Partitions: 6, Extra: []string{benchOut}})
 	})
 	fromNow(env)
-	group := string(contextgraph.GroupName(prefix))
-	o := stream.Options{Prefix: prefix, Decoder: codecs.Decoder{}, Metrics: env.Metrics}
-	kafkatest.RunProcessors(b, env, contextgraph.Specs(o, contextgraph.DefaultConfig()))
+	group := string(stream.Prefix(prefix).Group(contextgraph.Name))
+	kafkatest.RunModules(b, env, prefix, contextgraph.Module())
 	spansConsumed := func(want int) func() bool {
 		return func() bool { return consumed(env.Metrics, topology.TraceEvents, group) >= float64(want) }
 	}

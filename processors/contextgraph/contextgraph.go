@@ -68,17 +68,14 @@ import (
 	"github.com/lovoo/goka/codec"
 
 	"github.com/aistream/aistream/codecs"
+	"github.com/aistream/aistream/internal/api"
 	"github.com/aistream/aistream/internal/config"
 	"github.com/aistream/aistream/internal/stream"
-	"github.com/aistream/aistream/processors/responses"
 	"github.com/aistream/aistream/topology"
 )
 
 // Name is the group's short name.
 const Name = "context-graph"
-
-// Partitions is the group's partition count: that of its input topics.
-const Partitions = 6
 
 // Source is the envelope source of what aistream produces.
 const Source = "aistream"
@@ -86,7 +83,7 @@ const Source = "aistream"
 // SignalStream is ai-learning-signals as a goka stream.
 var SignalStream = goka.Stream(topology.LearningSignals)
 
-// Config holds the context-graph settings, and the responses group's.
+// Config holds the context-graph settings.
 type Config struct {
 	// SignalHorizon is how far past a feedback's timestamp (event time) a
 	// trace event may still revise its signal.
@@ -101,8 +98,6 @@ type Config struct {
 	SignalThinkingSteps int
 	SignalDecisions     int
 	SignalSpanErrors    int
-
-	Responses responses.Config
 }
 
 // DefaultConfig returns the defaults.
@@ -112,12 +107,10 @@ func DefaultConfig() Config {
 		MaxThinkingSteps: 256, MaxSpans: 512, MaxDecisions: 128, MaxFeedback: 64,
 		MaxStateBytes:       512 << 10,
 		SignalThinkingSteps: 32, SignalDecisions: 32, SignalSpanErrors: 32,
-		Responses: responses.DefaultConfig(),
 	}
 }
 
-// RegisterFlags registers --signals-horizon and --context-graph-* flags (and
-// the responses group's).
+// RegisterFlags registers --signals-horizon and --context-graph-* flags.
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.SignalHorizon, "signals-horizon", c.SignalHorizon, "event time after a feedback within which late trace context revises its learning signal")
 	fs.IntVar(&c.MaxThinkingSteps, "context-graph-max-steps", c.MaxThinkingSteps, "thinking steps kept per trace")
@@ -125,7 +118,6 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.MaxDecisions, "context-graph-max-decisions", c.MaxDecisions, "decisions kept per trace")
 	fs.IntVar(&c.MaxFeedback, "context-graph-max-feedback", c.MaxFeedback, "feedback entries kept per trace")
 	fs.IntVar(&c.MaxStateBytes, "context-graph-max-bytes", c.MaxStateBytes, "encoded bytes of the entries kept per trace (the graph stays under this + 72 KiB)")
-	c.Responses.RegisterFlags(fs)
 }
 
 // Validate checks the settings.
@@ -146,21 +138,7 @@ func (c Config) Validate() error {
 	if c.SignalThinkingSteps < 0 || c.SignalDecisions < 0 || c.SignalSpanErrors < 0 {
 		return errors.New("signal context bounds must be >= 0")
 	}
-	return c.Responses.Validate()
-}
-
-// GroupName is the group's full name.
-func GroupName(prefix string) goka.Group { return goka.Group(prefix + "-" + Name) }
-
-// Table is the group table the trace view reads.
-func Table(prefix string) goka.Table { return goka.GroupTable(GroupName(prefix)) }
-
-// Groups declares the internal topics of the context-graph and responses groups.
-func Groups(prefix string) []topology.Group {
-	return []topology.Group{
-		{Name: string(GroupName(prefix)), Partitions: Partitions, Table: true, Loop: true},
-		responses.Group(prefix),
-	}
+	return nil
 }
 
 // inputs maps each input topic to the event type it carries.
@@ -174,27 +152,52 @@ var inputs = []struct {
 	{topology.FeedbackEvents, codecs.TypeFeedback},
 }
 
-// Specs builds the context-graph group and the responses group.
-func Specs(o stream.Options, c Config) []stream.Spec {
+// graph builds the context-graph group.
+func graph(o stream.Options, c Config) *goka.GroupGraph {
 	p := &processor{cfg: c, m: o.Metrics}
 	var (
-		edges  []goka.Edge
-		topics []string
-		all    []string
+		edges []goka.Edge
+		all   []string
 	)
 	for _, in := range inputs {
 		edges = append(edges, goka.Input(goka.Stream(in.topic), new(codec.Bytes), stream.Accept(o.Decoder, o.Metrics, []string{in.typ}, p.input)))
-		topics = append(topics, in.topic)
 		all = append(all, in.typ)
 	}
 	edges = append(edges,
 		goka.Loop(new(codec.Bytes), stream.Accept(o.Decoder, o.Metrics, all, p.handle)),
-		goka.Persist(new(codecs.JSON[Graph])),
+		goka.Persist(new(TableCodec)),
 		goka.Output(SignalStream, new(codec.Bytes)),
 		stream.DeadLetterOutput(),
 	)
-	return []stream.Spec{
-		{Name: Name, Topics: Groups(o.Prefix)[0], Graph: goka.DefineGroup(o.GroupName(Name), edges...), Inputs: topics},
-		responses.Spec(o, c.Responses),
+	return goka.DefineGroup(o.Group(Name), edges...)
+}
+
+// TableCodec is the group table's codec.
+type TableCodec = codecs.JSON[Graph]
+
+// Module is the context-graph processor: group "context-graph" and the read
+// model of GET /v1/traces/{trace_id}.
+func Module() *stream.Module { return NewModule(DefaultConfig()) }
+
+// NewModule is the module with the given settings (flags still override them).
+func NewModule(c Config) *stream.Module {
+	cfg := &c
+	return &stream.Module{
+		Name:     Name,
+		Flags:    cfg.RegisterFlags,
+		Validate: func() error { return cfg.Validate() },
+		Groups:   []stream.Group{{Name: Name, Graph: func(o stream.Options) *goka.GroupGraph { return graph(o, *cfg) }}},
+		Read: func(p stream.Prefix, open api.Opener) ([]api.Route, error) {
+			t, err := open(p.Table(Name), new(TableCodec))
+			if err != nil {
+				return nil, err
+			}
+			q := NewQuery(t)
+			return []api.Route{{
+				Method: "GET", Pattern: "/v1/traces/{trace_id}",
+				Summary: "the context graph of a trace, its feedback and learning signals included",
+				Handle:  func(r *api.Request) (any, error) { return q.Trace(r.Scope.Tenant, r.Path("trace_id")) },
+			}}, nil
+		},
 	}
 }

@@ -31,13 +31,12 @@ type harness struct {
 func newHarness(t *testing.T, c Config) *harness {
 	t.Helper()
 	tt := tester.New(t)
-	specs := Specs(stream.Options{Prefix: prefix}, c)
-	kafkatest.RunOnTester(t, tt, specs[0].Graph)
+	kafkatest.RunOnTester(t, tt, graph(stream.Options{Prefix: prefix}, c))
 	return &harness{
 		t: t, tt: tt,
 		signals: tt.NewQueueTracker(topology.LearningSignals),
 		dead:    tt.NewQueueTracker(topology.DeadLetters),
-		loop:    tt.NewQueueTracker(topology.GroupLoop(string(GroupName(prefix)))),
+		loop:    tt.NewQueueTracker(string(stream.Prefix(prefix).Loop(Name))),
 	}
 }
 
@@ -48,7 +47,7 @@ func (h *harness) send(topic, key string, raw []byte) { h.tt.Consume(topic, key,
 func (h *harness) event(e env) { h.send(e.topic(), e.trace(), e.bytes()) }
 
 func (h *harness) graph(trace string) *Graph {
-	v := h.tt.TableValue(Table(prefix), trace)
+	v := h.tt.TableValue(stream.Prefix(prefix).Table(Name), trace)
 	if v == nil {
 		return nil
 	}

@@ -1,7 +1,6 @@
 package contextgraph_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -10,13 +9,13 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
-	"github.com/rs/zerolog"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/aistream/aistream/codecs"
 	"github.com/aistream/aistream/internal/kafkatest"
 	"github.com/aistream/aistream/internal/stream"
 	"github.com/aistream/aistream/processors/contextgraph"
+	"github.com/aistream/aistream/processors/responses"
 	"github.com/aistream/aistream/topology"
 	"github.com/aistream/aistream/views"
 )
@@ -29,27 +28,11 @@ type pipeline struct {
 
 func startPipeline(t *testing.T, c contextgraph.Config) *pipeline {
 	t.Helper()
-	env, prefix := kafkatest.Setup(t, contextgraph.Groups)
+	mods := []*stream.Module{contextgraph.NewModule(c), responses.Module()}
+	env, prefix := kafkatest.Setup(t, kafkatest.ModuleTopics(mods...))
 	fromNow(env)
-	o := stream.Options{Prefix: prefix, Decoder: codecs.Decoder{}, Metrics: env.Metrics}
-	kafkatest.RunProcessors(t, env, contextgraph.Specs(o, c))
-	s := views.NewServer(zerolog.Nop(), env.Metrics)
-	if err := s.Mount(env, views.Traces(prefix), views.Responses(prefix)); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := s.RunViews(ctx); err != nil {
-			t.Errorf("views: %v", err)
-		}
-	}()
-	t.Cleanup(func() { cancel(); <-done })
-	kafkatest.Eventually(t, 90*time.Second, "views ready", s.Ready)
-	api := httptest.NewServer(s.Handler())
-	t.Cleanup(api.Close)
-	return &pipeline{prefix: prefix, api: api}
+	o := stream.Options{Prefix: stream.Prefix(prefix), Metrics: env.Metrics}
+	return &pipeline{prefix: prefix, api: kafkatest.Serve(t, env, o, mods...)}
 }
 
 // fromNow makes the test's new groups start at the newest offsets (the
@@ -110,7 +93,8 @@ func TestIntegrationTraceEndToEnd(t *testing.T) {
 	// Right key, wrong partition (as librdkafka's CRC32 partitioner may pick).
 	manual := kafkatest.Client(t, kgo.RecordPartitioner(kgo.ManualPartitioner()))
 	wrong := record(topology.TraceEvents, trace, envelope(p.prefix+"-sp3", codecs.TypeSpan, "acme", at, spanData(trace, "s3", at)))
-	wrong.Partition = (topology.PartitionFor([]byte(trace), contextgraph.Partitions) + 1) % contextgraph.Partitions
+	n, _ := topology.PartitionsOf(topology.TraceEvents)
+	wrong.Partition = (topology.PartitionFor([]byte(trace), n) + 1) % n
 	kafkatest.Produce(t, manual, wrong)
 	malformed := []byte(`{"event_id": "` + p.prefix + `-bad", "event_type": "agent.span", "tenant_id": "acme"`)
 	kafkatest.Produce(t, cl, &kgo.Record{Topic: topology.TraceEvents, Key: []byte(trace), Value: malformed})
@@ -127,14 +111,14 @@ func TestIntegrationTraceEndToEnd(t *testing.T) {
 	}
 
 	dead := kafkatest.ReadUntil(t, topology.DeadLetters, 60*time.Second, func(r *kgo.Record) bool {
-		return kafkatest.Header(r, stream.HeaderGroup) == string(contextgraph.GroupName(p.prefix))
+		return kafkatest.Header(r, stream.HeaderGroup) == string(stream.Prefix(p.prefix).Group(contextgraph.Name))
 	}, func(rs []*kgo.Record) bool { return len(rs) >= 1 })
 	if d := dead[0]; string(d.Value) != string(malformed) || string(d.Key) != trace ||
 		kafkatest.Header(d, stream.HeaderReason) != string(codecs.ReasonNotJSON) || kafkatest.Header(d, stream.HeaderTopic) != topology.TraceEvents {
 		t.Errorf("dead letter: key %q reason %q topic %q value %q", d.Key, kafkatest.Header(d, stream.HeaderReason), kafkatest.Header(d, stream.HeaderTopic), d.Value)
 	}
 
-	var body views.ResponseFeedback
+	var body responses.ResponseFeedback
 	kafkatest.Eventually(t, 60*time.Second, "responses view shows the feedback", func() bool {
 		return p.get(t, fmt.Sprintf("/v1/responses/%s/feedback", resp), "acme", &body) && len(body.Feedback) == 1
 	})

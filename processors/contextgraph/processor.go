@@ -38,7 +38,7 @@ func traceOf(ev *codecs.Event) string {
 // partition murmur2 picks for it.
 func (p *processor) input(ctx goka.Context, ev *codecs.Event) {
 	trace := traceOf(ev)
-	if stream.Misplaced(ctx, trace, Partitions) {
+	if stream.Misplaced(ctx, trace) {
 		ctx.Loopback(trace, ev.Raw)
 		return
 	}

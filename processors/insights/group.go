@@ -11,6 +11,7 @@ import (
 	"github.com/lovoo/goka/codec"
 
 	"github.com/aistream/aistream/codecs"
+	"github.com/aistream/aistream/internal/api"
 	"github.com/aistream/aistream/internal/stream"
 	"github.com/aistream/aistream/topology"
 )
@@ -40,29 +41,36 @@ type Recent struct {
 // Codec stores Recent in the table; Decode returns *Recent.
 type Codec = codecs.JSON[Recent]
 
-// Group is the group's internal topics.
-func Group(prefix string) topology.Group {
-	return topology.Group{Name: prefix + "-" + Name, Partitions: 3, Table: true, Loop: true}
+// graph is the insights group: ai-insights keyed by tenant_id into the
+// per-tenant recent list.
+func graph(o stream.Options) *goka.GroupGraph {
+	input, loop := stream.Keyed(o.Metrics, Decode, store)
+	return goka.DefineGroup(o.Group(Name),
+		goka.Input(Topic, new(codec.Bytes), input),
+		goka.Loop(new(codec.Bytes), loop),
+		goka.Persist(new(Codec)),
+		stream.DeadLetterOutput(),
+	)
 }
 
-// Table is the group's table, for views.
-func Table(prefix string) goka.Table { return goka.GroupTable(goka.Group(prefix + "-" + Name)) }
-
-// Spec is the insights group: ai-insights keyed by tenant_id into the
-// per-tenant recent list.
-func Spec(o stream.Options) stream.Spec {
-	g := o.GroupName(Name)
-	input, loop := stream.Keyed(o.Metrics, 3, Decode, store)
-	return stream.Spec{
+// Module is the insights processor: group "insights" and the read model of
+// GET /v1/insights.
+func Module() *stream.Module {
+	return &stream.Module{
 		Name:   Name,
-		Topics: Group(o.Prefix),
-		Graph: goka.DefineGroup(g,
-			goka.Input(Topic, new(codec.Bytes), input),
-			goka.Loop(new(codec.Bytes), loop),
-			goka.Persist(new(Codec)),
-			stream.DeadLetterOutput(),
-		),
-		Inputs: []string{topology.Insights},
+		Groups: []stream.Group{{Name: Name, Graph: graph}},
+		Read: func(p stream.Prefix, open api.Opener) ([]api.Route, error) {
+			t, err := open(p.Table(Name), new(Codec))
+			if err != nil {
+				return nil, err
+			}
+			q := NewQuery(t)
+			return []api.Route{{
+				Method: "GET", Pattern: "/v1/insights",
+				Summary: "the tenant's insights, newest first (since, severity minimum, limit, cursor)",
+				Handle:  q.handle,
+			}}, nil
+		},
 	}
 }
 

@@ -45,20 +45,19 @@ func benchEvent(b *testing.B, id, tenant string, at time.Time, i int, ds func(in
 func BenchmarkLineageThroughput(b *testing.B) {
 	const n = 20000
 	env, prefix := kafkatest.Setup(b, func(p string) []topology.Group {
-		return append(lineage.Groups(p), topology.Group{Name: p + "-baseline", Partitions: lineage.Partitions, Extra: []string{p + "-baseline-out"}})
+		return append(kafkatest.ModuleTopics(lineage.Module())(p), topology.Group{Name: p + "-baseline", Partitions: mustPartitions(topology.LineageEvents), Extra: []string{p + "-baseline-out"}})
 	})
 	tenant := "bench-" + prefix
 	at := time.Date(2025, 3, 15, 10, 0, 0, 0, time.UTC)
 	ds := func(i int) string { return fmt.Sprintf("wh.layer%d.table%d", i%5, i%1000) }
-	startAtEnd(b, string(lineage.Group(prefix)))
+	startAtEnd(b, string(stream.Prefix(prefix).Group(lineage.Name)))
 	before := kafkatest.EndOffsets(b, topology.LineageEvents)
 	kafkatest.Fill(b, topology.LineageEvents, n, func(i int) *kgo.Record {
 		v := benchEvent(b, fmt.Sprintf("%s-%d", prefix, i), tenant, at, i, ds)
 		return &kgo.Record{Key: []byte(fmt.Sprintf("q-%d", i)), Value: v}
 	})
 	total := kafkatest.EndOffsets(b, topology.LineageEvents) - before
-	specs := lineage.Specs(stream.Options{Prefix: prefix, Metrics: env.Metrics}, lineage.DefaultConfig())
-	group := string(specs[0].Graph.Group())
+	group := string(stream.Prefix(prefix).Group(lineage.Name))
 	loop := topology.GroupLoop(group)
 	consumed := func(topic string) int64 {
 		return int64(testutil.ToFloat64(env.Metrics.Consumed.WithLabelValues(topic, group)))
@@ -73,7 +72,7 @@ func BenchmarkLineageThroughput(b *testing.B) {
 		started <- time.Now()
 	}()
 	b.ResetTimer()
-	kafkatest.RunProcessors(b, env, specs)
+	kafkatest.RunModules(b, env, prefix, lineage.Module())
 	kafkatest.Eventually(b, 10*time.Minute, "all lineage events consumed", func() bool { return consumed(topology.LineageEvents) >= total })
 	loopEnd := kafkatest.EndOffsets(b, loop)
 	kafkatest.Eventually(b, 10*time.Minute, "all node updates applied", func() bool { return consumed(loop) >= loopEnd })
@@ -93,7 +92,7 @@ func BenchmarkLineageThroughput(b *testing.B) {
 // reading three of the layer before. The root sits in the middle layer.
 func BenchmarkLineageGraphQuery(b *testing.B) {
 	const layers, width, fanIn = 10, 1000, 3
-	env, prefix := kafkatest.Setup(b, lineage.Groups)
+	env, prefix := kafkatest.Setup(b, kafkatest.ModuleTopics(lineage.Module()))
 	cfg := lineage.DefaultConfig()
 	tenant := "bench-" + prefix
 	at := codecs.NewTime(time.Date(2025, 3, 15, 10, 0, 0, 0, time.UTC))
@@ -124,7 +123,7 @@ func BenchmarkLineageGraphQuery(b *testing.B) {
 		}
 	}
 	var recs []*kgo.Record
-	table := string(lineage.Table(prefix))
+	table := string(stream.Prefix(prefix).Table(lineage.Name))
 	for d, n := range nodes {
 		v, err := lineage.NodeCodec{}.Encode(n)
 		if err != nil {
@@ -135,7 +134,7 @@ func BenchmarkLineageGraphQuery(b *testing.B) {
 	kafkatest.Fill(b, table, len(recs), func(i int) *kgo.Record { return recs[i] })
 	srv := serveLineage(b, env, prefix, cfg)
 	path := "/v1/lineage/" + name(layers/2, 17) + "?depth=5"
-	var g views.LineageGraph
+	var g lineage.Graph
 	if code := getJSON(b, srv, tenant, path, &g); code != http.StatusOK || g.Depth != 5 {
 		b.Fatalf("graph query: %d, depth %d", code, g.Depth)
 	}
@@ -172,4 +171,12 @@ func BenchmarkLineageGraphQuery(b *testing.B) {
 	b.ReportMetric(float64(len(g.Nodes)), "nodes")
 	b.ReportMetric(float64(len(g.Edges)), "edges")
 	b.ReportMetric(float64(len(nodes)), "graph-nodes")
+}
+
+func mustPartitions(topic string) int32 {
+	n, ok := topology.PartitionsOf(topic)
+	if !ok {
+		panic(topic + " is not a contract topic")
+	}
+	return n
 }

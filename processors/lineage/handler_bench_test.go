@@ -25,8 +25,7 @@ func BenchmarkLineageHandler(b *testing.B) {
 	at := time.Date(2025, 3, 15, 10, 0, 0, 0, time.UTC)
 	run := func(b *testing.B, ds func(int) string, prepare func(tt *tester.Tester)) {
 		tt := tester.New(b)
-		spec := lineage.Specs(stream.Options{Prefix: prefix}, lineage.DefaultConfig())[0]
-		kafkatest.RunOnTester(b, tt, spec.Graph)
+		kafkatest.RunModuleOnTester(b, tt, prefix, lineage.Module())
 		prepare(tt)
 		// Every event is new (a repeated one would be a no-op redelivery);
 		// encoding one is a small part of processing it.
@@ -49,7 +48,7 @@ func BenchmarkLineageHandler(b *testing.B) {
 			c := lineage.DefaultConfig()
 			old := codecs.NewTime(at.Add(-time.Hour))
 			for h := 0; h < hot; h++ {
-				tt.SetTableValue(lineage.Table(prefix), codecs.TenantKey("acme", ds(h)), fullNode(c, ds(h), old))
+				tt.SetTableValue(stream.Prefix(prefix).Table(lineage.Name), codecs.TenantKey("acme", ds(h)), fullNode(c, ds(h), old))
 			}
 		})
 	})

@@ -21,29 +21,10 @@ import (
 	"github.com/aistream/aistream/views"
 )
 
-// serveLineage runs the lineage view over env and returns its HTTP server.
+// serveLineage serves the lineage read model over env.
 func serveLineage(t testing.TB, env *stream.Env, prefix string, cfg lineage.Config) *httptest.Server {
 	t.Helper()
-	s := views.NewServer(env.Log, env.Metrics)
-	if err := s.Mount(env, views.Lineage(prefix, cfg)); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := s.RunViews(ctx); err != nil {
-			t.Errorf("views: %v", err)
-		}
-	}()
-	srv := httptest.NewServer(s.Handler())
-	t.Cleanup(func() {
-		srv.Close()
-		cancel()
-		<-done
-	})
-	kafkatest.Eventually(t, 90*time.Second, "lineage view ready", s.Ready)
-	return srv
+	return kafkatest.ServeRead(t, env, prefix, lineage.NewModule(cfg))
 }
 
 // startAtEnd commits group's offsets on query-lineage-events at the
@@ -72,10 +53,10 @@ func getJSON(t testing.TB, srv *httptest.Server, tenant, path string, out any) i
 // TestIntegrationPipelineLineage runs a three-hop pipeline (export → raw → staging →
 // mart) through the real processor and HTTP view.
 func TestIntegrationPipelineLineage(t *testing.T) {
-	env, prefix := kafkatest.Setup(t, lineage.Groups)
+	env, prefix := kafkatest.Setup(t, kafkatest.ModuleTopics(lineage.Module()))
 	cfg := lineage.DefaultConfig()
-	startAtEnd(t, string(lineage.Group(prefix)))
-	kafkatest.RunProcessors(t, env, lineage.Specs(stream.Options{Prefix: prefix, Metrics: env.Metrics}, cfg))
+	startAtEnd(t, string(stream.Prefix(prefix).Group(lineage.Name)))
+	kafkatest.RunModules(t, env, prefix, lineage.NewModule(cfg))
 	srv := serveLineage(t, env, prefix, cfg)
 
 	tenant := "it-" + prefix // topics are shared between runs; the tenant is not
@@ -104,12 +85,12 @@ func TestIntegrationPipelineLineage(t *testing.T) {
 		event("e4", "success", []string{"raw..clicks"}, []string{"mart.daily_active"}),
 	)
 
-	var g views.LineageGraph
+	var g lineage.Graph
 	kafkatest.Eventually(t, 60*time.Second, "mart lineage complete", func() bool {
 		code := getJSON(t, srv, tenant, "/v1/lineage/mart.daily_active?direction=upstream", &g)
 		return code == http.StatusOK && len(g.Nodes) == 5
 	})
-	nodes := func(g views.LineageGraph) []string {
+	nodes := func(g lineage.Graph) []string {
 		var out []string
 		for _, n := range g.Nodes {
 			out = append(out, n.Dataset)
@@ -137,7 +118,7 @@ func TestIntegrationPipelineLineage(t *testing.T) {
 		t.Errorf("downstream of raw = %v, want %v", got, want)
 	}
 
-	var cg views.LineageColumnGraph
+	var cg lineage.ColumnGraph
 	if code := getJSON(t, srv, tenant, "/v1/lineage/mart.daily_active/columns/active_users", &cg); code != http.StatusOK {
 		t.Fatalf("column provenance: %d", code)
 	}

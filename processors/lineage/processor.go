@@ -8,6 +8,7 @@ import (
 	"github.com/lovoo/goka/codec"
 
 	"github.com/aistream/aistream/codecs"
+	"github.com/aistream/aistream/internal/api"
 	"github.com/aistream/aistream/internal/stream"
 	"github.com/aistream/aistream/topology"
 )
@@ -15,45 +16,52 @@ import (
 // Name is the group's short name (--processors) and its name after the prefix.
 const Name = "query-lineage"
 
-// Partitions of the group's loop and table: those of query-lineage-events.
-const Partitions = 3
-
 // RecordStream is ai-lineage-records as a goka stream.
 var RecordStream = goka.Stream(topology.LineageRecords)
 
-// Group is the full group name for prefix.
-func Group(prefix string) goka.Group { return stream.Options{Prefix: prefix}.GroupName(Name) }
+// TableCodec is the group table's codec.
+type TableCodec = NodeCodec
 
-// Table is the group table the view reads.
-func Table(prefix string) goka.Table { return goka.GroupTable(Group(prefix)) }
+// Module is the query-lineage processor: group "query-lineage" and the read
+// model of GET /v1/lineage/....
+func Module() *stream.Module { return NewModule(DefaultConfig()) }
 
-// Groups returns the group's internal topics: its table and its loop, with
-// the partitions of query-lineage-events.
-func Groups(prefix string) []topology.Group {
-	return []topology.Group{{Name: string(Group(prefix)), Partitions: Partitions, Table: true, Loop: true}}
+// NewModule is the module with the given settings (flags still override them).
+func NewModule(c Config) *stream.Module {
+	cfg := &c
+	return &stream.Module{
+		Name:     Name,
+		Flags:    cfg.RegisterFlags,
+		Validate: func() error { return cfg.Validate() },
+		Groups:   []stream.Group{{Name: Name, Graph: func(o stream.Options) *goka.GroupGraph { return graph(o, *cfg) }}},
+		Read: func(p stream.Prefix, open api.Opener) ([]api.Route, error) {
+			t, err := open(p.Table(Name), TableCodec{})
+			if err != nil {
+				return nil, err
+			}
+			q, err := NewQuery(t, *cfg)
+			if err != nil {
+				return nil, err
+			}
+			return q.routes(), nil
+		},
+	}
 }
 
-// Specs returns the query-lineage group. c must be valid.
-func Specs(o stream.Options, c Config) []stream.Spec {
+// graph builds the query-lineage group. c must be valid.
+func graph(o stream.Options, c Config) *goka.GroupGraph {
 	names, err := c.Names()
 	if err != nil {
-		panic(fmt.Sprintf("lineage.Specs: invalid config (call Validate first): %v", err))
+		panic(fmt.Sprintf("lineage: invalid config (call Validate first): %v", err))
 	}
 	p := &processor{cfg: c, names: names, dec: o.Decoder, m: o.Metrics}
-	group := o.GroupName(Name)
-	graph := goka.DefineGroup(group,
+	return goka.DefineGroup(o.Group(Name),
 		goka.Input(goka.Stream(topology.LineageEvents), new(codec.Bytes), stream.Accept(p.dec, p.m, lineageTypes, p.input)),
 		goka.Loop(codecs.JSON[Update]{}, p.loop),
-		goka.Persist(NodeCodec{}),
+		goka.Persist(TableCodec{}),
 		goka.Output(RecordStream, new(codec.Bytes)),
 		stream.DeadLetterOutput(),
 	)
-	return []stream.Spec{{
-		Name:   Name,
-		Topics: Groups(o.Prefix)[0],
-		Graph:  graph,
-		Inputs: []string{topology.LineageEvents, topology.GroupLoop(string(group))},
-	}}
 }
 
 type processor struct {

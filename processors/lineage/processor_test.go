@@ -29,8 +29,7 @@ type harness struct {
 func newHarness(t *testing.T, c lineage.Config) *harness {
 	t.Helper()
 	tt := tester.New(t)
-	spec := lineage.Specs(stream.Options{Prefix: prefix}, c)[0]
-	kafkatest.RunOnTester(t, tt, spec.Graph)
+	kafkatest.RunModuleOnTester(t, tt, prefix, lineage.NewModule(c))
 	return &harness{t: t, tt: tt, records: tt.NewQueueTracker(topology.LineageRecords), dead: tt.NewQueueTracker(topology.DeadLetters)}
 }
 
@@ -82,7 +81,7 @@ func encode(t testing.TB, e ev) []byte {
 
 func (h *harness) node(tenant, dataset string) *lineage.Node {
 	h.t.Helper()
-	v := h.tt.TableValue(lineage.Table(prefix), codecs.TenantKey(tenant, dataset))
+	v := h.tt.TableValue(stream.Prefix(prefix).Table(lineage.Name), codecs.TenantKey(tenant, dataset))
 	if v == nil {
 		return nil
 	}
@@ -138,7 +137,7 @@ func TestFanOut(t *testing.T) {
 	if len(revenue.Downstream) != 0 || revenue.Events != 1 {
 		t.Errorf("revenue: downstream %v, events %d", revenue.Downstream, revenue.Events)
 	}
-	if got := h.tt.GetTableKeys(lineage.Table(prefix)); len(got) != 3 {
+	if got := h.tt.GetTableKeys(stream.Prefix(prefix).Table(lineage.Name)); len(got) != 3 {
 		t.Errorf("table keys = %v, want 3 nodes", got)
 	}
 }
@@ -206,7 +205,7 @@ func TestNormalisedSpellingsAreOneNode(t *testing.T) {
 	if e := n.Downstream["wh.mart.rev"]; n.Events != 2 || e == nil || e.Count != 2 {
 		t.Errorf("orders: events %d, edge %+v; want both spellings on one node and edge", n.Events, e)
 	}
-	if keys := h.tt.GetTableKeys(lineage.Table(prefix)); len(keys) != 2 {
+	if keys := h.tt.GetTableKeys(stream.Prefix(prefix).Table(lineage.Name)); len(keys) != 2 {
 		t.Errorf("table keys = %v, want 2", keys)
 	}
 }
@@ -299,7 +298,7 @@ func TestBadNamesAreDeadLettered(t *testing.T) {
 			t.Errorf("dead letter key %q reason %q, bytes kept %v", key, hd[stream.HeaderReason], string(got) == string(raw))
 		}
 	}
-	if keys := h.tt.GetTableKeys(lineage.Table(prefix)); len(keys) != 0 {
+	if keys := h.tt.GetTableKeys(stream.Prefix(prefix).Table(lineage.Name)); len(keys) != 0 {
 		t.Errorf("bad events touched state: %v", keys)
 	}
 	if _, _, ok := h.records.NextRaw(); ok {
@@ -371,7 +370,7 @@ func keys[V any](m map[string]V) []string {
 // make the group fail on the producer's limit.
 func TestLargestAcceptedEventFitsOneRecordPerOutput(t *testing.T) {
 	h := newHarness(t, lineage.DefaultConfig())
-	loop := h.tt.NewQueueTracker(topology.GroupLoop(string(lineage.Group(prefix))))
+	loop := h.tt.NewQueueTracker(topology.GroupLoop(string(stream.Prefix(prefix).Group(lineage.Name))))
 	long := func(kind string, i int) string {
 		s := fmt.Sprintf("%s%d_", kind, i)
 		return s + strings.Repeat("x", 80-len(s))

@@ -31,7 +31,7 @@ func BenchmarkHandlerWithTester(b *testing.B) {
 	var agents []string
 	for i := 0; len(agents) < 100; i++ {
 		a := fmt.Sprintf("agent-%d", i)
-		if topology.PartitionFor([]byte(codecs.TenantKey(tenant, a)), partitions) == 0 {
+		if topology.PartitionFor([]byte(codecs.TenantKey(tenant, a)), mustPartitions(topology.MetricsEvents)) == 0 {
 			agents = append(agents, a)
 		}
 	}
@@ -134,4 +134,12 @@ func BenchmarkStateMemory10kKeys(b *testing.B) {
 	b.ReportMetric(heapPerKey, "heap-bytes/key")
 	b.ReportMetric(float64(len(raw))*keys/(1<<20), "table-MiB/10k-keys")
 	b.ReportMetric(heapPerKey*keys/(1<<20), "heap-MiB/10k-keys")
+}
+
+func mustPartitions(topic string) int32 {
+	n, ok := topology.PartitionsOf(topic)
+	if !ok {
+		panic(topic + " is not a contract topic")
+	}
+	return n
 }

@@ -12,7 +12,7 @@ import (
 
 	"github.com/aistream/aistream/codecs"
 	"github.com/aistream/aistream/internal/kafkatest"
-	"github.com/aistream/aistream/internal/stream"
+	"github.com/aistream/aistream/processors/insights"
 	"github.com/aistream/aistream/processors/quality"
 	"github.com/aistream/aistream/topology"
 )
@@ -36,10 +36,10 @@ func BenchmarkQualityOnCluster(b *testing.B) {
 	var out string
 	env, prefix := kafkatest.Setup(b, func(prefix string) []topology.Group {
 		out = prefix + "-bench-out"
-		return append(quality.Groups(prefix), topology.Group{Name: prefix + "-bench", Partitions: 3, Extra: []string{out}})
+		return append(kafkatest.ModuleTopics(quality.Module(), insights.Module())(prefix), topology.Group{Name: prefix + "-bench", Partitions: 3, Extra: []string{out}})
 	})
 	backlog := kafkatest.EndOffsets(b, topology.MetricsEvents)
-	kafkatest.RunProcessors(b, env, quality.Specs(stream.Options{Prefix: prefix, Metrics: env.Metrics}, quality.DefaultConfig()))
+	kafkatest.RunModules(b, env, prefix, quality.Module(), insights.Module())
 	consumed := testutil.ToFloat64
 	counter := env.Metrics.Consumed.WithLabelValues(topology.MetricsEvents, prefix+"-"+quality.Name)
 	// A new group starts at the earliest offset: work off what other tests

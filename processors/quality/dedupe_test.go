@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/aistream/aistream/codecs"
+	"github.com/aistream/aistream/internal/stream"
 	"github.com/aistream/aistream/topology"
 )
 
@@ -82,7 +83,7 @@ func TestRedeliveryAfterRestartIsStillSkipped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.tt.SetTableValue(Table("test"), codecs.TenantKey(tenant, "planner"), v)
+	h.tt.SetTableValue(stream.Prefix("test").Table(Name), codecs.TenantKey(tenant, "planner"), v)
 	h.redeliverMetric(m)
 	h.redeliverFeedback(f)
 	again, err := StateCodec{}.Encode(h.state("planner"))

@@ -1,15 +1,12 @@
 package quality_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/aistream/aistream/codecs"
@@ -43,20 +40,10 @@ func getJSON(t *testing.T, base, path, tenant string, out any) int {
 // planner, one where latency triples, one back to normal. Windows close by
 // watermark as later events arrive (event times in 2025).
 func TestIntegrationDegradationYieldsOneLatencyInsightAndVisibleRecovery(t *testing.T) {
-	env, prefix := kafkatest.Setup(t, quality.Groups)
+	mods := []*stream.Module{quality.Module(), insights.Module()}
+	env, prefix := kafkatest.Setup(t, kafkatest.ModuleTopics(mods...))
 	tenant := "acme-" + prefix
-	kafkatest.RunProcessors(t, env, quality.Specs(stream.Options{Prefix: prefix, Metrics: env.Metrics}, quality.DefaultConfig()))
-
-	s := views.NewServer(zerolog.Nop(), env.Metrics)
-	if err := s.Mount(env, views.Quality(prefix), views.Insights(prefix)); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	go func() { _ = s.RunViews(ctx) }()
-	kafkatest.Eventually(t, 90*time.Second, "views ready", s.Ready)
-	srv := httptest.NewServer(s.Handler())
-	t.Cleanup(srv.Close)
+	srv := kafkatest.Serve(t, env, stream.Options{Prefix: stream.Prefix(prefix), Metrics: env.Metrics}, mods...)
 
 	latencies := []float64{100, 100, 100, 100, 300, 100}
 	var recs []*kgo.Record
@@ -70,11 +57,11 @@ func TestIntegrationDegradationYieldsOneLatencyInsightAndVisibleRecovery(t *test
 	recs = append(recs, metricsRecord(t, "planner", tenant, "planner", len(recs), t0.Add(31*time.Minute), 100))
 	kafkatest.Produce(t, kafkatest.Client(t), recs...)
 
-	var q views.QualityResponse
+	var q quality.AgentQuality
 	// A new group first works off the shared topic's history (benchmarks leave
 	// tens of thousands of events on the real broker).
 	kafkatest.Eventually(t, 4*time.Minute, "window 5 closed in the quality view", func() bool {
-		q = views.QualityResponse{} // decoding into a used value would merge maps
+		q = quality.AgentQuality{} // decoding into a used value would merge maps
 		return getJSON(t, srv.URL, "/v1/agents/planner/quality", tenant, &q) == http.StatusOK && len(q.RecentWindows) == 6
 	})
 	if w := q.RecentWindows[0]; !w.Start.Equal(t0.Add(25*time.Minute)) || w.LatencyP95 > 105 || len(q.ActiveAlerts) != 0 {
@@ -111,9 +98,9 @@ func TestIntegrationDegradationYieldsOneLatencyInsightAndVisibleRecovery(t *test
 		t.Fatalf("envelope %s", got[0].Value)
 	}
 
-	var list views.InsightsResponse
+	var list insights.List
 	kafkatest.Eventually(t, 60*time.Second, "insights view lists both", func() bool {
-		list = views.InsightsResponse{}
+		list = insights.List{}
 		return getJSON(t, srv.URL, "/v1/insights", tenant, &list) == http.StatusOK && len(list.Insights) == 2
 	})
 	if list.Insights[0].State != insights.Resolved || list.Insights[1].InsightID != wantID {

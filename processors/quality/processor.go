@@ -12,6 +12,7 @@ import (
 	"github.com/lovoo/goka/codec"
 
 	"github.com/aistream/aistream/codecs"
+	"github.com/aistream/aistream/internal/api"
 	"github.com/aistream/aistream/internal/stream"
 	"github.com/aistream/aistream/processors/insights"
 	"github.com/aistream/aistream/topology"
@@ -24,30 +25,44 @@ const (
 	IdleVisit  = "idle-close"
 )
 
-// partitions is agent-metrics-events' partition count, which the quality
-// group's table, loop and feedback repartition topic share.
-const partitions = 3
+// FeedbackStream is the short name of the internal topic where the router
+// re-keys feedback by tenant|agent onto partitions co-partitioned with
+// agent-metrics-events (Prefix.Stream gives its name).
+const FeedbackStream = Name + "-feedback"
 
-// FeedbackTopic is the internal topic where the router re-keys feedback by
-// tenant|agent onto partitions co-partitioned with agent-metrics-events.
-func FeedbackTopic(prefix string) goka.Stream { return goka.Stream(prefix + "-" + Name + "-feedback") }
+// Module is the agent-quality processor: the router and agent-quality
+// groups and the read model of GET /v1/agents/{agent}/quality.
+func Module() *stream.Module { return NewModule(DefaultConfig()) }
 
-// Table is the quality group's table, for views.
-func Table(prefix string) goka.Table { return goka.GroupTable(goka.Group(prefix + "-" + Name)) }
-
-// Groups are the internal topics of the router, quality and insights groups.
-func Groups(prefix string) []topology.Group {
-	return []topology.Group{
-		{Name: prefix + "-" + RouterName, Partitions: 6},
-		{Name: prefix + "-" + Name, Partitions: partitions, Table: true, Loop: true, Extra: []string{string(FeedbackTopic(prefix))}},
-		insights.Group(prefix),
+// NewModule is the module with the given settings (flags still override them).
+func NewModule(c Config) *stream.Module {
+	cfg := &c
+	proc := func(o stream.Options) *proc { return &proc{cfg: *cfg, o: o} }
+	return &stream.Module{
+		Name:     Name,
+		Flags:    cfg.RegisterFlags,
+		Validate: func() error { return cfg.Validate() },
+		Groups: []stream.Group{
+			{Name: RouterName, Graph: func(o stream.Options) *goka.GroupGraph { return proc(o).router() }},
+			{
+				Name:      Name,
+				Graph:     func(o stream.Options) *goka.GroupGraph { return proc(o).quality() },
+				Companion: func(ctx context.Context, gp *goka.Processor) { proc(stream.Options{}).idleTicker(ctx, gp) },
+			},
+		},
+		Read: func(p stream.Prefix, open api.Opener) ([]api.Route, error) {
+			t, err := open(p.Table(Name), new(StateCodec))
+			if err != nil {
+				return nil, err
+			}
+			q := NewQuery(t)
+			return []api.Route{{
+				Method: "GET", Pattern: "/v1/agents/{agent}/quality",
+				Summary: "an agent's open window, recent closed windows, baseline and active alerts",
+				Handle:  func(r *api.Request) (any, error) { return q.Agent(r.Scope.Tenant, r.Path("agent")) },
+			}}, nil
+		},
 	}
-}
-
-// Specs are the router, quality and insights groups.
-func Specs(o stream.Options, c Config) []stream.Spec {
-	p := &proc{cfg: c, o: o}
-	return []stream.Spec{p.router(), p.quality(), insights.Spec(o)}
 }
 
 type proc struct {
@@ -55,52 +70,38 @@ type proc struct {
 	o   stream.Options
 }
 
-// router re-keys valid feedback to the feedback repartition topic. Invalid
-// feedback is skipped (counted as consumed): the context-graph group owns
-// ai-feedback-events' dead letters, and two groups dead-lettering the same
-// message would report it twice.
-func (p *proc) router() stream.Spec {
-	out := FeedbackTopic(p.o.Prefix)
-	cb := func(ctx goka.Context, msg any) {
-		raw, _ := msg.([]byte)
-		stream.Count(ctx, p.o.Metrics)
-		ev, err := p.o.Decoder.Decode(raw)
-		if err != nil {
-			return
-		}
-		if f, ok := ev.Payload.(*codecs.Feedback); ok {
-			ctx.Emit(out, codecs.TenantKey(ev.TenantID, f.Agent), raw)
-		}
+// router re-keys valid feedback to the feedback repartition topic. It
+// rejects like every group that reads a topic: invalid feedback goes to the
+// dead-letter topic with this group's name in its headers (the context-graph
+// group reports the same message under its own name when it runs; the
+// aistream-group header tells the reports apart), so nothing is dropped
+// silently whichever groups a deployment runs.
+func (p *proc) router() *goka.GroupGraph {
+	out := p.o.Prefix.Stream(FeedbackStream)
+	route := func(ctx goka.Context, ev *codecs.Event) {
+		f := ev.Payload.(*codecs.Feedback)
+		ctx.Emit(out, codecs.TenantKey(ev.TenantID, f.Agent), ev.Raw)
 	}
-	return stream.Spec{
-		Name:   RouterName,
-		Topics: Groups(p.o.Prefix)[0],
-		Graph: goka.DefineGroup(p.o.GroupName(RouterName),
-			goka.Input(goka.Stream(topology.FeedbackEvents), new(codec.Bytes), cb),
-			goka.Output(out, new(codec.Bytes)),
-		),
-		Inputs: []string{topology.FeedbackEvents},
-	}
+	return goka.DefineGroup(p.o.Group(RouterName),
+		goka.Input(goka.Stream(topology.FeedbackEvents), new(codec.Bytes),
+			stream.Accept(p.o.Decoder, p.o.Metrics, []string{codecs.TypeFeedback}, route)),
+		goka.Output(out, new(codec.Bytes)),
+		stream.DeadLetterOutput(),
+	)
 }
 
-func (p *proc) quality() stream.Spec {
+func (p *proc) quality() *goka.GroupGraph {
 	types := []string{codecs.TypeMetrics, codecs.TypeFeedback}
-	return stream.Spec{
-		Name:   Name,
-		Topics: Groups(p.o.Prefix)[1],
-		Graph: goka.DefineGroup(p.o.GroupName(Name),
-			goka.Input(goka.Stream(topology.MetricsEvents), new(codec.Bytes),
-				stream.Accept(p.o.Decoder, p.o.Metrics, []string{codecs.TypeMetrics}, p.rekey)),
-			goka.Input(FeedbackTopic(p.o.Prefix), new(codec.Bytes), stream.Accept(p.o.Decoder, p.o.Metrics, types, p.apply)),
-			goka.Loop(new(codec.Bytes), stream.Accept(p.o.Decoder, p.o.Metrics, types, p.apply)),
-			goka.Visitor(IdleVisit, p.idle),
-			goka.Output(insights.Topic, new(codec.Bytes)),
-			goka.Persist(new(StateCodec)),
-			stream.DeadLetterOutput(),
-		),
-		Inputs:    []string{topology.MetricsEvents, string(FeedbackTopic(p.o.Prefix))},
-		Companion: p.idleTicker,
-	}
+	return goka.DefineGroup(p.o.Group(Name),
+		goka.Input(goka.Stream(topology.MetricsEvents), new(codec.Bytes),
+			stream.Accept(p.o.Decoder, p.o.Metrics, []string{codecs.TypeMetrics}, p.rekey)),
+		goka.Input(p.o.Prefix.Stream(FeedbackStream), new(codec.Bytes), stream.Accept(p.o.Decoder, p.o.Metrics, types, p.apply)),
+		goka.Loop(new(codec.Bytes), stream.Accept(p.o.Decoder, p.o.Metrics, types, p.apply)),
+		goka.Visitor(IdleVisit, p.idle),
+		goka.Output(insights.Topic, new(codec.Bytes)),
+		goka.Persist(new(StateCodec)),
+		stream.DeadLetterOutput(),
+	)
 }
 
 // idleTicker asks every key, on a wall-clock tick, whether it went quiet.
@@ -136,7 +137,7 @@ func (p *proc) rekey(ctx goka.Context, ev *codecs.Event) {
 		return
 	}
 	k := key(ev)
-	if !stream.Misplaced(ctx, k, partitions) {
+	if !stream.Misplaced(ctx, k) {
 		p.add(ctx, ev)
 		return
 	}

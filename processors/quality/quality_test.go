@@ -40,13 +40,20 @@ func newHarness(t testing.TB, cfg Config) *harness {
 	tt := tester.New(t)
 	m := stream.NewMetrics()
 	h := &harness{t: t, tt: tt, m: m}
-	specs := Specs(stream.Options{Prefix: "test", Metrics: m}, cfg)
-	var graphs []*goka.GroupGraph
-	for _, s := range specs {
-		graphs = append(graphs, s.Graph)
+	o := stream.Options{Prefix: "test", Metrics: m}
+	mods := []*stream.Module{NewModule(cfg), insights.Module()}
+	var (
+		graphs []*goka.GroupGraph
+		names  []string
+	)
+	for _, mod := range mods {
+		for _, g := range mod.Groups {
+			graphs = append(graphs, g.Graph(o))
+			names = append(names, g.Name)
+		}
 	}
 	for i, p := range kafkatest.RunOnTester(t, tt, graphs...) {
-		if specs[i].Name == Name {
+		if names[i] == Name {
 			h.quality = p
 		}
 	}
@@ -96,7 +103,7 @@ func at(window, sec int) time.Time {
 }
 
 func (h *harness) state(agent string) *State {
-	v := h.tt.TableValue(Table("test"), codecs.TenantKey(tenant, agent))
+	v := h.tt.TableValue(stream.Prefix("test").Table(Name), codecs.TenantKey(tenant, agent))
 	s, _ := v.(*State)
 	return s
 }
@@ -180,9 +187,24 @@ func TestMisplacedMetricsAreRekeyedAndInvalidOnesDeadLettered(t *testing.T) {
 	if _, _, ok := dl.Next(); !ok {
 		t.Fatal("invalid metrics event not dead-lettered")
 	}
+}
+
+// Defect: the router skipped invalid feedback silently, so a deployment
+// without the context-graph group lost it without a trace. Every group that
+// rejects, dead-letters, under its own name.
+func TestRouterDeadLettersInvalidFeedbackUnderItsOwnName(t *testing.T) {
+	h := newHarness(t, DefaultConfig())
+	dl := h.tt.NewQueueTracker(topology.DeadLetters)
 	h.tt.Consume(topology.FeedbackEvents, "k", []byte(`{"not":"feedback"}`))
-	if _, _, ok := dl.Next(); ok {
-		t.Fatal("router dead-lettered invalid feedback (the context-graph group owns those)")
+	hd, key, _, ok := dl.NextRawWithHeaders()
+	if !ok {
+		t.Fatal("invalid feedback was not dead-lettered by the router")
+	}
+	if key != "k" || string(hd[stream.HeaderGroup]) != "test-"+RouterName || string(hd[stream.HeaderReason]) != string(codecs.ReasonMissingField) {
+		t.Errorf("dead letter key %q headers %q", key, hd)
+	}
+	if n := testutil.ToFloat64(h.m.DeadLetters.WithLabelValues(topology.FeedbackEvents, string(codecs.ReasonMissingField))); n != 1 {
+		t.Errorf("aistream_dead_letters_total = %v, want 1", n)
 	}
 }
 
@@ -423,7 +445,7 @@ func TestInsightsGroupKeepsTenantsInsightsNewestFirst(t *testing.T) {
 	for _, b := range raw { // replayed insights are not stored twice
 		h.tt.Consume(topology.Insights, tenant, b)
 	}
-	v, _ := h.tt.TableValue(insights.Table("test"), tenant).(*insights.Recent)
+	v, _ := h.tt.TableValue(stream.Prefix("test").Table(insights.Name), tenant).(*insights.Recent)
 	if v == nil || len(v.Items) != len(raw) {
 		t.Fatalf("stored %+v, want %d insights", v, len(raw))
 	}

@@ -90,7 +90,7 @@ func TestFutureTimestampIsDeadLetteredAndDoesNotStallWindows(t *testing.T) {
 		t.Fatal("an event within the skew was dead-lettered")
 	}
 	f := &codecs.Feedback{ResponseID: "r", TraceID: "tr", SessionID: "s", UserID: "u", Agent: "planner", Model: "gpt-4o", Thumbs: "up"}
-	h.tt.Consume(string(FeedbackTopic("test")), codecs.TenantKey(tenant, "planner"),
+	h.tt.Consume(string(stream.Prefix("test").Stream(FeedbackStream)), codecs.TenantKey(tenant, "planner"),
 		h.event(codecs.TypeFeedback, t0.Add(2*time.Hour), f), tester.WithTime(t0))
 	if _, _, ok := dl.Next(); !ok {
 		t.Fatal("feedback 2h ahead of its record not dead-lettered")

@@ -38,9 +38,6 @@ import (
 // Name is the group's short name.
 const Name = "responses"
 
-// Partitions is the group's partition count: ai-learning-signals'.
-const Partitions = 3
-
 // Config holds the group's settings.
 type Config struct {
 	// MaxSignals bounds the signals kept per response.
@@ -58,17 +55,6 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 // Validate checks the settings.
 func (c Config) Validate() error {
 	return config.CheckInts(config.IntFlag{Flag: "responses-max-signals", Value: c.MaxSignals, Lo: 1, Hi: 1024})
-}
-
-// GroupName is the group's full name.
-func GroupName(prefix string) goka.Group { return goka.Group(prefix + "-" + Name) }
-
-// Table is the group table a view reads.
-func Table(prefix string) goka.Table { return goka.GroupTable(GroupName(prefix)) }
-
-// Group declares the group's internal topics.
-func Group(prefix string) topology.Group {
-	return topology.Group{Name: string(GroupName(prefix)), Partitions: Partitions, Table: true, Loop: true}
 }
 
 // Response is the table value, stored under codecs.TenantKey(tenant, response_id).
@@ -112,18 +98,20 @@ type Summary struct {
 	Truncated  bool     `json:"truncated,omitempty"`
 }
 
-// Spec builds the group.
-func Spec(o stream.Options, c Config) stream.Spec {
+// graph builds the group.
+func graph(o stream.Options, c Config) *goka.GroupGraph {
 	p := &processor{cfg: c, m: o.Metrics}
-	input, loop := stream.Keyed(o.Metrics, Partitions, decodeKeyed, p.apply)
-	g := goka.DefineGroup(o.GroupName(Name),
+	input, loop := stream.Keyed(o.Metrics, decodeKeyed, p.apply)
+	return goka.DefineGroup(o.Group(Name),
 		goka.Input(goka.Stream(topology.LearningSignals), new(codec.Bytes), input),
 		goka.Loop(new(codec.Bytes), loop),
-		goka.Persist(new(codecs.JSON[Response])),
+		goka.Persist(new(TableCodec)),
 		stream.DeadLetterOutput(),
 	)
-	return stream.Spec{Name: Name, Topics: Group(o.Prefix), Graph: g, Inputs: []string{topology.LearningSignals}}
 }
+
+// TableCodec is the group table's codec.
+type TableCodec = codecs.JSON[Response]
 
 type processor struct {
 	cfg Config

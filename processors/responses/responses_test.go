@@ -19,7 +19,7 @@ type harness struct {
 
 func newHarness(t *testing.T, c Config) *harness {
 	tt := tester.New(t)
-	kafkatest.RunOnTester(t, tt, Spec(stream.Options{Prefix: "test"}, c).Graph)
+	kafkatest.RunOnTester(t, tt, graph(stream.Options{Prefix: "test"}, c))
 	return &harness{tt: tt, dead: tt.NewQueueTracker(topology.DeadLetters), loop: tt.NewQueueTracker(topology.GroupLoop("test-responses"))}
 }
 
@@ -44,7 +44,7 @@ func signal(t *testing.T, id string, rev int, user string, at time.Duration) []b
 
 func (h *harness) response(t *testing.T) *Response {
 	t.Helper()
-	v, _ := h.tt.TableValue(Table("test"), "acme|resp-1").(*Response)
+	v, _ := h.tt.TableValue(stream.Prefix("test").Table(Name), "acme|resp-1").(*Response)
 	if v == nil {
 		t.Fatal("no state under acme|resp-1")
 	}

@@ -1,0 +1,35 @@
+package responses
+
+import (
+	"github.com/lovoo/goka"
+
+	"github.com/aistream/aistream/internal/api"
+	"github.com/aistream/aistream/internal/stream"
+)
+
+// Module is the responses processor: group "responses" and the read model
+// of GET /v1/responses/{response_id}/feedback.
+func Module() *stream.Module { return NewModule(DefaultConfig()) }
+
+// NewModule is the module with the given settings (flags still override them).
+func NewModule(c Config) *stream.Module {
+	cfg := &c
+	return &stream.Module{
+		Name:     Name,
+		Flags:    cfg.RegisterFlags,
+		Validate: func() error { return cfg.Validate() },
+		Groups:   []stream.Group{{Name: Name, Graph: func(o stream.Options) *goka.GroupGraph { return graph(o, *cfg) }}},
+		Read: func(p stream.Prefix, open api.Opener) ([]api.Route, error) {
+			t, err := open(p.Table(Name), new(TableCodec))
+			if err != nil {
+				return nil, err
+			}
+			q := Query{table: t}
+			return []api.Route{{
+				Method: "GET", Pattern: "/v1/responses/{response_id}/feedback",
+				Summary: "the feedback on a response and the latest revision of each learning signal",
+				Handle:  func(r *api.Request) (any, error) { return q.Feedback(r.Scope.Tenant, r.Path("response_id")) },
+			}}, nil
+		},
+	}
+}
