@@ -45,17 +45,31 @@ func (p *processor) input(ctx goka.Context, ev *codecs.Event) {
 	p.handle(ctx, ev)
 }
 
-// handle applies one event to its trace's graph (ctx.Key() is the trace_id).
+// handle applies one event to its trace's graph. ctx.Key() is the trace_id,
+// or, for a tenant whose trace id another tenant used first, the trace's
+// tenant-scoped key (TenantTraceKey).
 func (p *processor) handle(ctx goka.Context, ev *codecs.Event) {
+	trace := traceOf(ev)
+	scoped := TenantTraceKey(ev.TenantID, trace)
+	if k := ctx.Key(); k != trace && k != scoped {
+		ctx.Loopback(trace, ev.Raw) // not placed by this group: re-key
+		return
+	}
 	var g *Graph
 	if v := ctx.Value(); v != nil {
 		g = v.(*Graph)
 	}
 	if g == nil {
-		g = newGraph(ev.TenantID, ctx.Key())
+		g = newGraph(ev.TenantID, trace)
 	} else if g.TenantID != ev.TenantID {
+		if ctx.Key() == trace {
+			// Another tenant's trace holds this id: every tenant has its
+			// own trace under any id, so this one lives under its scoped key.
+			ctx.Loopback(scoped, ev.Raw)
+			return
+		}
 		stream.DeadLetter(ctx, p.m, ev.Raw, codecs.Reject(codecs.ReasonTenantConflict, "tenant_id",
-			"trace %s belongs to another tenant; an event may only join a trace of its own tenant", ctx.Key()))
+			"the state under the scoped key of trace %s belongs to another tenant", trace))
 		return
 	}
 	if g.has(ev.EventID) {

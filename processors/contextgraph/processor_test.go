@@ -252,22 +252,72 @@ func TestWeight(t *testing.T) {
 	}
 }
 
-func TestTenantConflictIsDeadLettered(t *testing.T) {
+// Defect: a second tenant's events for a trace id another tenant used first
+// were dead-lettered as tenant_conflict, so its data and learning signals
+// were lost and any tenant could block another by reusing its ids. Every
+// tenant has its own trace under any id; the first keeps the plain key.
+func TestTenantsHaveTheirOwnTraceUnderTheSameID(t *testing.T) {
 	h := newHarness(t, DefaultConfig())
 	h.event(span("sp1", "tr-9", 0, false))
+	h.event(span("sp-g", "tr-9", 0, true).as("globex"))
 	h.event(feedback("fb-other", "tr-9", time.Minute, "down").as("globex"))
-	h.none()
-	hdr, key, _, ok := h.dead.NextWithHeaders()
-	if !ok {
-		t.Fatal("no dead letter for the other tenant's event")
+	if _, _, ok := h.dead.Next(); ok {
+		t.Fatal("the second tenant's events were dead-lettered")
 	}
-	if key != "tr-9" || string(hdr[stream.HeaderReason]) != string(codecs.ReasonTenantConflict) {
-		t.Errorf("dead letter key %q reason %q", key, hdr[stream.HeaderReason])
+	sig := h.one()
+	if sig.Env.TenantID != "globex" || sig.Sig.Context.Missing || sig.Sig.Context.Spans != 1 || len(sig.Sig.Context.SpanErrors) != 1 {
+		t.Errorf("globex's signal = %+v: want its own trace's context (1 failed span)", sig)
 	}
-	if g := h.graph("tr-9"); g.TenantID != "acme" || len(g.Feedback) != 0 {
-		t.Errorf("graph = %+v", g)
+	if g := h.graph("tr-9"); g.TenantID != "acme" || len(g.Spans) != 1 || len(g.Feedback) != 0 {
+		t.Errorf("acme's graph under the plain key = %+v", g)
+	}
+	if g := h.graph(TenantTraceKey("globex", "tr-9")); g == nil || g.TenantID != "globex" || g.TraceID != "tr-9" || len(g.Feedback) != 1 {
+		t.Errorf("globex's graph under its scoped key = %+v", g)
+	}
+	// Both read their own trace through the read model; a third tenant
+	// gets the same answer as for an unknown id.
+	q := NewQuery(tableOf{h})
+	for tenant, spans := range map[string]int{"acme": 1, "globex": 1} {
+		tr, err := q.Trace(tenant, "tr-9")
+		if err != nil || tr.TenantID != tenant || len(tr.Spans) != spans {
+			t.Errorf("%s reads %+v, %v", tenant, tr, err)
+		}
+	}
+	_, errOther := q.Trace("initech", "tr-9")
+	_, errUnknown := q.Trace("initech", "no-such-trace")
+	if errOther == nil || errOther.Error() != strings.ReplaceAll(errUnknown.Error(), "no-such-trace", "tr-9") {
+		t.Errorf("a foreign trace answers %v, an unknown one %v", errOther, errUnknown)
 	}
 }
+
+// The scoped key can never be a trace_id (longer than any) and no two
+// tenant × trace pairs share one.
+func TestTenantTraceKeyIsDisjoint(t *testing.T) {
+	seen := map[string]string{}
+	for _, tenant := range []string{"a", "ab", "acme"} {
+		for _, trace := range []string{"", "x", "x\x00", "b\x001\x00x", strings.Repeat("t", codecs.MaxIDBytes)} {
+			k := TenantTraceKey(tenant, trace)
+			if len(k) <= codecs.MaxIDBytes {
+				t.Errorf("key of %q/%q is %d bytes: it could be a trace_id", tenant, trace, len(k))
+			}
+			if prev, dup := seen[k]; dup {
+				t.Errorf("%q/%q and %s share a key", tenant, trace, prev)
+			}
+			seen[k] = tenant + "/" + trace
+		}
+	}
+}
+
+// tableOf reads the harness's group table like a view.
+type tableOf struct{ h *harness }
+
+func (t tableOf) Get(key string) (any, error) {
+	if g := t.h.graph(key); g != nil {
+		return g, nil
+	}
+	return nil, nil
+}
+func (tableOf) Recovered() bool { return true }
 
 func TestMalformedIsDeadLetteredWithOriginalBytes(t *testing.T) {
 	h := newHarness(t, DefaultConfig())

@@ -1,6 +1,9 @@
 package contextgraph
 
 import (
+	"strconv"
+	"strings"
+
 	"github.com/aistream/aistream/codecs"
 	"github.com/aistream/aistream/internal/api"
 )
@@ -106,14 +109,38 @@ type TraceFeedback struct {
 // Trace returns the tenant's trace. A trace of another tenant under the
 // same id answers exactly like an unknown one.
 func (q Query) Trace(tenant, traceID string) (*Trace, error) {
+	notFound := api.NotFound("no trace " + traceID + " in this tenant")
 	g, err := api.Lookup[Graph](q.table, traceID)
 	if err != nil {
 		return nil, err
 	}
-	if g == nil || g.TenantID != tenant {
-		return nil, api.NotFound("no trace " + traceID + " in this tenant")
+	if g == nil {
+		return nil, notFound
+	}
+	if g.TenantID != tenant {
+		// Another tenant used the id first: this tenant's trace, if any,
+		// is under its scoped key.
+		if g, err = api.Lookup[Graph](q.table, TenantTraceKey(tenant, traceID)); err != nil {
+			return nil, err
+		}
+		if g == nil || g.TenantID != tenant || g.TraceID != traceID {
+			return nil, notFound
+		}
 	}
 	return g.view(), nil
+}
+
+// TenantTraceKey is where a tenant's trace lives when another tenant's
+// trace holds the same id under the plain trace_id key (the key the AI
+// Service produces under, so the first tenant needs no extra hop). It is
+// longer than any trace_id (codecs.MaxIDBytes), so it can never be one, and
+// length-prefixed, so no two (tenant, trace) pairs share it.
+func TenantTraceKey(tenant, traceID string) string {
+	k := "\x00" + tenant + "\x00" + strconv.Itoa(len(traceID)) + "\x00" + traceID + "\x00"
+	if n := codecs.MaxIDBytes + 1 - len(k); n > 0 {
+		k += strings.Repeat("-", n)
+	}
+	return k
 }
 
 // view is the graph as the API shows it: no dedupe or budget bookkeeping.
