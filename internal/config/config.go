@@ -85,6 +85,15 @@ type setting struct {
 
 func (s setting) name() string { return fmt.Sprintf("%s (--%s)", s.env, s.flag) }
 
+// bindString registers s's flag on fs, its default taken from the
+// environment when set there.
+func (s setting) bindString(fs *flag.FlagSet, env func(string) string, p *string, def string) {
+	if v := env(s.env); v != "" {
+		def = v
+	}
+	fs.StringVar(p, s.flag, def, s.usage+" ["+s.env+"]")
+}
+
 var (
 	sBootstrap = setting{"KAFKA_BOOTSTRAP_SERVERS", "bootstrap-servers", "comma-separated host:port list of Kafka brokers"}
 	sProtocol  = setting{"KAFKA_SECURITY_PROTOCOL", "security-protocol", "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL"}
@@ -137,12 +146,7 @@ func Bind(fs *flag.FlagSet, env func(string) string, d Defaults) *Flags {
 	}
 	f := &Flags{fs: fs, env: env, topicSuffix: d.TopicSuffix, usesHTTP: d.HTTPAddr != "-", usesStateDir: d.StateDir != "-"}
 	f.stateDirFromEnv = env(sStateDir.env) != ""
-	str := func(p *string, s setting, def string) {
-		if v := env(s.env); v != "" {
-			def = v
-		}
-		fs.StringVar(p, s.flag, def, s.usage+" ["+s.env+"]")
-	}
+	str := func(p *string, s setting, def string) { s.bindString(fs, env, p, def) }
 	str(&f.bootstrap, sBootstrap, d.Bootstrap)
 	str(&f.protocol, sProtocol, "PLAINTEXT")
 	str(&f.mechanism, sMechanism, "")

@@ -51,12 +51,7 @@ func BindServe(fs *flag.FlagSet, env func(string) string, dev bool) *ServeFlags 
 		env = os.Getenv
 	}
 	f := &ServeFlags{dev: dev, fs: fs}
-	str := func(p *string, s setting, def string) {
-		if v := env(s.env); v != "" {
-			def = v
-		}
-		fs.StringVar(p, s.flag, def, s.usage+" ["+s.env+"]")
-	}
+	str := func(p *string, s setting, def string) { s.bindString(fs, env, p, def) }
 	boolean := func(p *bool, s setting, def bool) {
 		if v := env(s.env); v != "" {
 			if b, err := strconv.ParseBool(v); err != nil {
