@@ -85,6 +85,15 @@ type setting struct {
 
 func (s setting) name() string { return fmt.Sprintf("%s (--%s)", s.env, s.flag) }
 
+// bindString registers s's flag on fs, its default taken from the
+// environment when set there.
+func (s setting) bindString(fs *flag.FlagSet, env func(string) string, p *string, def string) {
+	if v := env(s.env); v != "" {
+		def = v
+	}
+	fs.StringVar(p, s.flag, def, s.usage+" ["+s.env+"]")
+}
+
 var (
 	sBootstrap = setting{"KAFKA_BOOTSTRAP_SERVERS", "bootstrap-servers", "comma-separated host:port list of Kafka brokers"}
 	sProtocol  = setting{"KAFKA_SECURITY_PROTOCOL", "security-protocol", "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL"}
@@ -113,13 +122,21 @@ type Flags struct {
 	bootstrap, protocol, mechanism, username, group, clientID string
 	caFile, certFile, keyFile, checkHost, offset              string
 	httpAddr, stateDir, maxBytes, logLevel, logFormat         string
+	topicSuffix                                               string
+	usesHTTP, usesStateDir, stateDirFromEnv                   bool
 }
 
 // Defaults a caller may change before binding.
 type Defaults struct {
 	Bootstrap string
-	HTTPAddr  string
-	StateDir  string
+	// HTTPAddr and StateDir "-" mean the command has no HTTP server or no
+	// local state: Resolve does not check them.
+	HTTPAddr string
+	StateDir string
+	// TopicSuffix is the longest suffix aistream appends to
+	// KAFKA_CONSUMER_GROUP to name a topic, e.g. "-agent-quality-feedback";
+	// Resolve checks the two together fit Kafka's topic name limit.
+	TopicSuffix string
 }
 
 // Bind registers the flags on fs. env is os.Getenv in production.
@@ -127,13 +144,9 @@ func Bind(fs *flag.FlagSet, env func(string) string, d Defaults) *Flags {
 	if env == nil {
 		env = os.Getenv
 	}
-	f := &Flags{fs: fs, env: env}
-	str := func(p *string, s setting, def string) {
-		if v := env(s.env); v != "" {
-			def = v
-		}
-		fs.StringVar(p, s.flag, def, s.usage+" ["+s.env+"]")
-	}
+	f := &Flags{fs: fs, env: env, topicSuffix: d.TopicSuffix, usesHTTP: d.HTTPAddr != "-", usesStateDir: d.StateDir != "-"}
+	f.stateDirFromEnv = env(sStateDir.env) != ""
+	str := func(p *string, s setting, def string) { s.bindString(fs, env, p, def) }
 	str(&f.bootstrap, sBootstrap, d.Bootstrap)
 	str(&f.protocol, sProtocol, "PLAINTEXT")
 	str(&f.mechanism, sMechanism, "")
@@ -153,7 +166,25 @@ func Bind(fs *flag.FlagSet, env func(string) string, d Defaults) *Flags {
 	return f
 }
 
-// Resolve validates the parsed values. The first error names the setting to fix.
+// DefaultStateDir sets the state directory to dir unless AISTREAM_STATE_DIR
+// or --state-dir gave one. Call it after fs.Parse, before Resolve.
+func (f *Flags) DefaultStateDir(dir string) {
+	if !f.stateDirFromEnv && !isSet(f.fs, sStateDir.flag) {
+		f.stateDir = dir
+	}
+}
+
+// isSet reports whether the flag name was given on the command line.
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(fl *flag.Flag) { set = set || fl.Name == name })
+	return set
+}
+
+// Resolve validates the parsed values; the first error names the setting to
+// fix. It creates the state directory if it is missing (and a file in it, to
+// check it is writable), and has no other side effect; the HTTP address is
+// checked here as host:port and bound by Runtime.Listen.
 func (f *Flags) Resolve() (Kafka, Runtime, error) {
 	var errs []error
 	bad := func(s setting, v, want string) { errs = append(errs, &Error{Setting: s.name(), Value: v, Want: want}) }
@@ -175,17 +206,14 @@ func (f *Flags) Resolve() (Kafka, Runtime, error) {
 		if s == "" {
 			continue
 		}
-		if i := strings.LastIndex(s, ":"); i <= 0 || i == len(s)-1 {
-			bad(sBootstrap, f.bootstrap, "each server must be host:port, e.g. kafka-0:9092,kafka-1:9092")
-			break
-		} else if p, err := strconv.Atoi(s[i+1:]); err != nil || p <= 0 || p > 65535 {
-			bad(sBootstrap, f.bootstrap, "each server must be host:port with a port in 1..65535")
+		if msg := checkHostPort(s, brokerExample, false); msg != "" {
+			bad(sBootstrap, f.bootstrap, fmt.Sprintf("server %q: %s (a comma-separated list of host:port)", s, msg))
 			break
 		}
 		k.BootstrapServers = append(k.BootstrapServers, s)
 	}
 	if len(k.BootstrapServers) == 0 && len(errs) == 0 {
-		errs = append(errs, &Error{Setting: sBootstrap.name(), Want: "is required: set it to the brokers' host:port list"})
+		bad(sBootstrap, f.bootstrap, "no broker given: set it to the brokers' host:port list, e.g. kafka-0:9092,kafka-1:9092")
 	}
 	if !contains(SecurityProtocols, k.SecurityProtocol) {
 		bad(sProtocol, f.protocol, "use one of "+strings.Join(SecurityProtocols, ", "))
@@ -203,8 +231,8 @@ func (f *Flags) Resolve() (Kafka, Runtime, error) {
 	if sasl && (k.SASLUsername == "" || k.SASLPassword == "") {
 		errs = append(errs, &Error{Setting: sUsername.name() + " and " + sPassword.env, Want: "both are required with " + k.SecurityProtocol})
 	}
-	if k.ConsumerGroup == "" || strings.ContainsAny(k.ConsumerGroup, " /\\|") {
-		bad(sGroup, f.group, "a non-empty name without spaces, slashes or '|'")
+	if msg := checkGroupPrefix(k.ConsumerGroup, f.topicSuffix); msg != "" {
+		bad(sGroup, f.group, msg)
 	}
 	for _, file := range []struct {
 		s    setting
@@ -235,14 +263,23 @@ func (f *Flags) Resolve() (Kafka, Runtime, error) {
 	} else {
 		r.MaxMessageBytes = n
 	}
-	if r.StateDir == "" {
-		bad(sStateDir, r.StateDir, "a writable directory is required")
+	if f.usesHTTP {
+		if msg := checkHostPort(r.HTTPAddr, httpExample, true); msg != "" {
+			bad(sHTTP, r.HTTPAddr, msg)
+		}
 	}
 	if !contains([]string{"debug", "info", "warn", "error"}, r.LogLevel) {
 		bad(sLogLevel, f.logLevel, "use debug, info, warn or error")
 	}
 	if !contains([]string{"json", "console"}, r.LogFormat) {
 		bad(sLogFormat, f.logFormat, "use json or console")
+	}
+	// Last: the only check that writes, and only for an otherwise valid
+	// configuration.
+	if f.usesStateDir && len(errs) == 0 {
+		if msg := checkWritableDir(r.StateDir); msg != "" {
+			bad(sStateDir, r.StateDir, msg)
+		}
 	}
 	if len(errs) > 0 {
 		return k, r, errs[0]

@@ -13,7 +13,7 @@ func resolve(t *testing.T, env map[string]string, args ...string) (Kafka, Runtim
 	t.Helper()
 	fs := flag.NewFlagSet("t", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	f := Bind(fs, func(k string) string { return env[k] }, Defaults{Bootstrap: "localhost:9092", StateDir: "/tmp/x"})
+	f := Bind(fs, func(k string) string { return env[k] }, Defaults{Bootstrap: "localhost:9092", HTTPAddr: "127.0.0.1:8080", StateDir: t.TempDir()})
 	if err := fs.Parse(args); err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +54,7 @@ func TestInvalidValuesNameTheSetting(t *testing.T) {
 		{map[string]string{"KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "KAFKA_SASL_MECHANISM": "GSSAPI", "KAFKA_SASL_USERNAME": "u", "KAFKA_SASL_PASSWORD": "hunter2"}, []string{"KAFKA_SASL_MECHANISM", `"GSSAPI"`, "SCRAM-SHA-512"}},
 		{map[string]string{"KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "KAFKA_SASL_MECHANISM": "SCRAM-SHA-256", "KAFKA_SASL_PASSWORD": "hunter2"}, []string{"KAFKA_SASL_USERNAME", "required"}},
 		{map[string]string{"KAFKA_BOOTSTRAP_SERVERS": "kafka"}, []string{"KAFKA_BOOTSTRAP_SERVERS", "host:port"}},
-		{map[string]string{"KAFKA_BOOTSTRAP_SERVERS": "kafka:99999"}, []string{"KAFKA_BOOTSTRAP_SERVERS", "1..65535"}},
+		{map[string]string{"KAFKA_BOOTSTRAP_SERVERS": "kafka:99999"}, []string{"KAFKA_BOOTSTRAP_SERVERS", "1 to 65535"}},
 		{map[string]string{"AISTREAM_MAX_MESSAGE_BYTES": "lots"}, []string{"AISTREAM_MAX_MESSAGE_BYTES", `"lots"`}},
 		{map[string]string{"AISTREAM_INITIAL_OFFSET": "newest"}, []string{"AISTREAM_INITIAL_OFFSET", "earliest or latest"}},
 		{map[string]string{"KAFKA_SSL_CAFILE": "/nonexistent/ca.pem"}, []string{"KAFKA_SSL_CAFILE", "cannot be read"}},
