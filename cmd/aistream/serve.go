@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/aistream/aistream/codecs"
 	"github.com/aistream/aistream/internal/config"
+	"github.com/aistream/aistream/internal/httpserve"
 	"github.com/aistream/aistream/internal/stream"
 	"github.com/aistream/aistream/topology"
 	"github.com/aistream/aistream/views"
@@ -33,41 +33,35 @@ func cmdServe(args []string, dev bool) error {
 		name = "dev"
 	}
 	fs := flag.NewFlagSet("aistream "+name, flag.ContinueOnError)
-	defaults := config.Defaults{Bootstrap: "localhost:9092", HTTPAddr: "127.0.0.1:8080", StateDir: "/var/lib/aistream"}
+	mods := bindModules(fs)
+	suffix, err := longestTopicSuffix(mods)
+	if err != nil {
+		return err
+	}
+	kf := config.Bind(fs, os.Getenv, config.Defaults{Bootstrap: "localhost:9092", HTTPAddr: "127.0.0.1:8080", StateDir: "/var/lib/aistream", TopicSuffix: suffix})
+	sf := config.BindServe(fs, os.Getenv, dev)
 	var (
-		envErrs            []error
-		dataDir, brokerAdr *string
-		demo               *bool
-		demoRate           *float64
+		demo     *bool
+		demoRate *float64
 	)
 	if dev {
-		dataDir = fs.String("data-dir", envOr("AISTREAM_DATA_DIR", ".aistream-dev"), "directory of the embedded broker's log and the local state; kept across restarts [AISTREAM_DATA_DIR]")
-		brokerAdr = fs.String("broker-addr", envOr("AISTREAM_BROKER_ADDR", "127.0.0.1:9092"), "where the embedded broker listens [AISTREAM_BROKER_ADDR]")
 		demo = fs.Bool("demo", false, "produce demo AI Service traffic (a few tenants and agents, some malformed events)")
 		demoRate = fs.Float64("demo-rate", 5, "demo traces per second")
 	}
-	kf := config.Bind(fs, os.Getenv, defaults)
-	procList := fs.String("processors", envOr("AISTREAM_PROCESSORS", "all"), "processor groups to run here: all, none, or a comma-separated list [AISTREAM_PROCESSORS]")
-	serveViews := fs.Bool("views", envBool("AISTREAM_VIEWS", true, &envErrs), "serve the HTTP API and its views [AISTREAM_VIEWS]")
-	applyTopics := fs.Bool("apply-topics", envBool("AISTREAM_APPLY_TOPICS", true, &envErrs), "create missing topics at start; false only checks them [AISTREAM_APPLY_TOPICS]")
-	mods := bindModules(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if len(envErrs) > 0 {
-		return configError(envErrs[0])
+	sv, err := sf.Resolve()
+	if err != nil {
+		return configError(err)
 	}
 	if dev {
-		if _, _, err := net.SplitHostPort(*brokerAdr); err != nil {
-			return configError(fmt.Errorf("AISTREAM_BROKER_ADDR (--broker-addr)=%q is not valid: use host:port, e.g. 127.0.0.1:9092", *brokerAdr))
-		}
-		// The embedded broker is plain, local and the only cluster dev talks to.
-		_ = fs.Set("bootstrap-servers", *brokerAdr)
+		// dev is "start the embedded broker, then run": the embedded broker
+		// is plain, local and the only cluster dev talks to.
+		_ = fs.Set("bootstrap-servers", sv.BrokerAddr)
 		_ = fs.Set("security-protocol", "PLAINTEXT")
 		_ = fs.Set("sasl-mechanism", "")
-		if !isFlagSet(fs, "state-dir") && os.Getenv("AISTREAM_STATE_DIR") == "" {
-			_ = fs.Set("state-dir", filepath.Join(*dataDir, "state"))
-		}
+		kf.DefaultStateDir(filepath.Join(sv.DataDir, "state"))
 	}
 	kc, rt, err := kf.Resolve()
 	if err != nil {
@@ -79,11 +73,11 @@ func cmdServe(args []string, dev bool) error {
 	if dev && (*demoRate <= 0 || *demoRate > 100000) {
 		return configError(fmt.Errorf("--demo-rate=%v is not valid: use a number of traces per second from 0.001 to 100000", *demoRate))
 	}
-	groups, err := selectGroups(mods, *procList)
+	groups, err := selectGroups(mods, sv.Processors)
 	if err != nil {
 		return configError(err)
 	}
-	if len(groups) == 0 && !*serveViews {
+	if len(groups) == 0 && !sv.Views {
 		return configError(errors.New("--processors=none with --views=false leaves nothing to run"))
 	}
 	prefix := stream.Prefix(kc.ConsumerGroup)
@@ -91,6 +85,13 @@ func cmdServe(args []string, dev bool) error {
 	if err != nil {
 		return err
 	}
+	// Binding the HTTP address is the last check and comes before any
+	// side effect: an unusable address must not join a consumer group first.
+	ln, err := rt.Listen()
+	if err != nil {
+		return configError(err)
+	}
+	defer ln.Close()
 	log := newLogger(rt)
 
 	ctx, stop := signalContext()
@@ -98,19 +99,19 @@ func cmdServe(args []string, dev bool) error {
 
 	if dev {
 		// dev is "start the embedded broker, then run".
-		cluster, err := startEmbedded(*brokerAdr, filepath.Join(*dataDir, "kafka"))
+		cluster, err := startEmbedded(sv.BrokerAddr, filepath.Join(sv.DataDir, "kafka"))
 		if err != nil {
 			return err
 		}
 		defer cluster.Close()
-		log.Info().Str("broker", *brokerAdr).Str("data_dir", *dataDir).Msg("embedded Kafka broker listening")
+		log.Info().Str("broker", sv.BrokerAddr).Str("data_dir", sv.DataDir).Msg("embedded Kafka broker listening")
 	}
 
 	sc, err := kc.Sarama()
 	if err != nil {
 		return configError(err)
 	}
-	brokers, err := prepareTopics(log, kc.BootstrapServers, sc, internal, *applyTopics || dev)
+	brokers, err := prepareTopics(log, kc.BootstrapServers, sc, internal, sv.ApplyTopics || dev)
 	if err != nil {
 		return err
 	}
@@ -130,16 +131,15 @@ func cmdServe(args []string, dev bool) error {
 	// replica, the /v1 read routes only where --views is on.
 	srv := views.NewServer(log, metrics, views.HeaderScope)
 	srv.ReadyWhen(runner.Ready)
-	if *serveViews {
+	if sv.Views {
 		if err := srv.MountModules(prefix, runner.Open, mods...); err != nil {
 			return err
 		}
 	}
-	ln, err := net.Listen("tcp", rt.HTTPAddr)
-	if err != nil {
-		return configError(fmt.Errorf("AISTREAM_HTTP_ADDR (--http-addr)=%q: cannot listen: %w", rt.HTTPAddr, err))
+	if _, err := httpserve.RaiseFileLimit(); err != nil {
+		log.Warn().Err(err).Msg("cannot raise the open-file limit; the HTTP connection bound follows the current one")
 	}
-	httpSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	httpSrv := httpserve.New(srv.Handler(), ln, httpserve.Limits{})
 
 	g, runCtx := errgroup.WithContext(ctx)
 	g.Go(func() error { return runner.Run(runCtx) })
@@ -147,23 +147,12 @@ func cmdServe(args []string, dev bool) error {
 		stream.MonitorLag(runCtx, env, runner.Processors())
 		return nil
 	})
-	g.Go(func() error {
-		if err := httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			return fmt.Errorf("HTTP server: %w", err)
-		}
-		return nil
-	})
-	g.Go(func() error {
-		<-runCtx.Done()
-		shutCtx, done := context.WithTimeout(context.Background(), 10*time.Second)
-		defer done()
-		_ = httpSrv.Shutdown(shutCtx)
-		return nil
-	})
-	log.Info().Str("addr", "http://"+ln.Addr().String()).Bool("views", *serveViews).Msg("HTTP listening (/v1/..., /healthz, /readyz, /metrics)")
+	g.Go(func() error { return httpSrv.Run(runCtx) })
+	log.Info().Str("addr", "http://"+ln.Addr().String()).Bool("views", sv.Views).Int("max_conns", httpSrv.Limits().MaxConns).
+		Msg("HTTP listening (/v1/..., /healthz, /readyz, /metrics)")
 	if dev {
 		fmt.Fprintf(os.Stderr, "\n  aistream dev\n    broker: %s   (e.g. kcat -b %s -L)\n    API:    http://%s/v1/traces/{trace_id}  (header %s: <tenant>)\n    state:  %s\n\n",
-			*brokerAdr, *brokerAdr, rt.HTTPAddr, views.TenantHeader, *dataDir)
+			sv.BrokerAddr, sv.BrokerAddr, ln.Addr(), views.TenantHeader, sv.DataDir)
 	}
 	if dev && *demo {
 		g.Go(func() error {
@@ -173,7 +162,7 @@ func cmdServe(args []string, dev bool) error {
 			return nil
 		})
 	}
-	log.Info().Int("processors", len(groups)).Bool("views", *serveViews).Msg("aistream running; SIGINT or SIGTERM to stop")
+	log.Info().Int("processors", len(groups)).Bool("views", sv.Views).Msg("aistream running; SIGINT or SIGTERM to stop")
 	if err := g.Wait(); err != nil {
 		return err
 	}
@@ -247,30 +236,18 @@ func newLogger(rt config.Runtime) zerolog.Logger {
 	return log.Level(level).With().Timestamp().Logger()
 }
 
-func envOr(key, def string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
-	}
-	return def
-}
-
-// envBool reads a boolean variable; a value that is not a boolean is
-// recorded as a configuration error.
-func envBool(key string, def bool, errs *[]error) bool {
-	v := os.Getenv(key)
-	if v == "" {
-		return def
-	}
-	b, err := strconv.ParseBool(v)
+// longestTopicSuffix is the longest name aistream appends to the group
+// prefix for an internal topic: the prefix plus it must be a legal topic name.
+func longestTopicSuffix(mods []*stream.Module) (string, error) {
+	groups, err := stream.Topics("", mods)
 	if err != nil {
-		*errs = append(*errs, &config.Error{Setting: key, Value: v, Want: "use true or false"})
-		return def
+		return "", err
 	}
-	return b
-}
-
-func isFlagSet(fs *flag.FlagSet, name string) bool {
-	set := false
-	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
-	return set
+	longest := ""
+	for _, t := range topology.Internal(groups) {
+		if len(t.Name) > len(longest) {
+			longest = t.Name
+		}
+	}
+	return longest, nil
 }
