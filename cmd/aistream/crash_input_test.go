@@ -25,6 +25,7 @@ type crashInput struct {
 	// derives it from the phases.
 	revisions map[string]int
 	lineage   int
+	insights  int
 }
 
 const (
@@ -47,11 +48,19 @@ var tracePlans = [][crashPhases]string{
 
 // metricWindows is what each 5-minute window of a tenant×agent looks like;
 // the first three teach the baseline. Windows close by watermark (the next
-// window's events from 1 min in), so the last one stays open.
+// window's events from 1 min in), so the last one stays open. Per
+// tenant×agent they make insightsPerAgent insights: error_rate_spike fires
+// critical (errors50), resolves, fires warning (errors20), escalates to
+// critical (errors40) and resolves; latency_p95_regression fires critical
+// (slow4) and warning (slow2), cost_anomaly critical (cost4), each
+// resolving in the next window; new_failure_category fires for each of the
+// two error types.
 var metricWindows = [crashMetricWindows]string{
 	"normal", "normal", "normal", "normal", "errors50", "normal", "slow4", "normal",
 	"cost4", "normal", "errors20", "errors40", "normal", "slow2", "normal", "normal", "normal",
 }
+
+const insightsPerAgent = 13
 
 // failing says which requests of an error window fail: n of every m.
 var failing = map[string][2]int{"errors50": {1, 2}, "errors20": {1, 5}, "errors40": {2, 5}}
@@ -184,6 +193,7 @@ func (in *crashInput) metrics(prefix string, day time.Time, add func(phase, src 
 	per := 5 * time.Minute / crashWindowReqs
 	for ti, tenant := range in.tenants {
 		for ai, agent := range []string{"planner", "sql-agent", "rag-agent"} {
+			in.insights += insightsPerAgent
 			key := codecs.TenantKey(tenant, agent)
 			for w, kind := range metricWindows {
 				phase := min(w*crashPhases/(crashMetricWindows-1), crashPhases-1)
