@@ -20,7 +20,7 @@ func TestTracesView(t *testing.T) {
 	srv := kafkatest.ReadOnTester(t, tt, "p", contextgraph.Module())
 	tt.SetTableValue(stream.Prefix("p").Table(contextgraph.Name), "tr-1", &contextgraph.Graph{
 		TenantID: "acme", TraceID: "tr-1", Feedback: []contextgraph.FeedbackEntry{{EventID: "fb1", SignalID: "sig-1", Revision: 2, Fingerprint: "f"}},
-		Seen: []string{"dropped-1"}, Bytes: 123,
+		Offsets: stream.Offsets{{Topic: "t", Offset: 7}}, Bytes: 123,
 	})
 
 	var g contextgraph.Trace
@@ -46,10 +46,10 @@ func TestTraceViewHidesStorageAndHasNoNullLists(t *testing.T) {
 	srv := kafkatest.ReadOnTester(t, tt, "p", contextgraph.Module())
 	tt.SetTableValue(stream.Prefix("p").Table(contextgraph.Name), "tr-1", &contextgraph.Graph{
 		TenantID: "acme", TraceID: "tr-1", Feedback: []contextgraph.FeedbackEntry{{EventID: "fb1", SignalID: "sig-1", Fingerprint: "f"}},
-		Seen: []string{"dropped-1"}, Bytes: 123,
+		Offsets: stream.Offsets{{Topic: "t", Offset: 7}}, Bytes: 123,
 	})
 	body := getRaw(t, srv.URL+"/v1/traces/tr-1", "acme")
-	for _, leak := range []string{"seen_event_ids", "approx_bytes", "context_fingerprint"} {
+	for _, leak := range []string{"dropped_feedback", "offsets", "approx_bytes", "context_fingerprint"} {
 		if strings.Contains(body, leak) {
 			t.Errorf("response leaks storage field %q: %s", leak, body)
 		}

@@ -20,6 +20,7 @@ type Metrics struct {
 	ProduceErrors  *prometheus.CounterVec   // aistream_produce_errors_total{topic}
 	DeadLetters    *prometheus.CounterVec   // aistream_dead_letters_total{topic,reason}
 	Late           *prometheus.CounterVec   // aistream_late_events_total{group}
+	Dropped        *prometheus.CounterVec   // aistream_dropped_events_total{group,event_type}
 }
 
 // NewMetrics registers the metrics on a fresh registry (plus Go and process
@@ -49,8 +50,11 @@ func NewMetrics() *Metrics {
 		Late: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "aistream_late_events_total", Help: "Events that arrived after their window's grace period, by group.",
 		}, []string{"group"}),
+		Dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "aistream_dropped_events_total", Help: "Valid events not kept in state because a bound was reached, by group and event type.",
+		}, []string{"group", "event_type"}),
 	}
-	m.Registry.MustRegister(m.Produced, m.Consumed, m.Lag, m.ProduceLatency, m.ProduceErrors, m.DeadLetters, m.Late,
+	m.Registry.MustRegister(m.Produced, m.Consumed, m.Lag, m.ProduceLatency, m.ProduceErrors, m.DeadLetters, m.Late, m.Dropped,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -7,6 +7,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/aistream/aistream/codecs"
+	"github.com/aistream/aistream/internal/dedupe"
+	"github.com/aistream/aistream/internal/stream"
 )
 
 // Graph is the context graph of one trace: the group table's value, stored
@@ -24,15 +26,53 @@ type Graph struct {
 	Feedback  []FeedbackEntry `json:"feedback"`
 	// Events counts the events the graph holds (a replaced decision or span
 	// counts once), so it does not depend on arrival order.
-	Events  int     `json:"events"`
+	Events int `json:"events"`
+	// Dropped counts feedback not kept past its bounds (each still got its
+	// signal); earlier states also counted other kinds here, which
+	// Truncated now says.
 	Dropped Dropped `json:"dropped"`
+	// Truncated says which kinds of events a bound stopped keeping. Once it
+	// is set, a dropped event changes nothing and writes nothing, so a hot
+	// trace costs a lookup per event, not a rewrite of its whole graph
+	// (aistream_dropped_events_total counts them).
+	Truncated Truncated `json:"truncated"`
 	// Bytes is what the entries take in the encoded graph: the JSON of every
 	// step, decision, span and feedback entry kept, with the Agents and
 	// Errors entries it may add (see cost). It is what MaxStateBytes bounds.
 	Bytes int `json:"approx_bytes"`
-	// Seen holds the event_ids of events that were not kept (dropped past a
-	// bound), oldest first, so that their redelivery is not counted again.
-	Seen []string `json:"seen_event_ids,omitempty"`
+	// DroppedFeedback remembers the feedback not kept, so that a duplicate
+	// does not emit its signal again however many came since.
+	DroppedFeedback dedupe.Window `json:"dropped_feedback"`
+	// Offsets are the highest input offsets applied (redelivery detection).
+	Offsets stream.Offsets `json:"offsets,omitempty"`
+}
+
+// Truncated says which bounds were reached.
+type Truncated struct {
+	Thinking  bool `json:"thinking"`
+	Decisions bool `json:"decisions"`
+	Spans     bool `json:"spans"`
+	// Bytes: events refused because the graph reached MaxStateBytes.
+	Bytes bool `json:"bytes"`
+}
+
+// set marks a bound as reached and reports whether that is news.
+func set(flag *bool) bool {
+	if *flag {
+		return false
+	}
+	*flag = true
+	return true
+}
+
+// migrate carries counts of a state written before Truncated into it.
+func (g *Graph) migrate() {
+	d := &g.Dropped
+	g.Truncated.Thinking = g.Truncated.Thinking || d.Thinking > 0
+	g.Truncated.Decisions = g.Truncated.Decisions || d.Decisions > 0
+	g.Truncated.Spans = g.Truncated.Spans || d.Spans > 0
+	g.Truncated.Bytes = g.Truncated.Bytes || d.Bytes > 0
+	d.Thinking, d.Decisions, d.Spans, d.Bytes = 0, 0, 0, 0
 }
 
 // Agent is an agent that took part in the trace.
@@ -121,7 +161,8 @@ type FeedbackEntry struct {
 	Fingerprint string `json:"context_fingerprint"`
 }
 
-// Dropped counts distinct events not kept because a bound was reached.
+// Dropped counts distinct feedback events not kept because a bound was
+// reached (the other fields are read from earlier states only).
 type Dropped struct {
 	Thinking  int `json:"thinking,omitempty"`
 	Decisions int `json:"decisions,omitempty"`
@@ -131,8 +172,8 @@ type Dropped struct {
 	Bytes int `json:"bytes,omitempty"`
 }
 
-// Any reports whether anything was dropped.
-func (d Dropped) Any() bool { return d != Dropped{} }
+// Any reports whether anything was not kept.
+func (g *Graph) truncated() bool { return g.Dropped != Dropped{} || g.Truncated != Truncated{} }
 
 // Clipping lengths of stored strings: enough to read, small enough that the
 // bounds on counts keep a graph far below Kafka's message size.
@@ -141,12 +182,10 @@ const (
 	clipName    = 256
 	clipContent = 2048
 	clipText    = 1024
-	// maxSeen and maxSeenBytes (encoded) bound Seen; past them, the oldest
-	// ids are forgotten and a redelivery of their event counts as dropped
-	// again. Seen is outside MaxStateBytes: an encoded graph stays under
-	// MaxStateBytes + maxSeenBytes + a few KiB of fixed fields.
-	maxSeen      = 512
-	maxSeenBytes = 64 << 10
+	// maxDroppedFeedback bounds DroppedFeedback (about 40 bytes each encoded,
+	// outside MaxStateBytes: an encoded graph stays under MaxStateBytes +
+	// 24 KiB + a few KiB of fixed fields).
+	maxDroppedFeedback = 512
 )
 
 // clip cuts s to at most n bytes on a rune boundary.
@@ -186,53 +225,13 @@ func (g *Graph) has(eventID string) bool {
 			return true
 		}
 	}
-	return slices.Contains(g.Seen, eventID)
-}
-
-// remember records the id of an event that was not kept.
-func (g *Graph) remember(eventID string) {
-	g.Seen = append(g.Seen, eventID)
-	size, drop := 0, 0
-	for i := len(g.Seen) - 1; i >= 0; i-- {
-		size += quotedLen(g.Seen[i]) + 1
-		if size > maxSeenBytes || len(g.Seen)-i > maxSeen {
-			drop = i + 1
-			break
-		}
-	}
-	g.Seen = slices.Delete(g.Seen, 0, drop)
-}
-
-// quotedLen is at least the length of s as a JSON string (quotes included):
-// control characters, HTML characters, invalid UTF-8 and U+2028/U+2029 may
-// be written as a 6-byte escape.
-func quotedLen(s string) int {
-	n := 2
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r < 0x20 || r == '<' || r == '>' || r == '&' || r == utf8.RuneError && size == 1 || r == '\u2028' || r == '\u2029':
-			n += 6
-		case r == '"' || r == '\\':
-			n += 2
-		default:
-			n += size
-		}
-		i += size
-	}
-	return n
+	return false
 }
 
 // room reports whether an entry costing size bytes fits the byte budget
-// once one costing freed bytes is gone, and counts the event as dropped if
-// not.
-func (g *Graph) room(c Config, eventID string, size, freed int) bool {
-	if g.Bytes-freed+size <= c.MaxStateBytes {
-		return true
-	}
-	g.Dropped.Bytes++
-	g.remember(eventID)
-	return false
+// once one costing freed bytes is gone.
+func (g *Graph) room(c Config, size, freed int) bool {
+	return g.Bytes-freed+size <= c.MaxStateBytes
 }
 
 // cost is what an entry adds to the encoded graph: its JSON and, for its
@@ -281,17 +280,15 @@ func (g *Graph) apply(c Config, ev *codecs.Event) bool {
 
 func (g *Graph) addThinking(c Config, ev *codecs.Event, p *codecs.Thinking) bool {
 	if len(g.Thinking) >= c.MaxThinkingSteps {
-		g.Dropped.Thinking++
-		g.remember(ev.EventID)
-		return true
+		return set(&g.Truncated.Thinking)
 	}
 	s := Step{
 		EventID: ev.EventID, Timestamp: ev.Timestamp, SpanID: clip(p.SpanID, clipID), Agent: clip(p.Agent, clipName),
 		Step: p.Step, Kind: clip(p.Kind, clipName), Content: clip(p.Content, clipContent), Tokens: p.Tokens,
 	}
 	size := cost(s, s.Agent, nil)
-	if !g.room(c, ev.EventID, size, 0) {
-		return true
+	if !g.room(c, size, 0) {
+		return set(&g.Truncated.Bytes)
 	}
 	i, _ := slices.BinarySearchFunc(g.Thinking, s, compareSteps)
 	g.Thinking = slices.Insert(g.Thinking, i, s)
@@ -322,8 +319,8 @@ func newer(t codecs.Time, id string, t0 codecs.Time, id0 string) bool {
 // upsert keeps, in the sorted and bounded list, the newest version (by
 // event time, then event_id) of the entry e identifies, within the graph's
 // byte budget. It reports whether the graph changed: an older version of a
-// kept entry changes nothing; one past a bound is counted and remembered.
-func upsert[T any](g *Graph, c Config, ev *codecs.Event, list *[]T, e T, max int, dropped *int,
+// kept entry changes nothing; one past a bound only sets its Truncated flag.
+func upsert[T any](g *Graph, c Config, list *[]T, e T, max int, truncated *bool,
 	same func(T) bool, version func(T) (codecs.Time, string), size func(T) int, order func(a, b T) int) bool {
 	add, freed := size(e), 0
 	i := slices.IndexFunc(*list, same)
@@ -336,12 +333,10 @@ func upsert[T any](g *Graph, c Config, ev *codecs.Event, list *[]T, e T, max int
 		}
 		freed = size(old)
 	} else if len(*list) >= max {
-		*dropped++
-		g.remember(ev.EventID)
-		return true
+		return set(truncated)
 	}
-	if !g.room(c, ev.EventID, add, freed) {
-		return true
+	if !g.room(c, add, freed) {
+		return set(&g.Truncated.Bytes)
 	}
 	if i >= 0 {
 		*list = slices.Delete(*list, i, i+1)
@@ -365,7 +360,7 @@ func (g *Graph) addDecision(c Config, ev *codecs.Event, p *codecs.Decision) bool
 	for _, a := range alts {
 		d.Alternatives = append(d.Alternatives, codecs.Alternative{Option: clip(a.Option, clipName), Score: a.Score})
 	}
-	return upsert(g, c, ev, &g.Decisions, d, c.MaxDecisions, &g.Dropped.Decisions,
+	return upsert(g, c, &g.Decisions, d, c.MaxDecisions, &g.Truncated.Decisions,
 		func(x DecisionNode) bool { return x.DecisionID == d.DecisionID },
 		func(x DecisionNode) (codecs.Time, string) { return x.Timestamp, x.EventID },
 		func(x DecisionNode) int { return cost(x, x.Agent, nil) },
@@ -389,7 +384,7 @@ func (g *Graph) addSpan(c Config, ev *codecs.Event, p *codecs.Span) bool {
 	if p.Error != nil {
 		s.Error = &codecs.SpanError{Type: clip(p.Error.Type, clipName), Message: clip(p.Error.Message, clipText)}
 	}
-	changed := upsert(g, c, ev, &g.Spans, s, c.MaxSpans, &g.Dropped.Spans,
+	changed := upsert(g, c, &g.Spans, s, c.MaxSpans, &g.Truncated.Spans,
 		func(x SpanNode) bool { return x.SpanID == s.SpanID },
 		func(x SpanNode) (codecs.Time, string) { return x.Timestamp, x.EventID },
 		spanCost,
@@ -479,7 +474,7 @@ func (g *Graph) derive() {
 
 // seenTrace reports whether any agent event of the trace was applied.
 func (g *Graph) seenTrace() bool {
-	return len(g.Thinking)+len(g.Decisions)+len(g.Spans) > 0 || g.Dropped.Thinking+g.Dropped.Decisions+g.Dropped.Spans > 0
+	return len(g.Thinking)+len(g.Decisions)+len(g.Spans) > 0 || g.Truncated.Thinking || g.Truncated.Decisions || g.Truncated.Spans
 }
 
 // duration is the trace's extent in event time.

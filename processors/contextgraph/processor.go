@@ -72,39 +72,83 @@ func (p *processor) handle(ctx goka.Context, ev *codecs.Event) {
 			"the state under the scoped key of trace %s belongs to another tenant", trace))
 		return
 	}
-	if g.has(ev.EventID) {
-		return // a redelivery: already in the graph, its signal already out
+	g.migrate()
+	fb, isFeedback := ev.Payload.(*codecs.Feedback)
+	if g.has(ev.EventID) || isFeedback && g.DroppedFeedback.Seen(ev.EventID, ev.Timestamp.Time) {
+		if g.Offsets.Redelivered(ctx) {
+			// The state holds this very message: its outputs and the
+			// changelog write may have been lost in a crash.
+			p.replay(ctx, g, ev, fb)
+			ctx.SetValue(g)
+		}
+		return // a duplicate: already in the graph, its signal already out
 	}
-	if fb, ok := ev.Payload.(*codecs.Feedback); ok {
+	if isFeedback {
 		p.feedback(ctx, g, ev, fb)
-		ctx.SetValue(g)
-		return
+	} else if !g.apply(p.cfg, ev) {
+		p.count(ctx, ev)
+		return // dropped past a bound already reached: nothing to write
+	} else {
+		p.revise(ctx, g, ev.Timestamp)
 	}
-	if !g.apply(p.cfg, ev) {
-		return
-	}
-	p.revise(ctx, g, ev.Timestamp)
+	g.Offsets.Advance(ctx)
 	ctx.SetValue(g)
+}
+
+// replay re-emits what a redelivered event produced, with the same ids:
+// the current revision of a kept feedback's signal, revision 1 of a
+// dropped one's, and for a trace event the current revision of every
+// signal it may have revised.
+func (p *processor) replay(ctx goka.Context, g *Graph, ev *codecs.Event, fb *codecs.Feedback) {
+	sc := signalContext(p.cfg, g)
+	if fb != nil {
+		for i := range g.Feedback {
+			if g.Feedback[i].EventID == ev.EventID {
+				p.emit(ctx, g, &g.Feedback[i], sc)
+				return
+			}
+		}
+		e := newEntry(ev, fb, sc)
+		p.emit(ctx, g, &e, sc)
+		return
+	}
+	for i := range g.Feedback {
+		e := &g.Feedback[i]
+		if e.SupersededBy == "" && !ev.Timestamp.After(e.Timestamp.Add(p.cfg.SignalHorizon)) {
+			p.emit(ctx, g, e, sc)
+		}
+	}
+}
+
+// count counts an event dropped past a bound.
+func (p *processor) count(ctx goka.Context, ev *codecs.Event) {
+	if p.m != nil {
+		p.m.Dropped.WithLabelValues(string(ctx.Group()), ev.EventType).Inc()
+	}
+}
+
+// newEntry is a feedback's entry with its first signal revision.
+func newEntry(ev *codecs.Event, fb *codecs.Feedback, sc codecs.SignalContext) FeedbackEntry {
+	typ := classify(fb)
+	return FeedbackEntry{
+		EventID: ev.EventID, Timestamp: ev.Timestamp, ResponseID: fb.ResponseID, SessionID: fb.SessionID, UserID: fb.UserID,
+		Agent: fb.Agent, Model: fb.Model, Thumbs: fb.Thumbs, Score: fb.Score, Categories: fb.Categories, Comment: fb.Comment,
+		SignalID: SignalID(ev.TenantID, ev.EventID), SignalType: typ, Revision: 1,
+		Weight: weight(fb, typ, sc.Missing), Fingerprint: fingerprint(sc),
+	}
 }
 
 // feedback records a feedback on the trace and emits its first signal,
 // complete with whatever context the graph holds.
 func (p *processor) feedback(ctx goka.Context, g *Graph, ev *codecs.Event, fb *codecs.Feedback) {
 	sc := signalContext(p.cfg, g)
-	typ := classify(fb)
-	e := FeedbackEntry{
-		EventID: ev.EventID, Timestamp: ev.Timestamp, ResponseID: fb.ResponseID, SessionID: fb.SessionID, UserID: fb.UserID,
-		Agent: fb.Agent, Model: fb.Model, Thumbs: fb.Thumbs, Score: fb.Score, Categories: fb.Categories, Comment: fb.Comment,
-		SignalID: SignalID(ev.TenantID, ev.EventID), SignalType: typ, Revision: 1,
-		Weight: weight(fb, typ, sc.Missing), Fingerprint: fingerprint(sc),
-	}
+	e := newEntry(ev, fb, sc)
 	size := feedbackCost(e)
-	kept := len(g.Feedback) < p.cfg.MaxFeedback && g.room(p.cfg, ev.EventID, size, 0)
-	if !kept {
-		if len(g.Feedback) >= p.cfg.MaxFeedback {
-			g.Dropped.Feedback++
-			g.remember(ev.EventID)
-		}
+	if len(g.Feedback) >= p.cfg.MaxFeedback || !g.room(p.cfg, size, 0) {
+		// Not kept, but remembered: a duplicate must not emit again.
+		g.Dropped.Feedback++
+		g.DroppedFeedback.Add(ev.EventID, ev.Timestamp.Time, maxDroppedFeedback)
+		p.count(ctx, ev)
 		p.emit(ctx, g, &e, sc)
 		return
 	}

@@ -2,6 +2,7 @@ package contextgraph
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"slices"
 	"strings"
@@ -381,8 +382,8 @@ func TestBounds(t *testing.T) {
 	if ids := []string{g.Thinking[0].EventID, g.Thinking[1].EventID}; !slices.Equal(ids, []string{"a", "b"}) {
 		t.Errorf("kept steps %v, want the first two", ids)
 	}
-	if g.Dropped != (Dropped{Thinking: 2, Spans: 1, Feedback: 1}) || len(g.Spans) != 1 || len(g.Feedback) != 1 {
-		t.Errorf("dropped = %+v, %d spans, %d feedback", g.Dropped, len(g.Spans), len(g.Feedback))
+	if g.Dropped != (Dropped{Feedback: 1}) || g.Truncated != (Truncated{Thinking: true, Spans: true}) || len(g.Spans) != 1 || len(g.Feedback) != 1 {
+		t.Errorf("dropped = %+v, truncated %+v, %d spans, %d feedback", g.Dropped, g.Truncated, len(g.Spans), len(g.Feedback))
 	}
 }
 
@@ -395,8 +396,8 @@ func TestByteBudget(t *testing.T) {
 		h.event(thinking(string(rune('a'+i)), "tr-13", 0, i).with("content", "x"+big))
 	}
 	g := h.graph("tr-13")
-	if g.Dropped.Bytes == 0 || g.Bytes > c.MaxStateBytes || len(g.Thinking)+g.Dropped.Bytes != 10 {
-		t.Errorf("kept %d steps, dropped %d, %d bytes", len(g.Thinking), g.Dropped.Bytes, g.Bytes)
+	if !g.Truncated.Bytes || g.Bytes > c.MaxStateBytes || len(g.Thinking) >= 10 || len(g.Thinking) < 4 {
+		t.Errorf("kept %d steps, truncated %+v, %d bytes", len(g.Thinking), g.Truncated, g.Bytes)
 	}
 	if n := len(g.Thinking[0].Content); n != clipContent {
 		t.Errorf("content stored with %d bytes, want clipped to %d", n, clipContent)
@@ -417,4 +418,84 @@ func TestConfigValidate(t *testing.T) {
 	if err := c.Validate(); err == nil {
 		t.Error("zero spans accepted")
 	}
+}
+
+// Defect: past a bound every dropped event still rewrote the whole graph
+// (one hot trace wrote GBs of changelog). Once a bound is reached, a
+// dropped event writes nothing.
+func TestDroppedEventsPastABoundWriteNothing(t *testing.T) {
+	c := DefaultConfig()
+	c.MaxThinkingSteps = 2
+	h := newHarness(t, c)
+	table := h.tt.NewQueueTracker(string(stream.Prefix(prefix).Table(Name)))
+	writes := func() int {
+		n := 0
+		for {
+			if _, _, ok := table.Next(); !ok {
+				return n
+			}
+			n++
+		}
+	}
+	for i := range 3 { // two kept, the third reaches the bound
+		h.event(thinking(fmt.Sprint("t", i), "tr-hot", time.Duration(i)*time.Second, i))
+	}
+	if n := writes(); n != 3 {
+		t.Fatalf("%d table writes for 3 events (2 kept, 1 reaching the bound), want 3", n)
+	}
+	for i := range 200 {
+		h.event(thinking(fmt.Sprint("late", i), "tr-hot", time.Hour, 10+i))
+	}
+	if n := writes(); n != 0 {
+		t.Errorf("%d table writes for 200 events dropped past a reached bound, want 0", n)
+	}
+	if g := h.graph("tr-hot"); !g.Truncated.Thinking || len(g.Thinking) != 2 {
+		t.Errorf("graph truncated %+v, %d steps", g.Truncated, len(g.Thinking))
+	}
+}
+
+// Defect: a duplicate of a feedback dropped past the feedback bound emitted
+// its signal again once 512 more had been dropped (the id ring turned
+// over). The dedupe window recognises it however many came since.
+func TestDuplicateOfDroppedFeedbackEmitsNothingAfterManyMore(t *testing.T) {
+	c := DefaultConfig()
+	c.MaxFeedback = 1
+	h := newHarness(t, c)
+	h.event(span("s1", "tr-fb", 0, false))
+	first := feedback("fb-0", "tr-fb", time.Minute, "up")
+	h.event(first) // kept
+	dropped := feedback("fb-1", "tr-fb", time.Minute+time.Millisecond, "down")
+	h.event(dropped)
+	for i := range maxDroppedFeedback + 100 {
+		h.event(feedback(fmt.Sprint("fb-more-", i), "tr-fb", time.Minute+time.Duration(2+i)*time.Millisecond, "down").with("user_id", fmt.Sprint("u", i)))
+	}
+	h.drain()
+	h.event(dropped)
+	h.event(first)
+	h.none()
+}
+
+// Defect: goka writes the local table before the changelog and outputs are
+// acknowledged, so after a crash the uncommitted input is redelivered onto
+// a state that already holds it, and its signal was never emitted again.
+// A redelivery (an offset the state has applied) re-emits the signal with
+// the same ids and rewrites the state.
+func TestRedeliveryOntoStateThatHoldsTheEventReemitsItsSignal(t *testing.T) {
+	fb := feedback("fb-r", "tr-r", time.Minute, "down")
+	h := newHarness(t, DefaultConfig())
+	h.event(fb)
+	want := h.one()
+	ahead := h.graph("tr-r")
+
+	// A restart whose local state is ahead: the same message, same offset.
+	h2 := newHarness(t, DefaultConfig())
+	h2.tt.SetTableValue(stream.Prefix(prefix).Table(Name), "tr-r", ahead)
+	h2.event(fb)
+	got := h2.one()
+	if got.Env.EventID != want.Env.EventID || got.Sig.Revision != want.Sig.Revision {
+		t.Errorf("re-emitted %s rev %d, want %s rev %d", got.Env.EventID, got.Sig.Revision, want.Env.EventID, want.Sig.Revision)
+	}
+	// A duplicate the AI Service sent again (a later offset) emits nothing.
+	h2.event(fb)
+	h2.none()
 }

@@ -97,7 +97,7 @@ func signalContext(c Config, g *Graph) codecs.SignalContext {
 	out := codecs.SignalContext{
 		Spans:     len(g.Spans),
 		LatencyMS: float64(g.duration().Microseconds()) / 1000,
-		Truncated: g.Dropped.Any(),
+		Truncated: g.truncated(),
 	}
 	for i, a := range g.Agents {
 		if i == maxSignalNames {

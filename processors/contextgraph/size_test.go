@@ -67,10 +67,10 @@ func TestEncodedGraphFitsOneRecord(t *testing.T) {
 	}
 	if limit := 900 << 10; len(raw) > limit {
 		t.Errorf("encoded graph is %d bytes, over %d (%d spans, %d decisions, %d steps, %d feedback, %d seen; approx_bytes %d)",
-			len(raw), limit, len(g.Spans), len(g.Decisions), len(g.Thinking), len(g.Feedback), len(g.Seen), g.Bytes)
+			len(raw), limit, len(g.Spans), len(g.Decisions), len(g.Thinking), len(g.Feedback), len(g.DroppedFeedback.Marks), g.Bytes)
 	}
-	if g.Dropped.Bytes == 0 || g.Bytes > c.MaxStateBytes || len(g.Decisions) < 8 || len(g.Thinking) < 8 || len(g.Feedback) != 2 {
-		t.Errorf("byte budget not applied or applied too early: dropped %+v, approx_bytes %d, kept %d decisions, %d steps, %d feedback", g.Dropped, g.Bytes, len(g.Decisions), len(g.Thinking), len(g.Feedback))
+	if !g.Truncated.Bytes || g.Bytes > c.MaxStateBytes || len(g.Decisions) < 8 || len(g.Thinking) < 8 || len(g.Feedback) != 2 {
+		t.Errorf("byte budget not applied or applied too early: truncated %+v, approx_bytes %d, kept %d decisions, %d steps, %d feedback", g.Truncated, g.Bytes, len(g.Decisions), len(g.Thinking), len(g.Feedback))
 	}
-	t.Logf("encoded graph %d bytes, approx_bytes %d, dropped %+v, seen %d", len(raw), g.Bytes, g.Dropped, len(g.Seen))
+	t.Logf("encoded graph %d bytes, approx_bytes %d, truncated %+v", len(raw), g.Bytes, g.Truncated)
 }
