@@ -36,6 +36,9 @@ type Item struct {
 // (ordered by time, then insight_id, so the order is total and stable).
 type Recent struct {
 	Items []Item `json:"items"`
+	// Offsets are the highest input offsets applied: a redelivery of one
+	// rewrites the state, whose changelog write a crash may have lost.
+	Offsets stream.Offsets `json:"offsets,omitempty"`
 }
 
 // Codec stores Recent in the table; Decode returns *Recent.
@@ -82,6 +85,9 @@ func store(ctx goka.Context, in *Insight) {
 	}
 	for _, it := range r.Items {
 		if it.Insight.InsightID == in.InsightID {
+			if r.Offsets.Redelivered(ctx) {
+				ctx.SetValue(r)
+			}
 			return
 		}
 	}
@@ -93,6 +99,7 @@ func store(ctx goka.Context, in *Insight) {
 	if len(r.Items) > MaxPerTenant {
 		r.Items = r.Items[:MaxPerTenant]
 	}
+	r.Offsets.Advance(ctx)
 	ctx.SetValue(r)
 }
 

@@ -63,6 +63,9 @@ type Response struct {
 	ResponseID string  `json:"response_id"`
 	Signals    []Entry `json:"signals"`
 	Dropped    int     `json:"dropped,omitempty"`
+	// Offsets are the highest input offsets applied: a redelivery of one
+	// rewrites the state, whose changelog write a crash may have lost.
+	Offsets stream.Offsets `json:"offsets,omitempty"`
 }
 
 // Entry is the latest revision of one learning signal.
@@ -169,6 +172,9 @@ func (p *processor) apply(ctx goka.Context, msg signalMsg) {
 	e := entry(env, s)
 	if i := slices.IndexFunc(r.Signals, func(x Entry) bool { return x.SignalID == s.SignalID }); i >= 0 {
 		if r.Signals[i].Revision >= s.Revision {
+			if r.Offsets.Redelivered(ctx) {
+				ctx.SetValue(r)
+			}
 			return // a redelivery or an older revision
 		}
 		r.Signals = slices.Delete(r.Signals, i, i+1)
@@ -180,6 +186,7 @@ func (p *processor) apply(ctx goka.Context, msg signalMsg) {
 	r.Signals = slices.Delete(r.Signals, 0, n)
 	r.Dropped += n
 	markCurrent(r.Signals)
+	r.Offsets.Advance(ctx)
 	ctx.SetValue(r)
 }
 
