@@ -257,3 +257,36 @@ func TestANullKeyIsMarkedAndAnEmptyKeyIsNot(t *testing.T) {
 		t.Errorf("headers of a keyed record changed: %v", h)
 	}
 }
+
+// The cost per message of in-order commits (one channel hop and one queue
+// entry on delivery, one lookup on the mark), beside the same fake group
+// consumed directly.
+func BenchmarkClaimDeliverAndMark(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		wrap func(sarama.ConsumerGroup) sarama.ConsumerGroup
+	}{
+		{"direct", func(g sarama.ConsumerGroup) sarama.ConsumerGroup { return g }},
+		{"ordered", stream.WrapConsumerGroup},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			msgs := make(chan *sarama.ConsumerMessage, 256)
+			go func() {
+				for o := range int64(b.N) {
+					msgs <- &sarama.ConsumerMessage{Topic: "in", Key: []byte("k"), Offset: o}
+				}
+				close(msgs)
+			}()
+			s := &fakeSession{}
+			var p *processor
+			p = &processor{each: func(m *sarama.ConsumerMessage) { p.session.MarkMessage(m, "") }}
+			b.ResetTimer()
+			if err := bc.wrap(&fakeGroup{session: s, claim: fakeClaim{msgs: msgs}}).Consume(context.Background(), nil, p); err != nil {
+				b.Fatal(err)
+			}
+			if c := s.committed(); len(c) != b.N || c[len(c)-1] != int64(b.N) {
+				b.Fatalf("%d commits for %d messages", len(c), b.N)
+			}
+		})
+	}
+}
