@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"math/rand/v2"
 	"sort"
@@ -35,9 +34,7 @@ func TestIntegrationCrashLosesNoOutput(t *testing.T) {
 		t.Skipf("needs SIGKILL-able processes on a real broker: set %s=127.0.0.1:19092", kafkatest.EnvVar)
 	}
 	bin := buildBinary(t)
-	groups := func(prefix string) []topology.Group {
-		return allGroups(modules(flag.NewFlagSet("groups", flag.ContinueOnError)), prefix)
-	}
+	groups := kafkatest.ModuleTopics(modules()...)
 	_, prefixA := kafkatest.Setup(t, groups)
 	_, prefixB := kafkatest.Setup(t, groups)
 	day := time.Now().UTC().Truncate(24 * time.Hour).Add(-24 * time.Hour)
@@ -117,20 +114,15 @@ type crashRun struct {
 }
 
 func newCrashRun(t *testing.T, bin, prefix string, tenants []string) *crashRun {
-	specs, err := selectSpecs(modules(flag.NewFlagSet("specs", flag.ContinueOnError)), stream.Options{Prefix: prefix}, crashProcessors)
+	groups, err := selectGroups(modules(), crashProcessors)
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := &crashRun{t: t, bin: bin, prefix: prefix, state: t.TempDir(), tenants: tenants,
 		adm: kadm.NewClient(kafkatest.Client(t)), inputs: map[string][]string{}}
-	for _, s := range specs {
-		g := string(s.Graph.Group())
-		for _, e := range s.Graph.InputStreams() {
-			r.inputs[g] = append(r.inputs[g], e.Topic())
-		}
-		if l := s.Graph.LoopStream(); l != nil {
-			r.inputs[g] = append(r.inputs[g], l.Topic())
-		}
+	for _, grp := range groups {
+		gg := grp.Graph(stream.Options{Prefix: stream.Prefix(prefix)})
+		r.inputs[string(gg.Group())] = stream.Inputs(gg)
 	}
 	return r
 }

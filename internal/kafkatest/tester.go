@@ -23,7 +23,7 @@ func RunOnTester(t testing.TB, tt *tester.Tester, graphs ...*goka.GroupGraph) []
 	t.Helper()
 	var procs []*goka.Processor
 	for _, g := range graphs {
-		p, err := goka.NewProcessor(nil, g, goka.WithTester(tt), goka.WithHasher(topology.NewHash),
+		p, err := goka.NewProcessor(nil, g, goka.WithTester(tt), goka.WithHasher(topology.NewHash), goka.WithNilHandling(goka.NilProcess),
 			goka.WithLogger(log.New(io.Discard, "", 0)))
 		if err != nil {
 			t.Fatal(err)

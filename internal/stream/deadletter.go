@@ -8,10 +8,12 @@ import (
 	"runtime"
 	"strconv"
 
+	"github.com/IBM/sarama"
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/codec"
 
 	"github.com/aistream/aistream/codecs"
+	"github.com/aistream/aistream/internal/config"
 	"github.com/aistream/aistream/topology"
 )
 
@@ -28,13 +30,13 @@ const (
 	HeaderOriginalSHA256 = "aistream-original-sha256"
 )
 
-// maxDeadLetterValue keeps a dead letter inside the producer's record limit
-// (config.ProducerMaxBytes) with room for key and headers.
-const maxDeadLetterValue = 1_000_000
-
 // ReasonProcessing marks a message whose handler failed on it (a bug, kept
 // out of the way so the partition keeps flowing).
 const ReasonProcessing codecs.Reason = "processing_failed"
+
+// ReasonNullValue marks a record without a value (a tombstone) on a topic
+// whose records are events.
+const ReasonNullValue codecs.Reason = "null_value"
 
 // DeadLetterStream is the dead-letter topic as a goka stream.
 var DeadLetterStream = goka.Stream(topology.DeadLetters)
@@ -43,8 +45,8 @@ var DeadLetterStream = goka.Stream(topology.DeadLetters)
 // declares.
 func DeadLetterOutput() goka.Edge { return goka.Output(DeadLetterStream, new(codec.Bytes)) }
 
-// DeadLetter sends the message being processed, original key and bytes, to
-// the dead-letter topic with the reason in headers.
+// DeadLetter sends the message being processed, original key (null if it
+// was null) and bytes, to the dead-letter topic with the reason in headers.
 func DeadLetter(ctx goka.Context, m *Metrics, raw []byte, err error) {
 	reason := string(ReasonProcessing)
 	var de *codecs.DecodeError
@@ -59,7 +61,10 @@ func DeadLetter(ctx goka.Context, m *Metrics, raw []byte, err error) {
 		HeaderOffset:    []byte(strconv.FormatInt(ctx.Offset(), 10)),
 		HeaderGroup:     []byte(ctx.Group()),
 	}
-	if len(raw) > maxDeadLetterValue {
+	if NullKey(ctx) {
+		headers[HeaderNullKey] = nil
+	}
+	if len(raw) > valueRoom(ctx.Key(), headers) {
 		// Only a message the broker took compressed can be this large. It
 		// cannot be produced whole (goka would stop the group on the
 		// producer's error and fail on it again at every restart), so its
@@ -68,12 +73,30 @@ func DeadLetter(ctx goka.Context, m *Metrics, raw []byte, err error) {
 		sum := sha256.Sum256(raw)
 		headers[HeaderTruncated] = []byte(strconv.Itoa(len(raw)))
 		headers[HeaderOriginalSHA256] = []byte(hex.EncodeToString(sum[:]))
-		raw = raw[:maxDeadLetterValue]
+		raw = raw[:valueRoom(ctx.Key(), headers)]
 	}
 	ctx.Emit(DeadLetterStream, ctx.Key(), raw, goka.WithCtxEmitHeaders(headers))
 	if m != nil {
 		m.DeadLetters.WithLabelValues(string(ctx.Topic()), reason).Inc()
 	}
+}
+
+// NullKey reports whether the message being processed had a null key (which
+// goka's ctx.Key() shows as ""); see HeaderNullKey.
+func NullKey(ctx goka.Context) bool {
+	if ctx.Key() != "" {
+		return false
+	}
+	_, null := ctx.Headers()[HeaderNullKey]
+	return null
+}
+
+// valueRoom is the largest value a record with key and headers may have to
+// stay within the producer's limit (config.ProducerMaxBytes), counted the
+// way sarama checks it (ProducerMessage.ByteSize, record format 2).
+func valueRoom(key string, headers goka.Headers) int {
+	msg := sarama.ProducerMessage{Key: sarama.StringEncoder(key), Headers: headers.ToSarama()}
+	return config.ProducerMaxBytes - msg.ByteSize(2)
 }
 
 // Handler processes one decoded event.
@@ -89,8 +112,12 @@ func Accept(dec codecs.Decoder, m *Metrics, types []string, h Handler) goka.Proc
 		accepted[t] = true
 	}
 	return func(ctx goka.Context, msg any) {
-		raw, _ := msg.([]byte)
 		Count(ctx, m)
+		if msg == nil {
+			DeadLetter(ctx, m, nil, nullValue(ctx))
+			return
+		}
+		raw, _ := msg.([]byte)
 		ev, err := dec.Decode(raw)
 		if err != nil {
 			DeadLetter(ctx, m, raw, err)
@@ -102,6 +129,11 @@ func Accept(dec codecs.Decoder, m *Metrics, types []string, h Handler) goka.Proc
 		}
 		Guard(ctx, m, raw, func() { h(ctx, ev) })
 	}
+}
+
+// nullValue is the rejection of a tombstone on an event topic.
+func nullValue(ctx goka.Context) error {
+	return codecs.Reject(ReasonNullValue, "", "the record on %s has no value (a tombstone); aistream reads every record of this topic as an event: produce the event's JSON as the record value, and do not delete keys here", ctx.Topic())
 }
 
 // Guard runs f and turns a runtime panic (nil dereference, index out of

@@ -54,11 +54,11 @@ func (e *Env) topicManagerBuilder() goka.TopicManagerBuilder {
 
 func (e *Env) producerBuilder() goka.ProducerBuilder {
 	return func(brokers []string, clientID string, hasher func() hash.Hash32) (goka.Producer, error) {
-		p, err := goka.NewProducer(brokers, e.config(clientID))
+		p, err := sarama.NewAsyncProducer(brokers, e.config(clientID))
 		if err != nil {
 			return nil, fmt.Errorf("create producer: %w", err)
 		}
-		return &countingProducer{Producer: p, m: e.Metrics}, nil
+		return NewProducer(p, e.Metrics), nil
 	}
 }
 
@@ -70,8 +70,16 @@ func (e *Env) ProcessorOptions() []goka.ProcessorOption {
 		goka.WithTopicManagerBuilder(e.topicManagerBuilder()),
 		goka.WithProducerBuilder(e.producerBuilder()),
 		goka.WithConsumerGroupBuilder(func(brokers []string, group, clientID string) (sarama.ConsumerGroup, error) {
-			return sarama.NewConsumerGroup(brokers, group, e.config(clientID))
+			cg, err := sarama.NewConsumerGroup(brokers, group, e.config(clientID))
+			if err != nil {
+				return nil, err
+			}
+			return WrapConsumerGroup(cg), nil
 		}),
+		// A tombstone on an input is dead-lettered (Accept, Keyed), not
+		// dropped unseen. This applies to input callbacks only: table
+		// recovery still deletes the key of a nil table record.
+		goka.WithNilHandling(goka.NilProcess),
 		goka.WithConsumerSaramaBuilder(func(brokers []string, clientID string) (sarama.Consumer, error) {
 			return sarama.NewConsumer(brokers, e.config(clientID))
 		}),
@@ -101,34 +109,6 @@ func (e *Env) EmitterOptions() []goka.EmitterOption {
 		goka.WithEmitterProducerBuilder(e.producerBuilder()),
 		goka.WithEmitterLogger(gokaLogger{e.Log}),
 	}
-}
-
-// countingProducer feeds the produce metrics of the seed document.
-type countingProducer struct {
-	goka.Producer
-	m *Metrics
-}
-
-func (p *countingProducer) Emit(topic, key string, value []byte) *goka.Promise {
-	return p.observe(topic, time.Now(), p.Producer.Emit(topic, key, value))
-}
-
-func (p *countingProducer) EmitWithHeaders(topic, key string, value []byte, headers goka.Headers) *goka.Promise {
-	return p.observe(topic, time.Now(), p.Producer.EmitWithHeaders(topic, key, value, headers))
-}
-
-func (p *countingProducer) observe(topic string, start time.Time, pr *goka.Promise) *goka.Promise {
-	if p.m == nil {
-		return pr
-	}
-	return pr.Then(func(err error) {
-		if err != nil {
-			p.m.ProduceErrors.WithLabelValues(topic).Inc()
-			return
-		}
-		p.m.Produced.WithLabelValues(topic).Inc()
-		p.m.ProduceLatency.WithLabelValues(topic).Observe(time.Since(start).Seconds())
-	})
 }
 
 // gokaLogger sends goka's log lines to zerolog at debug level, except errors.

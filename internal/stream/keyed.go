@@ -10,12 +10,16 @@ type KeyedDecoder[T any] func(raw []byte) (key string, v T, err error)
 // under a key derived from the message: a message that fails to decode is
 // dead-lettered; one that is misplaced (another key, or a partition murmur2
 // would not choose among partitions) is re-keyed through the loop; the rest
-// is applied. Loop messages were placed by aistream's own producer and are
-// applied directly.
+// is applied; a record without a value (a tombstone) is dead-lettered. Loop
+// messages were placed by aistream's own producer and are applied directly.
 func Keyed[T any](m *Metrics, decode KeyedDecoder[T], apply func(ctx goka.Context, v T)) (input, loop goka.ProcessCallback) {
 	handle := func(ctx goka.Context, msg any, rekey bool) {
-		raw, _ := msg.([]byte)
 		Count(ctx, m)
+		if msg == nil {
+			DeadLetter(ctx, m, nil, nullValue(ctx))
+			return
+		}
+		raw, _ := msg.([]byte)
 		key, v, err := decode(raw)
 		if err != nil {
 			DeadLetter(ctx, m, raw, err)

@@ -113,7 +113,11 @@ const maxRecordBytes = 900 << 10
 // producer under the node's key, so they sit on the table's partition.
 func (p *processor) loop(ctx goka.Context, msg any) {
 	stream.Count(ctx, p.m)
-	u := msg.(*Update)
+	u, ok := msg.(*Update)
+	if !ok || u == nil {
+		stream.DeadLetter(ctx, p.m, nil, codecs.Reject(stream.ReasonNullValue, "", "a loop record without a value (a tombstone); only aistream writes this topic"))
+		return
+	}
 	// The update is encoded for the dead letter only if the handler fails:
 	// encoding every update up front cost a tenth of the group's CPU.
 	defer func() {

@@ -1,0 +1,99 @@
+package stream
+
+import (
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/lovoo/goka"
+)
+
+// producer is the goka.Producer of every processor and emitter: goka's own,
+// on a sarama AsyncProducer, except that a record emitted with key "" and
+// HeaderNullKey is produced with a null key (goka's producer cannot send
+// one) and without that header, and that every delivery feeds the produce
+// metrics of the seed document.
+type producer struct {
+	p  sarama.AsyncProducer
+	m  *Metrics // may be nil
+	wg sync.WaitGroup
+}
+
+// inFlight is what a produced record carries until the broker answers.
+type inFlight struct {
+	finish goka.PromiseFinisher
+	start  time.Time
+}
+
+// NewProducer builds aistream's goka.Producer on p, which must return
+// successes and errors (Producer.Return.*), as goka's producer requires.
+func NewProducer(p sarama.AsyncProducer, m *Metrics) goka.Producer {
+	pr := &producer{p: p, m: m}
+	pr.wg.Add(2)
+	go func() {
+		defer pr.wg.Done()
+		for e := range p.Errors() {
+			pr.finish(e.Msg, e)
+		}
+	}()
+	go func() {
+		defer pr.wg.Done()
+		for msg := range p.Successes() {
+			pr.finish(msg, nil)
+		}
+	}()
+	return pr
+}
+
+func (p *producer) Emit(topic, key string, value []byte) *goka.Promise {
+	return p.EmitWithHeaders(topic, key, value, nil)
+}
+
+func (p *producer) EmitWithHeaders(topic, key string, value []byte, headers goka.Headers) *goka.Promise {
+	promise, finish := goka.NewPromiseWithFinisher()
+	msg := &sarama.ProducerMessage{Topic: topic, Metadata: inFlight{finish: finish, start: time.Now()}}
+	if _, null := headers[HeaderNullKey]; !null || key != "" {
+		msg.Key = sarama.StringEncoder(key)
+	}
+	if value != nil {
+		msg.Value = sarama.ByteEncoder(value)
+	}
+	for k, v := range headers {
+		if k != HeaderNullKey {
+			msg.Headers = append(msg.Headers, sarama.RecordHeader{Key: []byte(k), Value: v})
+		}
+	}
+	p.p.Input() <- msg
+	return promise
+}
+
+func (p *producer) finish(msg *sarama.ProducerMessage, err error) {
+	f := msg.Metadata.(inFlight)
+	if p.m != nil {
+		if err != nil {
+			p.m.ProduceErrors.WithLabelValues(msg.Topic).Inc()
+		} else {
+			p.m.Produced.WithLabelValues(msg.Topic).Inc()
+			p.m.ProduceLatency.WithLabelValues(msg.Topic).Observe(time.Since(f.start).Seconds())
+		}
+	}
+	f.finish(msg, err)
+}
+
+// Close flushes what is in flight, so that every promise is finished, and
+// gives up after a minute like goka's producer.
+func (p *producer) Close() error {
+	p.p.AsyncClose()
+	done := make(chan struct{})
+	go func() {
+		p.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-time.After(time.Minute):
+		return fmt.Errorf("producer close: records still in flight after a minute; they may or may not have been written")
+	}
+}
