@@ -30,3 +30,15 @@ func (JSON[T]) Decode(b []byte) (any, error) {
 	}
 	return v, nil
 }
+
+// EncodedLen is the length of v as JSON[T] encodes it: the one measure the
+// state byte budgets count with. Only a time outside years 0-9999 fails to
+// encode, which decoding refuses, so a failure is a bug and panics (the
+// handler's guard dead-letters the event that triggered it).
+func EncodedLen[T any](v T) int {
+	b, err := JSON[T]{}.Encode(v)
+	if err != nil {
+		panic(err)
+	}
+	return len(b)
+}

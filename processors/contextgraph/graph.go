@@ -239,25 +239,14 @@ func (g *Graph) room(c Config, size, freed int) bool {
 // Errors entry, each with a separator. Deterministic, so replacing an entry
 // subtracts exactly what adding it counted.
 func cost[T any](entry T, agent string, failure *SpanFailure) int {
-	n := encodedLen(entry) + 1
+	n := codecs.EncodedLen(entry) + 1
 	if agent != "" {
-		n += encodedLen(Agent{Name: agent}) + 1 + len(`.999999999`)
+		n += codecs.EncodedLen(Agent{Name: agent}) + 1 + len(`.999999999`)
 	}
 	if failure != nil {
-		n += encodedLen(failure) + 1
+		n += codecs.EncodedLen(failure) + 1
 	}
 	return n
-}
-
-// encodedLen is the length of v as the table codec encodes it.
-func encodedLen[T any](v T) int {
-	b, err := codecs.JSON[T]{}.Encode(v)
-	if err != nil {
-		// Only a time outside years 0-9999 fails, which the decoder refuses;
-		// stream.Accept dead-letters the event if it ever happens.
-		panic(err)
-	}
-	return len(b)
 }
 
 // apply adds a thinking, decision or span event (not yet applied, of the

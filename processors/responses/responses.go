@@ -201,24 +201,14 @@ const maxResponseBytes = 768 << 10
 func overBudget(r *Response) int {
 	head := *r
 	head.Signals = nil
-	size := encodedLen(head)
+	size := codecs.EncodedLen(head)
 	for i := len(r.Signals) - 1; i >= 0; i-- {
-		size += encodedLen(r.Signals[i]) + 1
+		size += codecs.EncodedLen(r.Signals[i]) + 1
 		if size > maxResponseBytes {
 			return i + 1
 		}
 	}
 	return 0
-}
-
-// encodedLen is the length of v as the table codec encodes it.
-func encodedLen[T any](v T) int {
-	b, err := codecs.JSON[T]{}.Encode(v)
-	if err != nil {
-		// Only a time outside years 0-9999 fails, which decoding refuses.
-		panic(err)
-	}
-	return len(b)
 }
 
 // compare orders entries by feedback timestamp, then feedback event_id.
