@@ -28,7 +28,8 @@ const crashProcessors = "context-graph,agent-quality-router,agent-quality,query-
 // the crash does not. Run A is killed in the middle of three of the four
 // input phases; run B, the reference, gets the same phases without a crash.
 // Both must produce the same learning signals (signal_id → highest
-// revision, and every revision), insights and lineage records.
+// revision), insights and lineage records; superseded revisions A skipped
+// are reported.
 func TestIntegrationCrashLosesNoOutput(t *testing.T) {
 	if !kafkatest.Real() {
 		t.Skipf("needs SIGKILL-able processes on a real broker: set %s=127.0.0.1:19092", kafkatest.EnvVar)
