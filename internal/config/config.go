@@ -10,7 +10,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // Security protocols and SASL mechanisms, spelled as the AI Service's
@@ -285,15 +284,6 @@ func (f *Flags) Resolve() (Kafka, Runtime, error) {
 		return k, r, errs[0]
 	}
 	return k, r, nil
-}
-
-// Duration parses a duration setting with a message naming it.
-func Duration(name, value string, min time.Duration) (time.Duration, error) {
-	d, err := time.ParseDuration(value)
-	if err != nil || d < min {
-		return 0, &Error{Setting: name, Value: value, Want: fmt.Sprintf("a duration of at least %s, e.g. 5m or 90s", min)}
-	}
-	return d, nil
 }
 
 func contains(list []string, v string) bool {

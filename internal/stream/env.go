@@ -101,16 +101,6 @@ func (e *Env) ViewOptions() []goka.ViewOption {
 	}
 }
 
-// EmitterOptions configures a goka emitter for this environment.
-func (e *Env) EmitterOptions() []goka.EmitterOption {
-	return []goka.EmitterOption{
-		goka.WithEmitterHasher(topology.NewHash),
-		goka.WithEmitterTopicManagerBuilder(e.topicManagerBuilder()),
-		goka.WithEmitterProducerBuilder(e.producerBuilder()),
-		goka.WithEmitterLogger(gokaLogger{e.Log}),
-	}
-}
-
 // gokaLogger sends goka's log lines to zerolog at debug level, except errors.
 type gokaLogger struct{ log zerolog.Logger }
 

@@ -24,7 +24,7 @@ func NewModule(c Config) *stream.Module {
 			if err != nil {
 				return nil, err
 			}
-			q := Query{table: t}
+			q := NewQuery(t)
 			return []api.Route{{
 				Method: "GET", Pattern: "/v1/responses/{response_id}/feedback",
 				Summary: "the feedback on a response and the latest revision of each learning signal",
