@@ -21,8 +21,12 @@ type Decoder struct {
 
 // Decode parses and validates one message value. Unknown fields are ignored
 // (the AI Service may add fields before aistream knows them); everything
-// aistream reads is checked.
+// aistream reads is checked. A nil value is a Kafka record with a null value
+// (a tombstone), told apart from an empty one.
 func (d Decoder) Decode(value []byte) (*Event, error) {
+	if value == nil {
+		return nil, Reject(ReasonNullValue, "", "the record has a null value; an event is a JSON object")
+	}
 	max := d.MaxBytes
 	if max <= 0 {
 		max = DefaultMaxBytes
@@ -50,11 +54,11 @@ func (d Decoder) Decode(value []byte) (*Event, error) {
 	if err := env.validate(); err != nil {
 		return nil, err
 	}
-	spec, ok := types[env.EventType]
+	typ, ok := LookupType(env.EventType)
 	if !ok {
 		return nil, Reject(ReasonUnknownType, "event_type", "%q is not a known event type (known: %s)", env.EventType, strings.Join(KnownTypes(), ", "))
 	}
-	payload := spec.new()
+	payload := typ.NewPayload()
 	if err := checkKeys(env.Data, reflect.TypeOf(payload), "data."); err != nil {
 		return nil, err
 	}

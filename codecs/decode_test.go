@@ -254,6 +254,23 @@ func TestDecodeOversized(t *testing.T) {
 	}
 }
 
+// A null record value (a tombstone) is told apart from an empty one.
+func TestDecodeNullValue(t *testing.T) {
+	for in, want := range map[string]struct {
+		value  []byte
+		reason codecs.Reason
+	}{
+		"null":  {nil, codecs.ReasonNullValue},
+		"empty": {[]byte{}, codecs.ReasonNotJSON},
+	} {
+		ev, err := codecs.Decoder{}.Decode(want.value)
+		var de *codecs.DecodeError
+		if ev != nil || !errors.As(err, &de) || de.Reason != want.reason {
+			t.Errorf("%s value: got %v, %v; want reason %q", in, ev, err, want.reason)
+		}
+	}
+}
+
 func TestEncodeDecodeRoundTrip(t *testing.T) {
 	for name, b := range readDir(t, validDir) {
 		t.Run(name, func(t *testing.T) {
