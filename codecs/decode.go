@@ -1,7 +1,6 @@
 package codecs
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -34,12 +33,13 @@ func (d Decoder) Decode(value []byte) (*Event, error) {
 	if len(value) > max {
 		return nil, Reject(ReasonOversized, "", "%d bytes exceed the limit of %d", len(value), max)
 	}
-	trimmed := bytes.TrimSpace(value)
+	start, end, err := wellFormed(value)
+	if err != nil {
+		return nil, err
+	}
+	trimmed := value[start:end]
 	if len(trimmed) == 0 {
 		return nil, Reject(ReasonNotJSON, "", "empty message")
-	}
-	if !json.Valid(trimmed) {
-		return nil, Reject(ReasonNotJSON, "", "not valid JSON: %s", abbreviate(trimmed))
 	}
 	if trimmed[0] != '{' {
 		return nil, Reject(ReasonWrongType, "", "the event must be a JSON object")

@@ -8,10 +8,13 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aistream/aistream/codecs"
 )
@@ -197,6 +200,24 @@ var invalidCases = map[string]struct {
 	// encoding/json matches keys without case; Python does not.
 	"tenant_id_case_variant.json":    {codecs.ReasonInvalidValue, "TENANT_ID"},
 	"decision_key_case_variant.json": {codecs.ReasonInvalidValue, "data.alternatives[1].Score"},
+	// Python's json.loads(value.decode("utf-8")) fails on bytes that are not
+	// UTF-8, which Go would read as U+FFFD; and reads a lone surrogate Go
+	// would read as U+FFFD.
+	"feedback_comment_latin1.bin":      {codecs.ReasonInvalidUTF8, "data.comment"},
+	"envelope_source_invalid_utf8.bin": {codecs.ReasonInvalidUTF8, "source"},
+	"unknown_field_invalid_utf8.bin":   {codecs.ReasonInvalidUTF8, "data.x_debug.raw[1]"},
+	"key_invalid_utf8.bin":             {codecs.ReasonInvalidUTF8, "data"},
+	"thinking_lone_surrogate.json":     {codecs.ReasonInvalidUTF8, "data.content"},
+	// Go keeps one value or merges repeated objects, Python keeps the last.
+	"duplicate_tenant_id.json":         {codecs.ReasonDuplicateKey, "tenant_id"},
+	"span_duplicate_trace_id.json":     {codecs.ReasonDuplicateKey, "data.trace_id"},
+	"span_duplicate_error.json":        {codecs.ReasonDuplicateKey, "data.error"},
+	"unknown_field_duplicate_key.json": {codecs.ReasonDuplicateKey, "data.x_router.weights[0].w"},
+	"audit_duplicate_detail.json":      {codecs.ReasonDuplicateKey, "data.details.ip"},
+	"duplicate_escaped_key.json":       {codecs.ReasonDuplicateKey, "data.step"},
+	// Python's json.loads skips only JSON whitespace; Go's bytes.TrimSpace
+	// more.
+	"leading_nbsp.bin": {codecs.ReasonNotJSON, ""},
 }
 
 func TestDecodeInvalidExamples(t *testing.T) {
@@ -229,9 +250,44 @@ func TestDecodeInvalidExamples(t *testing.T) {
 			if de.Detail == "" {
 				t.Errorf("no detail in %v", err)
 			}
+			if de.Reason == codecs.ReasonInvalidUTF8 {
+				if got, want := detailOffset(de), invalidUTF8Offset(b); got != want {
+					t.Errorf("%v: names byte %d, want %d", err, got, want)
+				}
+			}
 		})
 	}
 }
+
+var byteOffset = regexp.MustCompile(`\bbyte (\d+)\b`)
+
+// detailOffset is the byte offset an invalid_utf8 rejection names, or -1.
+func detailOffset(de *codecs.DecodeError) int {
+	m := byteOffset.FindStringSubmatch(de.Detail)
+	if m == nil {
+		return -1
+	}
+	n, _ := strconv.Atoi(m[1])
+	return n
+}
+
+// invalidUTF8Offset is where b stops being UTF-8, or else where its first
+// \u escape of a surrogate is (no example has a pair before a lone one).
+func invalidUTF8Offset(b []byte) int {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n == 1 {
+			return i
+		}
+		i += n
+	}
+	if loc := surrogateEscape.FindIndex(b); loc != nil {
+		return loc[0]
+	}
+	return -1
+}
+
+var surrogateEscape = regexp.MustCompile(`(?i)\\ud[89a-f]`)
 
 func TestDecodeOversized(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join(validDir, "audit.recorded.json"))

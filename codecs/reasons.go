@@ -14,6 +14,8 @@ const (
 	ReasonNullValue      Reason = "null_value"
 	ReasonOversized      Reason = "oversized"
 	ReasonNotJSON        Reason = "not_json"
+	ReasonInvalidUTF8    Reason = "invalid_utf8"
+	ReasonDuplicateKey   Reason = "duplicate_key"
 	ReasonMissingField   Reason = "missing_field"
 	ReasonWrongType      Reason = "wrong_type"
 	ReasonBadTimestamp   Reason = "bad_timestamp"
@@ -35,7 +37,9 @@ type ReasonInfo struct {
 var reasons = []ReasonInfo{
 	{ReasonNullValue, "the record has a null value (a tombstone), not an event"},
 	{ReasonOversized, "the message is larger than the decoder's limit (--max-message-bytes)"},
+	{ReasonInvalidUTF8, "the message has bytes that are not UTF-8, or a \\u escape of half a surrogate pair (Field is where, Detail the byte offset)"},
 	{ReasonNotJSON, "the message is empty or not one JSON value"},
+	{ReasonDuplicateKey, "an object, at any depth, has the same key twice (Field is its path)"},
 	{ReasonWrongType, "a value has the wrong JSON type (the message or data is not an object, a string where a number belongs, …)"},
 	{ReasonMissingField, "a required field is absent or empty"},
 	{ReasonInvalidValue, "a value is out of its range or set, too long, or its key differs from a known one only in case"},
