@@ -550,3 +550,96 @@ func TestTimeJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeAsPythonReadsBytes: what Python's json.loads(value.decode("utf-8"))
+// would fail on or read differently is rejected, whatever field it is in;
+// UTF-8 it reads the same is accepted.
+func TestDecodeAsPythonReadsBytes(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(validDir, "agent.span.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	span := string(b)
+	model := `"model": "gpt-4o"`
+	manyKeys := func(repeat string) string {
+		var sb strings.Builder
+		for i := range 40 {
+			fmt.Fprintf(&sb, `"k%d": %d, `, i, i)
+		}
+		return `"x_many": {` + sb.String() + `"` + repeat + `": 1}, ` + model
+	}
+	cases := []struct {
+		name, old, new string
+		reason         codecs.Reason // "" when accepted
+		field          string
+	}{
+		{"overlong", model, `"model": "gpt` + "\xc0\xaf" + `4o"`, codecs.ReasonInvalidUTF8, "data.model"},
+		{"above U+10FFFF", model, `"model": "` + "\xf4\x90\x80\x80" + `"`, codecs.ReasonInvalidUTF8, "data.model"},
+		{"UTF-8 of a surrogate", model, `"model": "` + "\xed\xb0\x80" + `"`, codecs.ReasonInvalidUTF8, "data.model"},
+		{"cut sequence", model, `"model": "gpt-4o` + "\xe2\x82" + `"`, codecs.ReasonInvalidUTF8, "data.model"},
+		{"lone low surrogate", model, `"model": "\udc00"`, codecs.ReasonInvalidUTF8, "data.model"},
+		{"high surrogate then a letter", model, `"model": "\ud83d\u0041"`, codecs.ReasonInvalidUTF8, "data.model"},
+		{"high surrogate at the end", model, `"model": "gpt\uD83D"`, codecs.ReasonInvalidUTF8, "data.model"},
+		{"after the JSON", "\n}\n", "\n}\n\xff", codecs.ReasonInvalidUTF8, ""},
+		{"after a syntax error", `"tokens_out": 96`, `"tokens_out": 96,, "x": "` + "\xff" + `"`, codecs.ReasonInvalidUTF8, ""},
+		{"syntax error before a repeated key", `"tokens_out": 96`, `"tokens_out": 96, "model": "x", "y": tru`, codecs.ReasonNotJSON, ""},
+		{"repeated among many keys", model, manyKeys("k7"), codecs.ReasonDuplicateKey, "data.x_many.k7"},
+		{"repeated key in an array's object", model, `"x": [{}, {"a": {"b": 1, "b": 2}}], ` + model, codecs.ReasonDuplicateKey, "data.x[1].a.b"},
+		{"repeated key, one escaped with a pair", model, `"x": {"😀": 1, "\ud83d\ude00": 2}, ` + model, codecs.ReasonDuplicateKey, "data.x.😀"},
+		{"first finding wins", model, `"x": {"a": 1, "a": 2}, "model": "\udc00"`, codecs.ReasonDuplicateKey, "data.x.a"},
+		{"vertical tab", "{\n", "\v{\n", codecs.ReasonNotJSON, ""},
+		{"trailing NEL", "\n}\n", "\n}\u0085", codecs.ReasonNotJSON, ""},
+
+		{"many distinct keys", model, manyKeys("k40"), "", ""},
+		{"same key in sibling objects", model, `"x": [{"a": 1}, {"a": 1}], "y": {"a": {"a": 1}}, ` + model, "", ""},
+		{"keys that differ in case", model, `"x": {"a": 1, "A": 2}, ` + model, "", ""},
+		{"multi-byte text", model, `"model": "日本語 naïve 👩‍💻 ` + "\U0010FFFF" + `"`, "", ""},
+		{"escaped surrogate pair", model, `"model": "\ud83d\ude00 \uD834\uDD1E"`, "", ""},
+		{"replacement character as written", model, `"model": "\ufffd ` + "\uFFFD" + `"`, "", ""},
+		{"JSON whitespace", "{\n", " \t\r\n{\n", "", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if !strings.Contains(span, c.old) {
+				t.Fatalf("%q is not in the example", c.old)
+			}
+			in := []byte(strings.Replace(span, c.old, c.new, 1))
+			_, err := codecs.Decoder{}.Decode(in)
+			if c.reason == "" {
+				if err != nil {
+					t.Fatalf("rejected %q: %v", in, err)
+				}
+				return
+			}
+			var de *codecs.DecodeError
+			if !errors.As(err, &de) || de.Reason != c.reason || de.Field != c.field {
+				t.Fatalf("got %v, want %s on %q", err, c.reason, c.field)
+			}
+			if c.reason == codecs.ReasonInvalidUTF8 {
+				if got, want := detailOffset(de), invalidUTF8Offset(in); got != want {
+					t.Errorf("%v: names byte %d, want %d", err, got, want)
+				}
+			}
+		})
+	}
+}
+
+// The nesting limit of encoding/json still holds: every decoder after the
+// check sees only what json.Valid accepts.
+func TestDecodeNestingLimit(t *testing.T) {
+	const limit = 10000
+	deep := func(n int) []byte {
+		return []byte(`{"x":` + strings.Repeat("[", n-1) + strings.Repeat("]", n-1) + `}`)
+	}
+	for _, n := range []int{limit, limit + 1} {
+		in := deep(n)
+		_, err := codecs.Decoder{}.Decode(in)
+		var de *codecs.DecodeError
+		if !errors.As(err, &de) {
+			t.Fatalf("depth %d: %v", n, err)
+		}
+		if notJSON := de.Reason == codecs.ReasonNotJSON; notJSON == json.Valid(in) {
+			t.Errorf("depth %d: json.Valid = %v, Decode: %v", n, json.Valid(in), err)
+		}
+	}
+}

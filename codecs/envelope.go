@@ -1,6 +1,8 @@
 // Package codecs holds the event envelope the AI Service publishes, the typed
 // payload of every event type, and strict decoding with a reason for every
-// rejection. What it encodes, Python's json.loads reads back unchanged.
+// rejection. What it encodes, Python's json.loads reads back unchanged; what
+// it accepts, Python reads as the same event (no bytes that are not UTF-8,
+// no repeated keys).
 package codecs
 
 import (
