@@ -20,8 +20,9 @@ type Decoder struct {
 
 // Decode parses and validates one message value. Unknown fields are ignored
 // (the AI Service may add fields before aistream knows them); everything
-// aistream reads is checked. A nil value is a Kafka record with a null value
-// (a tombstone), told apart from an empty one.
+// aistream reads is checked, and the whole message, unknown fields too, must
+// be UTF-8 without a repeated key (wellFormed). A nil value is a Kafka
+// record with a null value (a tombstone), told apart from an empty one.
 func (d Decoder) Decode(value []byte) (*Event, error) {
 	if value == nil {
 		return nil, Reject(ReasonNullValue, "", "the record has a null value; an event is a JSON object")

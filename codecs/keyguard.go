@@ -13,7 +13,7 @@ import (
 // without case: encoding/json would fill the field from it ("TENANT_ID",
 // "ſource" for "source"), while Python and every case-sensitive consumer of
 // the same message see no such field, or another value where the exact key
-// is also present. b must be valid JSON (json.Valid).
+// is also present. b must be well-formed (wellFormed).
 func checkKeys(b []byte, t reflect.Type, prefix string) error {
 	k := keyScanner{b: b}
 	return k.value(t, strings.TrimSuffix(prefix, "."))

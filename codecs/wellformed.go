@@ -41,15 +41,15 @@ const maxDepth = 10000
 const smallObject = 16
 
 // scanner holds the state of one check; scanners reuses it, so that a
-// message costs no allocation unless it has an object larger than
-// smallObject or an escaped key.
+// message costs no allocation unless it has an object of more than
+// smallObject keys.
 type scanner struct {
 	b       []byte
 	i       int
-	frames  []frame // one per open object or array
-	keys    []key   // the keys of the open objects, each object's from its frame.keys
-	decoded []byte  // escaped keys, unescaped
-	badByte *DecodeError
+	frames  []frame      // one per open object or array
+	keys    []key        // the keys of the open objects, each object's from its frame.keys
+	decoded []byte       // escaped keys, unescaped
+	badByte *DecodeError // the first byte that is not UTF-8
 	syntax  int          // offset of the first syntax error, or -1
 	found   *DecodeError // the first lone surrogate or repeated key
 }
