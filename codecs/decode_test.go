@@ -8,10 +8,13 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aistream/aistream/codecs"
 )
@@ -197,6 +200,24 @@ var invalidCases = map[string]struct {
 	// encoding/json matches keys without case; Python does not.
 	"tenant_id_case_variant.json":    {codecs.ReasonInvalidValue, "TENANT_ID"},
 	"decision_key_case_variant.json": {codecs.ReasonInvalidValue, "data.alternatives[1].Score"},
+	// Python's json.loads(value.decode("utf-8")) fails on bytes that are not
+	// UTF-8, which Go would read as U+FFFD; and reads a lone surrogate Go
+	// would read as U+FFFD.
+	"feedback_comment_latin1.bin":      {codecs.ReasonInvalidUTF8, "data.comment"},
+	"envelope_source_invalid_utf8.bin": {codecs.ReasonInvalidUTF8, "source"},
+	"unknown_field_invalid_utf8.bin":   {codecs.ReasonInvalidUTF8, "data.x_debug.raw[1]"},
+	"key_invalid_utf8.bin":             {codecs.ReasonInvalidUTF8, "data"},
+	"thinking_lone_surrogate.json":     {codecs.ReasonInvalidUTF8, "data.content"},
+	// Go keeps one value or merges repeated objects, Python keeps the last.
+	"duplicate_tenant_id.json":         {codecs.ReasonDuplicateKey, "tenant_id"},
+	"span_duplicate_trace_id.json":     {codecs.ReasonDuplicateKey, "data.trace_id"},
+	"span_duplicate_error.json":        {codecs.ReasonDuplicateKey, "data.error"},
+	"unknown_field_duplicate_key.json": {codecs.ReasonDuplicateKey, "data.x_router.weights[0].w"},
+	"audit_duplicate_detail.json":      {codecs.ReasonDuplicateKey, "data.details.ip"},
+	"duplicate_escaped_key.json":       {codecs.ReasonDuplicateKey, "data.step"},
+	// Python's json.loads skips only JSON whitespace; Go's bytes.TrimSpace
+	// more.
+	"leading_nbsp.bin": {codecs.ReasonNotJSON, ""},
 }
 
 func TestDecodeInvalidExamples(t *testing.T) {
@@ -229,9 +250,44 @@ func TestDecodeInvalidExamples(t *testing.T) {
 			if de.Detail == "" {
 				t.Errorf("no detail in %v", err)
 			}
+			if de.Reason == codecs.ReasonInvalidUTF8 {
+				if got, want := detailOffset(de), invalidUTF8Offset(b); got != want {
+					t.Errorf("%v: names byte %d, want %d", err, got, want)
+				}
+			}
 		})
 	}
 }
+
+var byteOffset = regexp.MustCompile(`\bbyte (\d+)\b`)
+
+// detailOffset is the byte offset an invalid_utf8 rejection names, or -1.
+func detailOffset(de *codecs.DecodeError) int {
+	m := byteOffset.FindStringSubmatch(de.Detail)
+	if m == nil {
+		return -1
+	}
+	n, _ := strconv.Atoi(m[1])
+	return n
+}
+
+// invalidUTF8Offset is where b stops being UTF-8, or else where its first
+// \u escape of a surrogate is (no example has a pair before a lone one).
+func invalidUTF8Offset(b []byte) int {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n == 1 {
+			return i
+		}
+		i += n
+	}
+	if loc := surrogateEscape.FindIndex(b); loc != nil {
+		return loc[0]
+	}
+	return -1
+}
+
+var surrogateEscape = regexp.MustCompile(`(?i)\\ud[89a-f]`)
 
 func TestDecodeOversized(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join(validDir, "audit.recorded.json"))
@@ -251,6 +307,23 @@ func TestDecodeOversized(t *testing.T) {
 	_, err = codecs.Decoder{}.Decode(big)
 	if !errors.As(err, &de) || de.Reason != codecs.ReasonOversized {
 		t.Fatalf("got %v, want reason %q under the default limit", err, codecs.ReasonOversized)
+	}
+}
+
+// A null record value (a tombstone) is told apart from an empty one.
+func TestDecodeNullValue(t *testing.T) {
+	for in, want := range map[string]struct {
+		value  []byte
+		reason codecs.Reason
+	}{
+		"null":  {nil, codecs.ReasonNullValue},
+		"empty": {[]byte{}, codecs.ReasonNotJSON},
+	} {
+		ev, err := codecs.Decoder{}.Decode(want.value)
+		var de *codecs.DecodeError
+		if ev != nil || !errors.As(err, &de) || de.Reason != want.reason {
+			t.Errorf("%s value: got %v, %v; want reason %q", in, ev, err, want.reason)
+		}
 	}
 }
 
@@ -474,6 +547,99 @@ func TestTimeJSON(t *testing.T) {
 		var de *codecs.DecodeError
 		if !errors.As(err, &de) || de.Reason != reason || de.Field != "start_time" {
 			t.Errorf("%s: CheckTime = %v, want %s on start_time", in, err, reason)
+		}
+	}
+}
+
+// TestDecodeAsPythonReadsBytes: what Python's json.loads(value.decode("utf-8"))
+// would fail on or read differently is rejected, whatever field it is in;
+// UTF-8 it reads the same is accepted.
+func TestDecodeAsPythonReadsBytes(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(validDir, "agent.span.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	span := string(b)
+	model := `"model": "gpt-4o"`
+	manyKeys := func(repeat string) string {
+		var sb strings.Builder
+		for i := range 40 {
+			fmt.Fprintf(&sb, `"k%d": %d, `, i, i)
+		}
+		return `"x_many": {` + sb.String() + `"` + repeat + `": 1}, ` + model
+	}
+	cases := []struct {
+		name, old, new string
+		reason         codecs.Reason // "" when accepted
+		field          string
+	}{
+		{"overlong", model, `"model": "gpt` + "\xc0\xaf" + `4o"`, codecs.ReasonInvalidUTF8, "data.model"},
+		{"above U+10FFFF", model, `"model": "` + "\xf4\x90\x80\x80" + `"`, codecs.ReasonInvalidUTF8, "data.model"},
+		{"UTF-8 of a surrogate", model, `"model": "` + "\xed\xb0\x80" + `"`, codecs.ReasonInvalidUTF8, "data.model"},
+		{"cut sequence", model, `"model": "gpt-4o` + "\xe2\x82" + `"`, codecs.ReasonInvalidUTF8, "data.model"},
+		{"lone low surrogate", model, `"model": "\udc00"`, codecs.ReasonInvalidUTF8, "data.model"},
+		{"high surrogate then a letter", model, `"model": "\ud83d\u0041"`, codecs.ReasonInvalidUTF8, "data.model"},
+		{"high surrogate at the end", model, `"model": "gpt\uD83D"`, codecs.ReasonInvalidUTF8, "data.model"},
+		{"after the JSON", "\n}\n", "\n}\n\xff", codecs.ReasonInvalidUTF8, ""},
+		{"after a syntax error", `"tokens_out": 96`, `"tokens_out": 96,, "x": "` + "\xff" + `"`, codecs.ReasonInvalidUTF8, ""},
+		{"syntax error before a repeated key", `"tokens_out": 96`, `"tokens_out": 96, "model": "x", "y": tru`, codecs.ReasonNotJSON, ""},
+		{"repeated among many keys", model, manyKeys("k7"), codecs.ReasonDuplicateKey, "data.x_many.k7"},
+		{"repeated key in an array's object", model, `"x": [{}, {"a": {"b": 1, "b": 2}}], ` + model, codecs.ReasonDuplicateKey, "data.x[1].a.b"},
+		{"repeated key, one escaped with a pair", model, `"x": {"😀": 1, "\ud83d\ude00": 2}, ` + model, codecs.ReasonDuplicateKey, "data.x.😀"},
+		{"first finding wins", model, `"x": {"a": 1, "a": 2}, "model": "\udc00"`, codecs.ReasonDuplicateKey, "data.x.a"},
+		{"vertical tab", "{\n", "\v{\n", codecs.ReasonNotJSON, ""},
+		{"trailing NEL", "\n}\n", "\n}\u0085", codecs.ReasonNotJSON, ""},
+
+		{"many distinct keys", model, manyKeys("k40"), "", ""},
+		{"same key in sibling objects", model, `"x": [{"a": 1}, {"a": 1}], "y": {"a": {"a": 1}}, ` + model, "", ""},
+		{"keys that differ in case", model, `"x": {"a": 1, "A": 2}, ` + model, "", ""},
+		{"multi-byte text", model, `"model": "日本語 naïve 👩‍💻 ` + "\U0010FFFF" + `"`, "", ""},
+		{"escaped surrogate pair", model, `"model": "\ud83d\ude00 \uD834\uDD1E"`, "", ""},
+		{"replacement character as written", model, `"model": "\ufffd ` + "\uFFFD" + `"`, "", ""},
+		{"JSON whitespace", "{\n", " \t\r\n{\n", "", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if !strings.Contains(span, c.old) {
+				t.Fatalf("%q is not in the example", c.old)
+			}
+			in := []byte(strings.Replace(span, c.old, c.new, 1))
+			_, err := codecs.Decoder{}.Decode(in)
+			if c.reason == "" {
+				if err != nil {
+					t.Fatalf("rejected %q: %v", in, err)
+				}
+				return
+			}
+			var de *codecs.DecodeError
+			if !errors.As(err, &de) || de.Reason != c.reason || de.Field != c.field {
+				t.Fatalf("got %v, want %s on %q", err, c.reason, c.field)
+			}
+			if c.reason == codecs.ReasonInvalidUTF8 {
+				if got, want := detailOffset(de), invalidUTF8Offset(in); got != want {
+					t.Errorf("%v: names byte %d, want %d", err, got, want)
+				}
+			}
+		})
+	}
+}
+
+// The nesting limit of encoding/json still holds: every decoder after the
+// check sees only what json.Valid accepts.
+func TestDecodeNestingLimit(t *testing.T) {
+	const limit = 10000
+	deep := func(n int) []byte {
+		return []byte(`{"x":` + strings.Repeat("[", n-1) + strings.Repeat("]", n-1) + `}`)
+	}
+	for _, n := range []int{limit, limit + 1} {
+		in := deep(n)
+		_, err := codecs.Decoder{}.Decode(in)
+		var de *codecs.DecodeError
+		if !errors.As(err, &de) {
+			t.Fatalf("depth %d: %v", n, err)
+		}
+		if notJSON := de.Reason == codecs.ReasonNotJSON; notJSON == json.Valid(in) {
+			t.Errorf("depth %d: json.Valid = %v, Decode: %v", n, json.Valid(in), err)
 		}
 	}
 }

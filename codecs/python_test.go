@@ -7,7 +7,9 @@ import (
 	"io"
 	"math"
 	"math/big"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
@@ -25,6 +27,21 @@ for line in sys.stdin.buffer:
     obj = json.loads(line)
     out = json.dumps(obj, sort_keys=True, ensure_ascii=False, allow_nan=False)
     sys.stdout.buffer.write(out.encode("utf-8") + b"\n")`
+
+// python3 finds the interpreter; without one the test is skipped, or fails
+// when AISTREAM_REQUIRE_PYTHON=1 (kafkatest.RequirePythonEnvVar, which CI
+// sets).
+func python3(t *testing.T) string {
+	t.Helper()
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		if os.Getenv("AISTREAM_REQUIRE_PYTHON") == "1" {
+			t.Fatalf("python3 is not on PATH: %v", err)
+		}
+		t.Skip("python3 is not on PATH")
+	}
+	return python
+}
 
 // throughPython sends each document through pythonRoundTrip.
 func throughPython(t *testing.T, python string, docs ...[]byte) [][]byte {
@@ -69,10 +86,7 @@ var trickyStrings = map[string]string{
 }
 
 func TestPythonReadsEncodeUnchanged(t *testing.T) {
-	python, err := exec.LookPath("python3")
-	if err != nil {
-		t.Skip("python3 is not on PATH")
-	}
+	python := python3(t)
 
 	q := 0.92
 	payload := map[string]any{
@@ -170,10 +184,7 @@ func TestPythonReadsEncodeUnchanged(t *testing.T) {
 // TestPythonReadsExamples checks every valid example the same way, after a
 // Go decode and re-encode.
 func TestPythonReadsExamples(t *testing.T) {
-	python, err := exec.LookPath("python3")
-	if err != nil {
-		t.Skip("python3 is not on PATH")
-	}
+	python := python3(t)
 	var names []string
 	var docs [][]byte
 	for name, b := range readDir(t, validDir) {
@@ -191,6 +202,49 @@ func TestPythonReadsExamples(t *testing.T) {
 	for i, out := range throughPython(t, python, docs...) {
 		if got, want := canonical(t, out), canonical(t, docs[i]); !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: Python read something else\n Go: %s\n Py: %s", names[i], docs[i], out)
+		}
+	}
+}
+
+// pythonConsumer reads each file named on its command line as the AI
+// Service's consumer reads a message value, and as it writes one back
+// (UTF-8), printing "ok" or the exception's type, one line each.
+const pythonConsumer = `import json, sys
+for path in sys.argv[1:]:
+    v = open(path, "rb").read()
+    try:
+        obj = json.loads(v.decode("utf-8"))
+        json.dumps(obj, ensure_ascii=False).encode("utf-8")
+        print("ok")
+    except Exception as e:
+        print(type(e).__name__)`
+
+// TestPythonRejectsWhatIsNotJSONToIt: every example rejected as not JSON or
+// not UTF-8 is one the AI Service's consumer fails on too, so those
+// examples test what they say.
+func TestPythonRejectsWhatIsNotJSONToIt(t *testing.T) {
+	python := python3(t)
+	var names, paths []string
+	for name, want := range invalidCases {
+		if want.reason == codecs.ReasonNotJSON || want.reason == codecs.ReasonInvalidUTF8 {
+			names = append(names, name)
+			paths = append(paths, filepath.Join(invalidDir, name))
+		}
+	}
+	var stderr bytes.Buffer
+	cmd := exec.Command(python, append([]string{"-c", pythonConsumer}, paths...)...)
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("python3: %v\n%s", err, stderr.String())
+	}
+	got := strings.Fields(string(out))
+	if len(got) != len(names) {
+		t.Fatalf("python3 printed %q for %d files", out, len(names))
+	}
+	for i, name := range names {
+		if got[i] == "ok" {
+			t.Errorf("%s (%s): Python reads it", name, invalidCases[name].reason)
 		}
 	}
 }
