@@ -30,13 +30,11 @@ const (
 	HeaderOriginalSHA256 = "aistream-original-sha256"
 )
 
-// ReasonProcessing marks a message whose handler failed on it (a bug, kept
-// out of the way so the partition keeps flowing).
-const ReasonProcessing codecs.Reason = "processing_failed"
-
-// ReasonNullValue marks a record without a value (a tombstone) on a topic
-// whose records are events.
-const ReasonNullValue codecs.Reason = "null_value"
+// The reasons stream itself gives, from the closed list in codecs.
+const (
+	ReasonProcessing = codecs.ReasonProcessing
+	ReasonNullValue  = codecs.ReasonNullValue
+)
 
 // DeadLetterStream is the dead-letter topic as a goka stream.
 var DeadLetterStream = goka.Stream(topology.DeadLetters)

@@ -141,16 +141,9 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// inputs maps each input topic to the event type it carries.
-var inputs = []struct {
-	topic string
-	typ   string
-}{
-	{topology.ThinkingEvents, codecs.TypeThinking},
-	{topology.DecisionEvents, codecs.TypeDecision},
-	{topology.TraceEvents, codecs.TypeSpan},
-	{topology.FeedbackEvents, codecs.TypeFeedback},
-}
+// inputs are the AI Service's topics the group reads (their event types
+// come from the codecs registry).
+var inputs = []string{topology.ThinkingEvents, topology.DecisionEvents, topology.TraceEvents, topology.FeedbackEvents}
 
 // graph builds the context-graph group.
 func graph(o stream.Options, c Config) *goka.GroupGraph {
@@ -159,9 +152,10 @@ func graph(o stream.Options, c Config) *goka.GroupGraph {
 		edges []goka.Edge
 		all   []string
 	)
-	for _, in := range inputs {
-		edges = append(edges, goka.Input(goka.Stream(in.topic), new(codec.Bytes), stream.Accept(o.Decoder, o.Metrics, []string{in.typ}, p.input)))
-		all = append(all, in.typ)
+	for _, topic := range inputs {
+		types := codecs.TypesOn(topic)
+		edges = append(edges, goka.Input(goka.Stream(topic), new(codec.Bytes), stream.Accept(o.Decoder, o.Metrics, types, p.input)))
+		all = append(all, types...)
 	}
 	edges = append(edges,
 		goka.Loop(new(codec.Bytes), stream.Accept(o.Decoder, o.Metrics, all, p.handle)),

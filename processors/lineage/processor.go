@@ -71,7 +71,7 @@ type processor struct {
 	m     *stream.Metrics
 }
 
-var lineageTypes = []string{codecs.TypeLineage}
+var lineageTypes = codecs.TypesOn(topology.LineageEvents)
 
 // input fans an accepted event out. It never touches state, so the key
 // and partition it arrived on do not matter: every node update is looped
