@@ -129,3 +129,15 @@ func Names(mods []*Module) []string {
 	slices.Sort(names)
 	return names
 }
+
+// ReadTable is a Module.Read over the table of the group with the given
+// short name: it opens the table and builds the routes over it.
+func ReadTable(group string, c goka.Codec, routes func(api.Table) ([]api.Route, error)) func(Prefix, api.Opener) ([]api.Route, error) {
+	return func(p Prefix, open api.Opener) ([]api.Route, error) {
+		t, err := open(p.Table(group), c)
+		if err != nil {
+			return nil, err
+		}
+		return routes(t)
+	}
+}

@@ -181,17 +181,6 @@ func NewModule(c Config) *stream.Module {
 		Flags:    cfg.RegisterFlags,
 		Validate: func() error { return cfg.Validate() },
 		Groups:   []stream.Group{{Name: Name, Graph: func(o stream.Options) *goka.GroupGraph { return graph(o, *cfg) }}},
-		Read: func(p stream.Prefix, open api.Opener) ([]api.Route, error) {
-			t, err := open(p.Table(Name), new(TableCodec))
-			if err != nil {
-				return nil, err
-			}
-			q := NewQuery(t)
-			return []api.Route{{
-				Method: "GET", Pattern: "/v1/traces/{trace_id}",
-				Summary: "the context graph of a trace, its feedback and learning signals included",
-				Handle:  func(r *api.Request) (any, error) { return q.Trace(r.Scope.Tenant, r.Path("trace_id")) },
-			}}, nil
-		},
+		Read:     stream.ReadTable(Name, new(TableCodec), func(t api.Table) ([]api.Route, error) { return NewQuery(t).Routes(), nil }),
 	}
 }

@@ -174,3 +174,12 @@ func (g *Graph) view() *Trace {
 	}
 	return t
 }
+
+// Routes are the read model's routes.
+func (q Query) Routes() []api.Route {
+	return []api.Route{{
+		Method: "GET", Pattern: "/v1/traces/{trace_id}",
+		Summary: "the context graph of a trace, its feedback and learning signals included",
+		Handle:  func(r *api.Request) (any, error) { return q.Trace(r.Scope.Tenant, r.Path("trace_id")) },
+	}}
+}

@@ -62,18 +62,7 @@ func Module() *stream.Module {
 	return &stream.Module{
 		Name:   Name,
 		Groups: []stream.Group{{Name: Name, Graph: graph}},
-		Read: func(p stream.Prefix, open api.Opener) ([]api.Route, error) {
-			t, err := open(p.Table(Name), new(Codec))
-			if err != nil {
-				return nil, err
-			}
-			q := NewQuery(t)
-			return []api.Route{{
-				Method: "GET", Pattern: "/v1/insights",
-				Summary: "the tenant's insights, newest first (since, severity minimum, limit, cursor)",
-				Handle:  q.handle,
-			}}, nil
-		},
+		Read:   stream.ReadTable(Name, new(Codec), func(t api.Table) ([]api.Route, error) { return NewQuery(t).Routes(), nil }),
 	}
 }
 

@@ -114,3 +114,12 @@ func decodeCursor(s string) (Item, bool) {
 	}
 	return Item{Time: t, Insight: Insight{InsightID: id}}, true
 }
+
+// Routes are the read model's routes.
+func (q Query) Routes() []api.Route {
+	return []api.Route{{
+		Method: "GET", Pattern: "/v1/insights",
+		Summary: "the tenant's insights, newest first (since, severity minimum, limit, cursor)",
+		Handle:  q.handle,
+	}}
+}

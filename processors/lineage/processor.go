@@ -34,17 +34,13 @@ func NewModule(c Config) *stream.Module {
 		Flags:    cfg.RegisterFlags,
 		Validate: func() error { return cfg.Validate() },
 		Groups:   []stream.Group{{Name: Name, Graph: func(o stream.Options) *goka.GroupGraph { return graph(o, *cfg) }}},
-		Read: func(p stream.Prefix, open api.Opener) ([]api.Route, error) {
-			t, err := open(p.Table(Name), TableCodec{})
-			if err != nil {
-				return nil, err
-			}
+		Read: stream.ReadTable(Name, TableCodec{}, func(t api.Table) ([]api.Route, error) {
 			q, err := NewQuery(t, *cfg)
 			if err != nil {
 				return nil, err
 			}
-			return q.routes(), nil
-		},
+			return q.Routes(), nil
+		}),
 	}
 }
 

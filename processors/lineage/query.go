@@ -363,8 +363,8 @@ func (q Query) Edges(tenant, dataset, other, dialect string) (*EdgeList, error) 
 	return out, nil
 }
 
-// routes are the lineage read model's routes.
-func (q Query) routes() []api.Route {
+// Routes are the read model's routes.
+func (q Query) Routes() []api.Route {
 	depth := func(r *api.Request, def int) (int, error) {
 		s := r.Query.Get("depth")
 		if s == "" {

@@ -50,18 +50,7 @@ func NewModule(c Config) *stream.Module {
 				Companion: func(ctx context.Context, gp *goka.Processor) { proc(stream.Options{}).idleTicker(ctx, gp) },
 			},
 		},
-		Read: func(p stream.Prefix, open api.Opener) ([]api.Route, error) {
-			t, err := open(p.Table(Name), new(StateCodec))
-			if err != nil {
-				return nil, err
-			}
-			q := NewQuery(t)
-			return []api.Route{{
-				Method: "GET", Pattern: "/v1/agents/{agent}/quality",
-				Summary: "an agent's open window, recent closed windows, baseline and active alerts",
-				Handle:  func(r *api.Request) (any, error) { return q.Agent(r.Scope.Tenant, r.Path("agent")) },
-			}}, nil
-		},
+		Read: stream.ReadTable(Name, new(StateCodec), func(t api.Table) ([]api.Route, error) { return NewQuery(t).Routes(), nil }),
 	}
 }
 

@@ -84,3 +84,12 @@ func (q Query) Agent(tenant, agent string) (*AgentQuality, error) {
 	}
 	return out, nil
 }
+
+// Routes are the read model's routes.
+func (q Query) Routes() []api.Route {
+	return []api.Route{{
+		Method: "GET", Pattern: "/v1/agents/{agent}/quality",
+		Summary: "an agent's open window, recent closed windows, baseline and active alerts",
+		Handle:  func(r *api.Request) (any, error) { return q.Agent(r.Scope.Tenant, r.Path("agent")) },
+	}}
+}

@@ -19,17 +19,6 @@ func NewModule(c Config) *stream.Module {
 		Flags:    cfg.RegisterFlags,
 		Validate: func() error { return cfg.Validate() },
 		Groups:   []stream.Group{{Name: Name, Graph: func(o stream.Options) *goka.GroupGraph { return graph(o, *cfg) }}},
-		Read: func(p stream.Prefix, open api.Opener) ([]api.Route, error) {
-			t, err := open(p.Table(Name), new(TableCodec))
-			if err != nil {
-				return nil, err
-			}
-			q := NewQuery(t)
-			return []api.Route{{
-				Method: "GET", Pattern: "/v1/responses/{response_id}/feedback",
-				Summary: "the feedback on a response and the latest revision of each learning signal",
-				Handle:  func(r *api.Request) (any, error) { return q.Feedback(r.Scope.Tenant, r.Path("response_id")) },
-			}}, nil
-		},
+		Read:     stream.ReadTable(Name, new(TableCodec), func(t api.Table) ([]api.Route, error) { return NewQuery(t).Routes(), nil }),
 	}
 }

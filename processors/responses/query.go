@@ -92,3 +92,12 @@ func (q Query) Feedback(tenant, responseID string) (*ResponseFeedback, error) {
 	}
 	return out, nil
 }
+
+// Routes are the read model's routes.
+func (q Query) Routes() []api.Route {
+	return []api.Route{{
+		Method: "GET", Pattern: "/v1/responses/{response_id}/feedback",
+		Summary: "the feedback on a response and the latest revision of each learning signal",
+		Handle:  func(r *api.Request) (any, error) { return q.Feedback(r.Scope.Tenant, r.Path("response_id")) },
+	}}
+}
