@@ -1,7 +1,9 @@
 package lineage_test
 
 import (
+	"bytes"
 	"encoding/json"
+	"os"
 	"testing"
 	"time"
 
@@ -9,13 +11,19 @@ import (
 	"github.com/aistream/aistream/processors/lineage"
 )
 
-func TestNodeCodecRoundTrip(t *testing.T) {
-	c := lineage.DefaultConfig()
+// richNode is a node at the bounds of c with every field set, an empty and
+// a repeated string among its query references.
+func richNode(c lineage.Config) *lineage.Node {
 	n := fullNode(c, "wh.hot.t", codecs.NewTime(time.Date(2025, 3, 15, 10, 0, 0, 123456789, time.UTC)))
 	n.Evicted = lineage.Evicted{Edges: 3, Columns: 2, ColumnLinks: 1}
 	n.Applied = []uint64{1, 1 << 63, 42}
 	n.Upstream["wh.src.table0"].Recent[0].TraceID = ""
 	n.Upstream["wh.src.table1"].Recent[1].Status = "failed"
+	return n
+}
+
+func TestNodeCodecRoundTrip(t *testing.T) {
+	n := richNode(lineage.DefaultConfig())
 	raw, err := lineage.NodeCodec{}.Encode(n)
 	if err != nil {
 		t.Fatal(err)
@@ -44,5 +52,37 @@ func TestNodeCodecRoundTrip(t *testing.T) {
 	}
 	if _, err := (lineage.NodeCodec{}).Decode([]byte(`{"tenant_id":"acme"}`)); err == nil {
 		t.Error("a JSON value decoded as a node")
+	}
+}
+
+// The table holds NodeCodec's bytes: a refactored codec must write exactly
+// what the released one wrote, and read it back.
+func TestNodeCodecWritesTheGoldenBytes(t *testing.T) {
+	golden, err := os.ReadFile("testdata/golden/node.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Small bounds keep the golden file small; the layout is the same.
+	c := lineage.DefaultConfig()
+	c.RecentQueries, c.MaxEdges, c.MaxColumns, c.RecentTraces = 3, 3, 4, 3
+	n := richNode(c)
+	raw, err := lineage.NodeCodec{}.Encode(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(raw, golden) {
+		i := 0
+		for i < min(len(raw), len(golden)) && raw[i] == golden[i] {
+			i++
+		}
+		t.Fatalf("encoded node (%d bytes) differs from testdata/golden/node.bin (%d bytes) from byte %d", len(raw), len(golden), i)
+	}
+	v, err := lineage.NodeCodec{}.Decode(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := json.Marshal(n)
+	if got, _ := json.Marshal(v); !bytes.Equal(got, want) {
+		t.Errorf("golden node decoded differently:\n got %.300s\nwant %.300s", got, want)
 	}
 }
