@@ -86,3 +86,36 @@ func TestNodeCodecWritesTheGoldenBytes(t *testing.T) {
 		t.Errorf("golden node decoded differently:\n got %.300s\nwant %.300s", got, want)
 	}
 }
+
+// BenchmarkNodeCodec encodes and decodes a node at the default bounds (the
+// worst case of a node update) and a small one.
+func BenchmarkNodeCodec(b *testing.B) {
+	small := lineage.DefaultConfig()
+	small.RecentQueries, small.MaxEdges, small.MaxColumns, small.RecentTraces = 3, 3, 4, 3
+	for _, c := range []struct {
+		name string
+		cfg  lineage.Config
+	}{{"at-bounds", lineage.DefaultConfig()}, {"small", small}} {
+		n := richNode(c.cfg)
+		raw, err := lineage.NodeCodec{}.Encode(n)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(c.name+"/Encode", func(b *testing.B) {
+			for b.Loop() {
+				if _, err := (lineage.NodeCodec{}).Encode(n); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(len(raw)), "bytes/node")
+		})
+		b.Run(c.name+"/Decode", func(b *testing.B) {
+			for b.Loop() {
+				if _, err := (lineage.NodeCodec{}).Decode(raw); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(len(raw)), "bytes/node")
+		})
+	}
+}

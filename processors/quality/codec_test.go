@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"reflect"
+	"strconv"
 	"testing"
 	"time"
 
@@ -131,4 +132,37 @@ func TestStateCodecRejectsTruncatedOrUnknownState(t *testing.T) {
 	if _, err := (StateCodec{}).Decode(append(raw, 0)); err == nil {
 		t.Fatal("trailing bytes accepted")
 	}
+}
+
+// BenchmarkStateCodec encodes and decodes a state with a full history (12
+// retained windows) and a full dedupe window, what every event costs twice.
+func BenchmarkStateCodec(b *testing.B) {
+	s := fullState()
+	for len(s.Recent) < 12 {
+		s.Recent = append(s.Recent, s.Recent[len(s.Recent)%4])
+	}
+	s.Applied = Applied{}
+	for i := range maxApplied {
+		s.Applied.add("evt-" + strconv.Itoa(i))
+	}
+	raw, err := StateCodec{}.Encode(s)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("Encode", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := (StateCodec{}).Encode(s); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(len(raw)), "bytes/state")
+	})
+	b.Run("Decode", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := (StateCodec{}).Decode(raw); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(len(raw)), "bytes/state")
+	})
 }
