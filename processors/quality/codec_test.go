@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aistream/aistream/internal/ids"
 	"github.com/aistream/aistream/processors/window"
 )
 
@@ -43,7 +44,7 @@ func fullState() *State {
 		Seen:    map[string]string{"incorrect": "2025-03-15", "error:timeout": "2025-03-15"},
 		Late:    5,
 		Quiet:   &quiet,
-		Applied: Applied{IDs: []uint64{digest("evt-1"), digest("evt-2"), 1<<64 - 1}},
+		Applied: Applied{IDs: []uint64{ids.Digest64("evt-1"), ids.Digest64("evt-2"), 1<<64 - 1}},
 	}
 }
 
