@@ -9,27 +9,19 @@ import (
 	"strconv"
 
 	"github.com/aistream/aistream/codecs"
+	"github.com/aistream/aistream/internal/ids"
 )
 
 // SignalID is the signal_id of the feedback event with the given tenant and
 // event_id: stable, so every replay and every revision carries the same id.
 func SignalID(tenant, feedbackEventID string) string {
-	return "sig-" + digest("aistream/signal", tenant, feedbackEventID)
+	return "sig-" + ids.Terminated("aistream/signal", tenant, feedbackEventID).Hex(24)
 }
 
 // signalEventID is the envelope event_id of one revision of a signal: a
 // consumer deduplicating by event_id keeps each revision exactly once.
 func signalEventID(signalID string, revision int) string {
-	return "ls-" + digest("aistream/signal-revision", signalID, strconv.Itoa(revision))
-}
-
-func digest(parts ...string) string {
-	h := sha256.New()
-	for _, p := range parts {
-		h.Write([]byte(p))
-		h.Write([]byte{0})
-	}
-	return hex.EncodeToString(h.Sum(nil))[:24]
+	return "ls-" + ids.Terminated("aistream/signal-revision", signalID, strconv.Itoa(revision)).Hex(24)
 }
 
 // classify picks the signal type: the first of safety escalation (category

@@ -4,12 +4,10 @@
 package insights
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"strings"
 	"time"
 
 	"github.com/aistream/aistream/codecs"
+	"github.com/aistream/aistream/internal/ids"
 )
 
 // Severities, in increasing order.
@@ -73,10 +71,7 @@ type Insight struct {
 // subject, window start and severity (or "resolved"), truncated to 128 bits.
 // A replay of the same input produces the same ids.
 func ID(tenant, agent, rule, subject string, windowStart time.Time, severityOrState string) string {
-	h := sha256.Sum256([]byte(strings.Join([]string{
-		tenant, agent, rule, subject, windowStart.UTC().Format(time.RFC3339Nano), severityOrState,
-	}, "\x00")))
-	return hex.EncodeToString(h[:16])
+	return ids.Joined(tenant, agent, rule, subject, windowStart.UTC().Format(time.RFC3339Nano), severityOrState).Hex(32)
 }
 
 // Source is the envelope source of every event aistream writes.

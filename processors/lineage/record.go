@@ -3,9 +3,9 @@ package lineage
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 
 	"github.com/aistream/aistream/codecs"
+	"github.com/aistream/aistream/internal/ids"
 )
 
 // RecordType is the event type of the lineage records on ai-lineage-records.
@@ -100,16 +100,11 @@ func record(env codecs.Envelope, l *codecs.Lineage, e *normalised, q QueryRef) R
 // RecordEventID is the deterministic event id of the record made from the
 // lineage event eventID of tenant.
 func RecordEventID(tenant, eventID string) string {
-	return "lr-" + digest(tenant, eventID)[:32]
+	return "lr-" + ids.Terminated(tenant, eventID).Hex(32)
 }
 
-// runID formats a digest as a version-8 (custom) RFC 9562 UUID.
-func runID(tenant, eventID string) string {
-	h := sha256.Sum256([]byte("run\x00" + tenant + "\x00" + eventID))
-	h[6] = h[6]&0x0f | 0x80
-	h[8] = h[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
-}
+// runID is a version-8 (custom) RFC 9562 UUID derived from the event.
+func runID(tenant, eventID string) string { return ids.Joined("run", tenant, eventID).UUID() }
 
 // sqlHash is the event's sql_hash, or sha256 of its SQL text when it sent
 // none.
@@ -119,13 +114,4 @@ func sqlHash(l *codecs.Lineage) string {
 	}
 	h := sha256.Sum256([]byte(l.SQL))
 	return "sha256:" + hex.EncodeToString(h[:])
-}
-
-func digest(parts ...string) string {
-	h := sha256.New()
-	for _, p := range parts {
-		h.Write([]byte(p))
-		h.Write([]byte{0})
-	}
-	return hex.EncodeToString(h.Sum(nil))
 }

@@ -2,11 +2,10 @@ package lineage
 
 import (
 	"cmp"
-	"crypto/sha256"
-	"encoding/binary"
 	"slices"
 
 	"github.com/aistream/aistream/codecs"
+	"github.com/aistream/aistream/internal/ids"
 )
 
 // Node is the state of one dataset within a tenant (table key
@@ -27,9 +26,10 @@ type Node struct {
 	Columns    map[string]*Column `json:"columns,omitempty"`
 	Traces     []TraceRef         `json:"traces,omitempty"` // newest first
 	Evicted    Evicted            `json:"evicted"`
-	// Applied holds hashes (eventHash) of the ids of the last DedupeWindow
+	// Applied holds hashes (ids.Digest64) of the ids of the last DedupeWindow
 	// events applied, oldest first: a redelivered event among them changes
-	// nothing. One older than the window would be counted again.
+	// nothing. One older than the window would be counted again, and two ids
+	// colliding (odds 2^-64 per pair) would make the later look redelivered.
 	Applied []uint64 `json:"applied,omitempty"`
 
 	encodedSize int // bytes NodeCodec decoded it from (or last measured), 0 for a new node
@@ -113,7 +113,7 @@ func (c Config) apply(n *Node, u *Update) (*Node, bool) {
 	if n == nil {
 		n = &Node{TenantID: u.TenantID, Dataset: u.Dataset, FirstSeen: q.At, LastSeen: q.At}
 	}
-	h := eventHash(q.EventID)
+	h := ids.Digest64(q.EventID)
 	if slices.Contains(n.Applied, h) {
 		return n, false
 	}
@@ -246,14 +246,6 @@ func evictOldest[V any](m map[string]V, max int, seen func(V) codecs.Time) int64
 		n++
 	}
 	return n
-}
-
-// eventHash is the dedupe window's 8-byte digest of an event id: a fixed
-// size whatever the id's length. Two ids of one node colliding (odds 2^-64
-// per pair) would make the later one look redelivered.
-func eventHash(id string) uint64 {
-	sum := sha256.Sum256([]byte(id))
-	return binary.BigEndian.Uint64(sum[:8])
 }
 
 // newer orders newest first by time, then by id descending, a total order

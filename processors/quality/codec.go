@@ -1,14 +1,13 @@
 package quality
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"time"
 
 	"github.com/aistream/aistream/codecs"
+	"github.com/aistream/aistream/codecs/bin"
 	"github.com/aistream/aistream/processors/window"
 )
 
@@ -20,7 +19,8 @@ import (
 // serves it.
 //
 // Format: the version byte stateVersion, then the fields in declaration
-// order as varints, length-prefixed strings and floats (see enc.float).
+// order in codecs/bin's encodings (varints, length-prefixed strings, its
+// decimal floats).
 // Maps are written sorted by key, so equal states encode to equal bytes.
 // A value starting with '{' is the earlier JSON form and is still decoded,
 // so tables written before this codec keep their state.
@@ -47,10 +47,10 @@ func (StateCodec) Encode(v any) ([]byte, error) {
 	}
 	// About 70 bytes per retained window (see BenchmarkStateMemory10kKeys)
 	// and 8 per applied event id.
-	e := enc{b: make([]byte, 0, 512+100*len(s.Recent)+8*len(s.Applied.IDs))}
-	e.b = append(e.b, stateVersion)
-	e.state(s)
-	return e.b, nil
+	w := stateEncoder{bin.NewWriter(make([]byte, 0, 512+100*len(s.Recent)+8*len(s.Applied.IDs)))}
+	w.Byte(stateVersion)
+	w.state(s)
+	return w.Bytes(), nil
 }
 
 // Decode implements goka.Codec.
@@ -61,69 +61,20 @@ func (StateCodec) Decode(b []byte) (any, error) {
 	if len(b) == 0 || b[0] < 1 || b[0] > stateVersion {
 		return nil, errors.New("decode quality state: unknown format")
 	}
-	d := dec{b: b[1:]}
+	r := stateDecoder{Reader: bin.NewReader(b[1:])}
 	s := &State{}
-	d.state(s)
+	r.state(s)
 	if b[0] >= 2 {
-		d.applied(&s.Applied)
+		r.applied(&s.Applied)
 	}
-	if d.err == nil && len(d.b) > 0 {
-		d.err = errors.New("trailing bytes")
-	}
-	if d.err != nil {
-		return nil, fmt.Errorf("decode quality state: %w", d.err)
+	if err := r.Complete(); err != nil {
+		return nil, fmt.Errorf("decode quality state: %w", err)
 	}
 	return s, nil
 }
 
-type enc struct{ b []byte }
-
-func (e *enc) uint(x uint64) { e.b = binary.AppendUvarint(e.b, x) }
-func (e *enc) int(x int64)   { e.b = binary.AppendVarint(e.b, x) }
-
-func (e *enc) str(s string) {
-	e.uint(uint64(len(s)))
-	e.b = append(e.b, s...)
-}
-
-func (e *enc) bool(v bool) {
-	if v {
-		e.b = append(e.b, 1)
-	} else {
-		e.b = append(e.b, 0)
-	}
-}
-
-// pow10 are the decimal scales of a float: the state's floats are mostly
-// rounded to 6 decimals (ratios, USD), 3 (latencies in ms) or whole.
-var pow10 = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6}
-
-// float writes x as a decimal k/10^d when that division gives back exactly
-// x's bits: the uvarint of zigzag(k)<<4 | d<<1 (low bit 0), with k's
-// trailing zeros dropped. Else it writes a 1 and the 8 IEEE-754 bytes.
-// Lossless either way. Dropping zeros keeps the bits: k/10^d and
-// (k/10)/10^(d-1) are the same real, and IEEE division rounds it alike.
-func (e *enc) float(x float64) {
-	if k := math.Round(x * 1e6); math.Abs(k) < 1<<52 {
-		if n := int64(k); math.Float64bits(float64(n)/1e6) == math.Float64bits(x) {
-			d := uint64(6)
-			for d > 0 && n%10 == 0 {
-				n /= 10
-				d--
-			}
-			e.uint(uint64(n<<1^n>>63)<<4 | d<<1)
-			return
-		}
-	}
-	e.b = append(e.b, 1)
-	e.b = binary.LittleEndian.AppendUint64(e.b, math.Float64bits(x))
-}
-
-// time writes t as Unix seconds and nanoseconds; every time in State is UTC.
-func (e *enc) time(t time.Time) {
-	e.int(t.Unix())
-	e.uint(uint64(t.Nanosecond()))
-}
+// stateEncoder writes a State; stateDecoder below reads it.
+type stateEncoder struct{ bin.Writer }
 
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
@@ -134,56 +85,56 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-func (e *enc) counts(m map[string]int64) {
-	e.uint(uint64(len(m)))
+func (w *stateEncoder) counts(m map[string]int64) {
+	w.Count(len(m))
 	for _, k := range sortedKeys(m) {
-		e.str(k)
-		e.int(m[k])
+		w.String(k)
+		w.Varint(m[k])
 	}
 }
 
-func (e *enc) sketch(s *window.Sketch) {
-	e.float(s.Alpha)
-	e.uint(s.N)
-	e.uint(s.Zero)
-	e.float(s.Min)
-	e.float(s.Max)
-	e.float(s.Sum)
-	e.uint(uint64(len(s.Index)))
+func (w *stateEncoder) sketch(s *window.Sketch) {
+	w.Float(s.Alpha)
+	w.Uvarint(s.N)
+	w.Uvarint(s.Zero)
+	w.Float(s.Min)
+	w.Float(s.Max)
+	w.Float(s.Sum)
+	w.Count(len(s.Index))
 	prev := int64(0)
 	for i, idx := range s.Index {
-		e.int(int64(idx) - prev)
-		e.uint(s.Counts[i])
+		w.Varint(int64(idx) - prev)
+		w.Uvarint(s.Counts[i])
 		prev = int64(idx)
 	}
 }
 
-func (e *enc) agg(a *Agg) {
-	e.int(a.Requests)
-	e.int(a.Errors)
-	e.counts(a.ErrorTypes)
-	e.sketch(&a.Latency)
-	e.int(a.TokensIn)
-	e.int(a.TokensOut)
-	e.float(a.CostUSD)
-	e.float(a.QualitySum)
-	e.int(a.QualityN)
-	e.int(a.Feedback)
-	e.int(a.Positive)
-	e.counts(a.Categories)
-	e.uint(uint64(len(a.Models)))
+func (w *stateEncoder) agg(a *Agg) {
+	w.Varint(a.Requests)
+	w.Varint(a.Errors)
+	w.counts(a.ErrorTypes)
+	w.sketch(&a.Latency)
+	w.Varint(a.TokensIn)
+	w.Varint(a.TokensOut)
+	w.Float(a.CostUSD)
+	w.Float(a.QualitySum)
+	w.Varint(a.QualityN)
+	w.Varint(a.Feedback)
+	w.Varint(a.Positive)
+	w.counts(a.Categories)
+	w.Count(len(a.Models))
 	for _, k := range sortedKeys(a.Models) {
 		m := a.Models[k]
 		if m == nil {
 			m = &ModelAgg{}
 		}
-		e.str(k)
-		e.int(m.Requests)
-		e.int(m.Errors)
-		e.float(m.CostUSD)
-		e.sketch(&m.Latency)
+		w.String(k)
+		w.Varint(m.Requests)
+		w.Varint(m.Errors)
+		w.Float(m.CostUSD)
+		w.sketch(&m.Latency)
 	}
-	e.int(a.LateEvents)
+	w.Varint(a.LateEvents)
 }
 
 // closedBy codes for Summary.ClosedBy; closedByOther is followed by the string.
@@ -194,294 +145,216 @@ const (
 	closedByOther
 )
 
-func (e *enc) optFloat(p *float64) {
-	e.bool(p != nil)
+func (w *stateEncoder) optFloat(p *float64) {
+	w.Bool(p != nil)
 	if p != nil {
-		e.float(*p)
+		w.Float(*p)
 	}
 }
 
-func (e *enc) countList(c []Count) {
-	e.uint(uint64(len(c)))
+func (w *stateEncoder) countList(c []Count) {
+	w.Count(len(c))
 	for _, x := range c {
-		e.str(x.Name)
-		e.int(x.N)
+		w.String(x.Name)
+		w.Varint(x.N)
 	}
 }
 
-// closed writes a retained window; its length is written as the difference
-// from the window size (0, one byte).
-func (e *enc) closed(c *Closed, size time.Duration) {
-	e.time(c.Start)
-	e.int(int64(c.End.Sub(c.Start) - size))
+// closed writes a retained window; its length is written as the
+// difference from the window size (0, one byte).
+func (w *stateEncoder) closed(c *Closed, size time.Duration) {
+	w.Time(c.Start)
+	w.Varint(int64(c.End.Sub(c.Start) - size))
 	switch c.ClosedBy {
 	case "":
-		e.uint(closedByOpen)
+		w.Uvarint(closedByOpen)
 	case "watermark":
-		e.uint(closedByWatermark)
+		w.Uvarint(closedByWatermark)
 	case "idle":
-		e.uint(closedByIdle)
+		w.Uvarint(closedByIdle)
 	default:
-		e.uint(closedByOther)
-		e.str(c.ClosedBy)
+		w.Uvarint(closedByOther)
+		w.String(c.ClosedBy)
 	}
-	e.int(c.Requests)
-	e.int(c.Errors)
-	e.float(c.ErrorRate)
-	e.float(c.LatencyP50)
-	e.float(c.LatencyP95)
-	e.float(c.LatencyP99)
-	e.int(c.TokensIn)
-	e.int(c.TokensOut)
-	e.float(c.CostUSD)
-	e.float(c.CostPerRequest)
-	e.int(c.Feedback)
-	e.int(c.Positive)
-	e.optFloat(c.SatisfactionRate)
-	e.optFloat(c.QualityMean)
-	e.int(c.LateEvents)
-	e.countList(c.ErrorTypes)
-	e.countList(c.Categories)
-	e.uint(uint64(len(c.Models)))
+	w.Varint(c.Requests)
+	w.Varint(c.Errors)
+	w.Float(c.ErrorRate)
+	w.Float(c.LatencyP50)
+	w.Float(c.LatencyP95)
+	w.Float(c.LatencyP99)
+	w.Varint(c.TokensIn)
+	w.Varint(c.TokensOut)
+	w.Float(c.CostUSD)
+	w.Float(c.CostPerRequest)
+	w.Varint(c.Feedback)
+	w.Varint(c.Positive)
+	w.optFloat(c.SatisfactionRate)
+	w.optFloat(c.QualityMean)
+	w.Varint(c.LateEvents)
+	w.countList(c.ErrorTypes)
+	w.countList(c.Categories)
+	w.Count(len(c.Models))
 	for _, m := range c.Models {
-		e.str(m.Name)
-		e.int(m.Requests)
-		e.float(m.ErrorRate)
-		e.float(m.LatencyP95)
-		e.float(m.CostUSD)
-		e.float(m.CostPerRequest)
+		w.String(m.Name)
+		w.Varint(m.Requests)
+		w.Float(m.ErrorRate)
+		w.Float(m.LatencyP95)
+		w.Float(m.CostUSD)
+		w.Float(m.CostPerRequest)
 	}
 }
 
-func (e *enc) ewma(w EWMA) {
-	e.float(w.Value)
-	e.int(int64(w.Windows))
+// fitRecent keeps the newest retained windows whose encoding fits in
+// maxRecentBytes.
+func fitRecent(r []Closed, size time.Duration) []Closed {
+	var w stateEncoder
+	for i := range r {
+		if w.closed(&r[i], size); len(w.Bytes()) > maxRecentBytes {
+			return r[:i]
+		}
+	}
+	return r
 }
 
-func (e *enc) state(s *State) {
-	e.str(s.Tenant)
-	e.str(s.Agent)
-	e.int(int64(s.Spec.Size))
-	e.int(int64(s.Spec.Grace))
-	e.time(s.Windows.Watermark)
-	e.time(s.Windows.ClosedThrough)
-	e.uint(uint64(len(s.Windows.Open)))
+func (w *stateEncoder) ewma(e EWMA) {
+	w.Float(e.Value)
+	w.Varint(int64(e.Windows))
+}
+
+func (w *stateEncoder) state(s *State) {
+	w.String(s.Tenant)
+	w.String(s.Agent)
+	w.Varint(int64(s.Spec.Size))
+	w.Varint(int64(s.Spec.Grace))
+	w.Time(s.Windows.Watermark)
+	w.Time(s.Windows.ClosedThrough)
+	w.Count(len(s.Windows.Open))
 	for i := range s.Windows.Open {
-		e.time(s.Windows.Open[i].Start)
-		e.agg(&s.Windows.Open[i].Agg)
+		w.Time(s.Windows.Open[i].Start)
+		w.agg(&s.Windows.Open[i].Agg)
 	}
-	e.uint(uint64(len(s.Recent)))
+	w.Count(len(s.Recent))
 	for i := range s.Recent {
-		e.closed(&s.Recent[i], s.Spec.Size)
+		w.closed(&s.Recent[i], s.Spec.Size)
 	}
-	e.ewma(s.Base.SatisfactionRate)
-	e.ewma(s.Base.LatencyP95)
-	e.ewma(s.Base.ErrorRate)
-	e.ewma(s.Base.CostPerRequest)
-	e.uint(uint64(len(s.Alerts)))
+	w.ewma(s.Base.SatisfactionRate)
+	w.ewma(s.Base.LatencyP95)
+	w.ewma(s.Base.ErrorRate)
+	w.ewma(s.Base.CostPerRequest)
+	w.Count(len(s.Alerts))
 	for _, k := range sortedKeys(s.Alerts) {
 		a := s.Alerts[k]
 		if a == nil {
 			a = &Alert{}
 		}
-		e.str(k)
-		e.str(a.Severity)
-		e.str(a.InsightID)
-		e.time(a.Since)
-		e.float(a.Observed)
-		e.float(a.Baseline)
-		e.float(a.Threshold)
+		w.String(k)
+		w.String(a.Severity)
+		w.String(a.InsightID)
+		w.Time(a.Since)
+		w.Float(a.Observed)
+		w.Float(a.Baseline)
+		w.Float(a.Threshold)
 	}
-	e.uint(uint64(len(s.Seen)))
+	w.Count(len(s.Seen))
 	for _, k := range sortedKeys(s.Seen) {
-		e.str(k)
-		e.str(s.Seen[k])
+		w.String(k)
+		w.String(s.Seen[k])
 	}
-	e.int(s.Late)
-	e.bool(s.Quiet != nil)
+	w.Varint(s.Late)
+	w.Bool(s.Quiet != nil)
 	if s.Quiet != nil {
-		e.time(*s.Quiet)
+		w.Time(*s.Quiet)
 	}
-	e.uint(uint64(len(s.Applied.IDs)))
-	s.Applied.oldestFirst(func(d uint64) { e.b = binary.LittleEndian.AppendUint64(e.b, d) })
+	w.Count(len(s.Applied.IDs))
+	s.Applied.oldestFirst(func(d uint64) { w.U64(d) })
 }
 
-// dec reads what enc wrote; the first error sticks and later reads return
-// zero values, so callers check err once at the end.
-type dec struct {
-	b     []byte
-	err   error
+// stateDecoder reads what stateEncoder wrote. Its strings are copies (a
+// bin.NewReader): substrings of one shared copy would keep the whole value,
+// mostly its dedupe window, alive with the decoded state.
+type stateDecoder struct {
+	bin.Reader
 	names []string // breakdown names decoded so far, see name
 }
 
-var errCorrupt = errors.New("truncated or corrupt")
-
-func (d *dec) fail(err error) {
-	if d.err == nil {
-		d.err = err
-	}
-	d.b = nil
-}
-
-// uint reads a uvarint; the one-byte case (most counts and lengths) is
-// inlined into the callers.
-func (d *dec) uint() uint64 {
-	if len(d.b) > 0 && d.b[0] < 0x80 {
-		x := uint64(d.b[0])
-		d.b = d.b[1:]
-		return x
-	}
-	return d.uvarint()
-}
-
-func (d *dec) uvarint() uint64 {
-	x, n := binary.Uvarint(d.b)
-	if n <= 0 {
-		d.fail(errCorrupt)
-		return 0
-	}
-	d.b = d.b[n:]
-	return x
-}
-
-// int reads a varint (zigzag, as binary.AppendVarint writes it).
-func (d *dec) int() int64 {
-	u := d.uint()
-	return int64(u>>1) ^ -int64(u&1)
-}
-
-// count reads a length; each element takes at least one byte, so a length
-// beyond the remaining bytes is corrupt (and would over-allocate).
-func (d *dec) count() int {
-	n := d.uint()
-	if n > uint64(len(d.b)) {
-		d.fail(errCorrupt)
-		return 0
-	}
-	return int(n)
-}
-
-func (d *dec) str() string {
-	n := d.count()
-	s := string(d.b[:n])
-	d.b = d.b[n:]
-	return s
-}
-
-// name is str for a breakdown's model, error type or category: the same
-// few names recur in every window, so each is allocated once per decode.
-func (d *dec) name() string {
-	n := d.count()
-	b := d.b[:n]
-	d.b = d.b[n:]
-	for _, s := range d.names {
+// name is String for a breakdown's model, error type or category: the same
+// few names recur in every window, so each is copied once per decode.
+func (r *stateDecoder) name() string {
+	b := r.Span()
+	for _, s := range r.names {
 		if s == string(b) {
 			return s
 		}
 	}
 	s := string(b)
-	if len(d.names) < 64 {
-		d.names = append(d.names, s)
+	if len(r.names) < 64 {
+		r.names = append(r.names, s)
 	}
 	return s
 }
 
-func (d *dec) bool() bool { return d.uint() != 0 }
-
-func (d *dec) float() float64 {
-	x := d.uint()
-	if x&1 == 0 {
-		scale := (x >> 1) & 7
-		if scale >= uint64(len(pow10)) {
-			d.fail(errCorrupt)
-			return 0
-		}
-		u := x >> 4
-		return float64(int64(u>>1)^-int64(u&1)) / pow10[scale]
-	}
-	if x != 1 || len(d.b) < 8 {
-		d.fail(errCorrupt)
-		return 0
-	}
-	f := math.Float64frombits(binary.LittleEndian.Uint64(d.b))
-	d.b = d.b[8:]
-	return f
-}
-
-func (d *dec) time() time.Time {
-	sec := d.int()
-	return time.Unix(sec, int64(d.uint())).UTC()
-}
-
-func (d *dec) counts() map[string]int64 {
-	n := d.count()
+func (r *stateDecoder) counts() map[string]int64 {
+	n := r.Count(1)
 	if n == 0 {
 		return nil
 	}
 	m := make(map[string]int64, n)
 	for range n {
-		k := d.name()
-		m[k] = d.int()
+		k := r.name()
+		m[k] = r.Varint()
 	}
 	return m
 }
 
-func (d *dec) sketch(s *window.Sketch) {
-	s.Alpha = d.float()
-	s.N = d.uint()
-	s.Zero = d.uint()
-	s.Min = d.float()
-	s.Max = d.float()
-	s.Sum = d.float()
-	n := d.count()
+func (r *stateDecoder) sketch(s *window.Sketch) {
+	s.Alpha = r.Float()
+	s.N = r.Uvarint()
+	s.Zero = r.Uvarint()
+	s.Min = r.Float()
+	s.Max = r.Float()
+	s.Sum = r.Float()
+	n := r.Count(1)
 	if n == 0 {
 		return
 	}
 	s.Index, s.Counts = make([]int32, n), make([]uint64, n)
 	prev := int64(0)
 	for i := range n {
-		prev += d.int()
+		prev += r.Varint()
 		s.Index[i] = int32(prev)
-		s.Counts[i] = d.uint()
+		s.Counts[i] = r.Uvarint()
 	}
 }
 
-func (d *dec) agg(a *Agg) {
-	a.Requests = d.int()
-	a.Errors = d.int()
-	a.ErrorTypes = d.counts()
-	d.sketch(&a.Latency)
-	a.TokensIn = d.int()
-	a.TokensOut = d.int()
-	a.CostUSD = d.float()
-	a.QualitySum = d.float()
-	a.QualityN = d.int()
-	a.Feedback = d.int()
-	a.Positive = d.int()
-	a.Categories = d.counts()
-	if n := d.count(); n > 0 {
+func (r *stateDecoder) agg(a *Agg) {
+	a.Requests = r.Varint()
+	a.Errors = r.Varint()
+	a.ErrorTypes = r.counts()
+	r.sketch(&a.Latency)
+	a.TokensIn = r.Varint()
+	a.TokensOut = r.Varint()
+	a.CostUSD = r.Float()
+	a.QualitySum = r.Float()
+	a.QualityN = r.Varint()
+	a.Feedback = r.Varint()
+	a.Positive = r.Varint()
+	a.Categories = r.counts()
+	if n := r.Count(1); n > 0 {
 		a.Models = make(map[string]*ModelAgg, n)
 		for range n {
-			k := d.name()
-			m := &ModelAgg{Requests: d.int(), Errors: d.int(), CostUSD: d.float()}
-			d.sketch(&m.Latency)
+			k := r.name()
+			m := &ModelAgg{Requests: r.Varint(), Errors: r.Varint(), CostUSD: r.Float()}
+			r.sketch(&m.Latency)
 			a.Models[k] = m
 		}
 	}
-	a.LateEvents = d.int()
-}
-
-func (d *dec) optFloat() (float64, bool) {
-	if !d.bool() {
-		return 0, false
-	}
-	return d.float(), true
+	a.LateEvents = r.Varint()
 }
 
 // recent decodes the retained windows. Their breakdowns and optional
 // figures share one backing array each, so decoding takes a few
 // allocations instead of several per window.
-func (d *dec) recent(n int, size time.Duration) []Closed {
+func (r *stateDecoder) recent(n int, size time.Duration) []Closed {
 	out := make([]Closed, n)
 	var (
 		counts []Count
@@ -489,15 +362,14 @@ func (d *dec) recent(n int, size time.Duration) []Closed {
 		floats = make([]float64, 0, 2*n)
 	)
 	opt := func() *float64 {
-		x, ok := d.optFloat()
-		if !ok {
+		if !r.Bool() {
 			return nil
 		}
-		floats = append(floats, x)
+		floats = append(floats, r.Float())
 		return &floats[len(floats)-1]
 	}
 	countList := func() []Count {
-		k := d.count()
+		k := r.Count(1)
 		if k == 0 {
 			return nil
 		}
@@ -505,47 +377,47 @@ func (d *dec) recent(n int, size time.Duration) []Closed {
 			counts = make([]Count, 0, max(k, 16))
 		}
 		for range k {
-			counts = append(counts, Count{Name: d.name(), N: d.int()})
+			counts = append(counts, Count{Name: r.name(), N: r.Varint()})
 		}
 		return counts[len(counts)-k : len(counts) : len(counts)]
 	}
 	for i := range out {
 		c := &out[i]
-		c.Start = d.time()
-		c.End = c.Start.Add(size + time.Duration(d.int()))
-		switch d.uint() {
+		c.Start = r.Time()
+		c.End = c.Start.Add(size + time.Duration(r.Varint()))
+		switch r.Uvarint() {
 		case closedByOpen:
 		case closedByWatermark:
 			c.ClosedBy = "watermark"
 		case closedByIdle:
 			c.ClosedBy = "idle"
 		default:
-			c.ClosedBy = d.str()
+			c.ClosedBy = r.String()
 		}
-		c.Requests = d.int()
-		c.Errors = d.int()
-		c.ErrorRate = d.float()
-		c.LatencyP50 = d.float()
-		c.LatencyP95 = d.float()
-		c.LatencyP99 = d.float()
-		c.TokensIn = d.int()
-		c.TokensOut = d.int()
-		c.CostUSD = d.float()
-		c.CostPerRequest = d.float()
-		c.Feedback = d.int()
-		c.Positive = d.int()
+		c.Requests = r.Varint()
+		c.Errors = r.Varint()
+		c.ErrorRate = r.Float()
+		c.LatencyP50 = r.Float()
+		c.LatencyP95 = r.Float()
+		c.LatencyP99 = r.Float()
+		c.TokensIn = r.Varint()
+		c.TokensOut = r.Varint()
+		c.CostUSD = r.Float()
+		c.CostPerRequest = r.Float()
+		c.Feedback = r.Varint()
+		c.Positive = r.Varint()
 		c.SatisfactionRate = opt()
 		c.QualityMean = opt()
-		c.LateEvents = d.int()
+		c.LateEvents = r.Varint()
 		c.ErrorTypes = countList()
 		c.Categories = countList()
-		if k := d.count(); k > 0 {
+		if k := r.Count(1); k > 0 {
 			if cap(models)-len(models) < k {
 				models = make([]NamedModel, 0, max(k*(n-i), maxModels+1))
 			}
 			for range k {
-				models = append(models, NamedModel{Name: d.name(), ModelSummary: ModelSummary{
-					Requests: d.int(), ErrorRate: d.float(), LatencyP95: d.float(), CostUSD: d.float(), CostPerRequest: d.float()}})
+				models = append(models, NamedModel{Name: r.name(), ModelSummary: ModelSummary{
+					Requests: r.Varint(), ErrorRate: r.Float(), LatencyP95: r.Float(), CostUSD: r.Float(), CostPerRequest: r.Float()}})
 			}
 			c.Models = models[len(models)-k : len(models) : len(models)]
 		}
@@ -553,66 +425,65 @@ func (d *dec) recent(n int, size time.Duration) []Closed {
 	return out
 }
 
-func (d *dec) ewma(w *EWMA) {
-	w.Value = d.float()
-	w.Windows = int(d.int())
+func (r *stateDecoder) ewma(e *EWMA) {
+	e.Value = r.Float()
+	e.Windows = int(r.Varint())
 }
 
-func (d *dec) state(s *State) {
-	s.Tenant = d.str()
-	s.Agent = d.str()
-	s.Spec.Size = time.Duration(d.int())
-	s.Spec.Grace = time.Duration(d.int())
-	s.Windows.Watermark = d.time()
-	s.Windows.ClosedThrough = d.time()
-	if n := d.count(); n > 0 {
+func (r *stateDecoder) state(s *State) {
+	s.Tenant = r.String()
+	s.Agent = r.String()
+	s.Spec.Size = time.Duration(r.Varint())
+	s.Spec.Grace = time.Duration(r.Varint())
+	s.Windows.Watermark = r.Time()
+	s.Windows.ClosedThrough = r.Time()
+	if n := r.Count(1); n > 0 {
 		s.Windows.Open = make([]window.Pane[Agg], n)
 		for i := range s.Windows.Open {
-			s.Windows.Open[i].Start = d.time()
-			d.agg(&s.Windows.Open[i].Agg)
+			s.Windows.Open[i].Start = r.Time()
+			r.agg(&s.Windows.Open[i].Agg)
 		}
 	}
-	if n := d.count(); n > 0 {
-		s.Recent = d.recent(n, s.Spec.Size)
+	if n := r.Count(1); n > 0 {
+		s.Recent = r.recent(n, s.Spec.Size)
 	}
-	d.ewma(&s.Base.SatisfactionRate)
-	d.ewma(&s.Base.LatencyP95)
-	d.ewma(&s.Base.ErrorRate)
-	d.ewma(&s.Base.CostPerRequest)
-	if n := d.count(); n > 0 {
+	r.ewma(&s.Base.SatisfactionRate)
+	r.ewma(&s.Base.LatencyP95)
+	r.ewma(&s.Base.ErrorRate)
+	r.ewma(&s.Base.CostPerRequest)
+	if n := r.Count(1); n > 0 {
 		s.Alerts = make(map[string]*Alert, n)
 		for range n {
-			k := d.str()
-			s.Alerts[k] = &Alert{Severity: d.str(), InsightID: d.str(), Since: d.time(), Observed: d.float(), Baseline: d.float(), Threshold: d.float()}
+			k := r.String()
+			s.Alerts[k] = &Alert{Severity: r.String(), InsightID: r.String(), Since: r.Time(), Observed: r.Float(), Baseline: r.Float(), Threshold: r.Float()}
 		}
 	}
-	if n := d.count(); n > 0 {
+	if n := r.Count(1); n > 0 {
 		s.Seen = make(map[string]string, n)
 		for range n {
-			k := d.str()
-			s.Seen[k] = d.str()
+			k := r.String()
+			s.Seen[k] = r.String()
 		}
 	}
-	s.Late = d.int()
-	if d.bool() {
-		q := d.time()
+	s.Late = r.Varint()
+	if r.Bool() {
+		q := r.Time()
 		s.Quiet = &q
 	}
 }
 
 // applied reads the window oldest first, so Next is 0.
-func (d *dec) applied(a *Applied) {
-	n := d.count()
+func (r *stateDecoder) applied(a *Applied) {
+	n := r.Count(8)
 	if n == 0 {
 		return
 	}
-	if n > maxApplied || len(d.b) < 8*n {
-		d.fail(errCorrupt)
+	if n > maxApplied {
+		r.Fail(errors.New("dedupe window larger than its bound"))
 		return
 	}
 	a.IDs = make([]uint64, n)
 	for i := range a.IDs {
-		a.IDs[i] = binary.LittleEndian.Uint64(d.b[8*i:])
+		a.IDs[i] = r.U64()
 	}
-	d.b = d.b[8*n:]
 }

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"os"
 	"reflect"
+	"strconv"
 	"testing"
 	"time"
 
+	"github.com/aistream/aistream/internal/ids"
 	"github.com/aistream/aistream/processors/window"
 )
 
@@ -42,7 +45,7 @@ func fullState() *State {
 		Seen:    map[string]string{"incorrect": "2025-03-15", "error:timeout": "2025-03-15"},
 		Late:    5,
 		Quiet:   &quiet,
-		Applied: Applied{IDs: []uint64{digest("evt-1"), digest("evt-2"), 1<<64 - 1}},
+		Applied: Applied{IDs: []uint64{ids.Digest64("evt-1"), ids.Digest64("evt-2"), 1<<64 - 1}},
 	}
 }
 
@@ -131,4 +134,64 @@ func TestStateCodecRejectsTruncatedOrUnknownState(t *testing.T) {
 	if _, err := (StateCodec{}).Decode(append(raw, 0)); err == nil {
 		t.Fatal("trailing bytes accepted")
 	}
+}
+
+// BenchmarkStateCodec encodes and decodes a state with a full history (12
+// retained windows) and a full dedupe window, what every event costs twice.
+func BenchmarkStateCodec(b *testing.B) {
+	s := fullState()
+	for len(s.Recent) < 12 {
+		s.Recent = append(s.Recent, s.Recent[len(s.Recent)%4])
+	}
+	s.Applied = Applied{}
+	for i := range maxApplied {
+		s.Applied.add("evt-" + strconv.Itoa(i))
+	}
+	raw, err := StateCodec{}.Encode(s)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("Encode", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := (StateCodec{}).Encode(s); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(len(raw)), "bytes/state")
+	})
+	b.Run("Decode", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := (StateCodec{}).Decode(raw); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(len(raw)), "bytes/state")
+	})
+}
+
+// FuzzStateCodecDecode feeds damaged binary states to the decoder: an error,
+// never a panic, and what it accepts encodes to a value it accepts again.
+func FuzzStateCodecDecode(f *testing.F) {
+	golden, err := os.ReadFile("testdata/golden/state.bin")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(golden)
+	f.Add(golden[:len(golden)/2])
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) > 0 && b[0] == '{' {
+			return // the earlier JSON form, decoded by encoding/json
+		}
+		v, err := StateCodec{}.Decode(b)
+		if err != nil {
+			return
+		}
+		again, err := StateCodec{}.Encode(v)
+		if err != nil {
+			t.Fatalf("decoded state does not encode: %v", err)
+		}
+		if _, err := (StateCodec{}).Decode(again); err != nil {
+			t.Fatalf("re-encoded state does not decode: %v", err)
+		}
+	})
 }

@@ -1,9 +1,9 @@
 package quality
 
 import (
-	"crypto/sha256"
-	"encoding/binary"
 	"slices"
+
+	"github.com/aistream/aistream/internal/ids"
 )
 
 // maxApplied bounds the event ids a key remembers as applied. Past it, the
@@ -27,16 +27,11 @@ type Applied struct {
 	Next int
 }
 
-func digest(eventID string) uint64 {
-	h := sha256.Sum256([]byte(eventID))
-	return binary.BigEndian.Uint64(h[:8])
-}
-
 // add records eventID, or reports false when it is already in the window.
 // A linear scan of 512 words is cheaper than keeping an index in step with
 // the ring, and the state is decoded for every event anyway.
 func (a *Applied) add(eventID string) bool {
-	d := digest(eventID)
+	d := ids.Digest64(eventID)
 	if slices.Contains(a.IDs, d) {
 		return false
 	}

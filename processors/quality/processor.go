@@ -277,18 +277,6 @@ func (p *proc) close(s *State, sum Summary, by string) []*insights.Insight {
 	return out
 }
 
-// fitRecent keeps the newest retained windows whose encoding fits in
-// maxRecentBytes.
-func fitRecent(r []Closed, size time.Duration) []Closed {
-	var e enc
-	for i := range r {
-		if e.closed(&r[i], size); len(e.b) > maxRecentBytes {
-			return r[:i]
-		}
-	}
-	return r
-}
-
 // emit writes insights to ai-insights keyed by tenant.
 func (p *proc) emit(ctx goka.Context, tenant string, out []*insights.Insight) {
 	for _, in := range out {

@@ -1,0 +1,238 @@
+package bin_test
+
+import (
+	"encoding/hex"
+	"errors"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/aistream/aistream/codecs/bin"
+)
+
+var at = time.Date(2025, 3, 15, 10, 0, 0, 123456789, time.UTC)
+
+// sample writes one value of every kind; read reads it back and reports
+// what differs.
+func sample(w *bin.Writer) {
+	var prev string
+	w.Uvarint(300)
+	w.Varint(-3)
+	w.Count(2)
+	w.Bool(true)
+	w.String("ü🙂")
+	w.Repeat(&prev, "postgres")
+	w.Repeat(&prev, "postgres")
+	w.Repeat(&prev, "")
+	w.Float(12.5)
+	w.Float(1.0 / 3)
+	w.Time(at)
+	w.U64(1<<64 - 2)
+}
+
+func read(t *testing.T, r *bin.Reader) {
+	t.Helper()
+	var prev string
+	if got := r.Uvarint(); got != 300 {
+		t.Errorf("Uvarint = %d", got)
+	}
+	if got := r.Varint(); got != -3 {
+		t.Errorf("Varint = %d", got)
+	}
+	if got := r.Count(1); got != 2 {
+		t.Errorf("Count = %d", got)
+	}
+	if !r.Bool() {
+		t.Error("Bool = false")
+	}
+	if got := r.String(); got != "ü🙂" {
+		t.Errorf("String = %q", got)
+	}
+	for _, want := range []string{"postgres", "postgres", ""} {
+		if got := r.Repeat(&prev); got != want {
+			t.Errorf("Repeat = %q, want %q", got, want)
+		}
+	}
+	if got := r.Float(); got != 12.5 {
+		t.Errorf("Float = %v", got)
+	}
+	if got := r.Float(); got != 1.0/3 {
+		t.Errorf("Float = %v", got)
+	}
+	if got := r.Time(); !got.Equal(at) || got.Location() != time.UTC {
+		t.Errorf("Time = %v", got)
+	}
+	if got := r.U64(); got != 1<<64-2 {
+		t.Errorf("U64 = %#x", got)
+	}
+}
+
+// The encodings are what tables hold: these bytes must never change.
+func TestEncodingsAreStable(t *testing.T) {
+	var w bin.Writer
+	sample(&w)
+	const want = "ac02" + "05" + "02" + "01" + "06c3bcf09f9982" + "09706f737467726573" + "00" + "01" +
+		"a21f" + "01555555555555d53f" + "c0beaafd0c" + "959aef3a" + "feffffffffffffff"
+	if got := hex.EncodeToString(w.Bytes()); got != want {
+		t.Errorf("encoded\n %s\nwant\n %s", got, want)
+	}
+	for _, r := range []bin.Reader{bin.NewReader(w.Bytes()), bin.NewSharedReader(w.Bytes())} {
+		read(t, &r)
+		if err := r.Complete(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// Strings outlive the input with either reader: a codec's caller may reuse
+// its buffer (goka's storage does) once Decode returns. Span is the one
+// view of the input.
+func TestStringsOutliveTheInput(t *testing.T) {
+	for name, newReader := range map[string]func([]byte) bin.Reader{"NewReader": bin.NewReader, "NewSharedReader": bin.NewSharedReader} {
+		var w bin.Writer
+		var prev string
+		w.String("tenant")
+		w.Repeat(&prev, "dialect")
+		w.String("agent")
+		b := w.Bytes()
+		r := newReader(b)
+		s, prev := r.String(), ""
+		rep := r.Repeat(&prev)
+		span := r.Span()
+		for i := range b {
+			b[i] = 'x'
+		}
+		if s != "tenant" || rep != "dialect" || prev != "dialect" {
+			t.Errorf("%s: strings changed with their input: %q %q %q", name, s, rep, prev)
+		}
+		if string(span) != "xxxxx" {
+			t.Errorf("%s: Span = %q, want a view of the input", name, span)
+		}
+	}
+}
+
+func TestEveryTruncationIsAnError(t *testing.T) {
+	var w bin.Writer
+	sample(&w)
+	full := w.Bytes()
+	for n := range len(full) {
+		r := bin.NewReader(full[:n])
+		var prev string
+		r.Uvarint()
+		r.Varint()
+		r.Count(1)
+		r.Bool()
+		_ = r.String()
+		r.Repeat(&prev)
+		r.Repeat(&prev)
+		r.Repeat(&prev)
+		r.Float()
+		r.Float()
+		r.Time()
+		r.U64()
+		if err := r.Complete(); !errors.Is(err, bin.ErrTruncated) {
+			t.Errorf("%d of %d bytes: %v, want truncated", n, len(full), err)
+		}
+	}
+	r := bin.NewReader(append(full, 0))
+	read(t, &r)
+	if err := r.Complete(); !errors.Is(err, bin.ErrTrailing) {
+		t.Errorf("a trailing byte: %v", err)
+	}
+}
+
+func TestTheFirstErrorSticksAndLaterReadsAreZero(t *testing.T) {
+	// A string of 5 bytes with 2 present, then what would be valid values.
+	r := bin.NewReader([]byte{5, 'a', 'b'})
+	if s := r.String(); s != "" {
+		t.Errorf("String = %q", s)
+	}
+	var prev = "kept"
+	if r.Uvarint() != 0 || r.Varint() != 0 || r.Count(1) != 0 || r.Bool() || r.String() != "" || r.Repeat(&prev) != "" ||
+		r.Float() != 0 || !r.Time().IsZero() || r.U64() != 0 {
+		t.Error("a read after an error returned a value")
+	}
+	if prev != "kept" {
+		t.Errorf("Repeat after an error changed the previous string to %q", prev)
+	}
+	r.Fail(errors.New("later"))
+	err := r.Complete()
+	if !errors.Is(err, bin.ErrTruncated) || err.Error() != "truncated at byte 1" {
+		t.Errorf("error = %v, want the first one, truncated at byte 1", err)
+	}
+}
+
+func TestCorruptValuesAreRejected(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		in   string
+		read func(r *bin.Reader)
+		want error
+	}{
+		{"varint over 64 bits", "ffffffffffffffffff02", func(r *bin.Reader) { r.Uvarint() }, bin.ErrCorrupt},
+		{"varint of 11 bytes", "ffffffffffffffffffff01", func(r *bin.Reader) { r.Uvarint() }, bin.ErrCorrupt},
+		{"varint ending in its continuation", "ff", func(r *bin.Reader) { r.Uvarint() }, bin.ErrTruncated},
+		{"count beyond the input", "0300", func(r *bin.Reader) { r.Count(1) }, bin.ErrTruncated},
+		{"count of entries too large for the input", "02000000", func(r *bin.Reader) { r.Count(2) }, bin.ErrTruncated},
+		{"repeat longer than the input", "0561", func(r *bin.Reader) { r.Repeat(new(string)) }, bin.ErrTruncated},
+		{"float of scale 7", "0e", func(r *bin.Reader) { r.Float() }, bin.ErrCorrupt},
+		{"float of an unknown form", "03", func(r *bin.Reader) { r.Float() }, bin.ErrCorrupt},
+		{"float missing its bytes", "01000000", func(r *bin.Reader) { r.Float() }, bin.ErrTruncated},
+		{"nanoseconds past a second", "0080a8d6b907", func(r *bin.Reader) { r.Time() }, bin.ErrCorrupt},
+	} {
+		b, _ := hex.DecodeString(c.in)
+		r := bin.NewReader(b)
+		c.read(&r)
+		if err := r.Err(); !errors.Is(err, c.want) {
+			t.Errorf("%s: %v, want %v", c.name, err, c.want)
+		}
+	}
+	// The largest values still read.
+	var w bin.Writer
+	w.Uvarint(math.MaxUint64)
+	w.Varint(math.MinInt64)
+	w.Time(time.Unix(0, 999999999))
+	r := bin.NewReader(w.Bytes())
+	if r.Uvarint() != math.MaxUint64 || r.Varint() != math.MinInt64 || r.Time().Nanosecond() != 999999999 || r.Complete() != nil {
+		t.Errorf("extreme values: %v", r.Complete())
+	}
+}
+
+func TestFailIsReportedWithItsOffset(t *testing.T) {
+	r := bin.NewReader([]byte{7, 8})
+	r.Uvarint()
+	bound := errors.New("window larger than its bound")
+	r.Fail(bound)
+	if err := r.Complete(); !errors.Is(err, bound) || err.Error() != "window larger than its bound at byte 1" {
+		t.Errorf("Complete = %v", err)
+	}
+}
+
+// FuzzReader reads arbitrary input with every primitive: never a panic,
+// and a read that succeeds consumed what it claims.
+func FuzzReader(f *testing.F) {
+	var w bin.Writer
+	sample(&w)
+	f.Add(w.Bytes())
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r := bin.NewReader(b)
+		var prev string
+		for range 4 {
+			r.Uvarint()
+			r.Varint()
+			if n := r.Count(3); n > len(b)/3 {
+				t.Fatalf("count %d of %d bytes", n, len(b))
+			}
+			r.Bool()
+			_ = r.String()
+			r.Repeat(&prev)
+			r.Float()
+			r.Time()
+			r.U64()
+		}
+		if err := r.Complete(); err != nil && !errors.Is(err, bin.ErrTruncated) && !errors.Is(err, bin.ErrCorrupt) && !errors.Is(err, bin.ErrTrailing) {
+			t.Fatalf("unknown error %v", err)
+		}
+	})
+}
