@@ -49,3 +49,8 @@ func (o *Offsets) Advance(ctx goka.Context) {
 		*o = (*o)[1:]
 	}
 }
+
+// At is the position of the message being processed.
+func At(ctx goka.Context) Offset {
+	return Offset{Topic: string(ctx.Topic()), Partition: ctx.Partition(), Offset: ctx.Offset()}
+}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/aistream/aistream/codecs"
 	"github.com/aistream/aistream/codecs/bin"
+	"github.com/aistream/aistream/internal/stream"
 )
 
 // NodeCodec stores a *Node in a compact binary form. Every node update
@@ -20,10 +21,12 @@ import (
 // in codecs/bin's encodings: integers are varints, lists and maps a count
 // then their entries (maps by sorted key), every string a bin Repeat with
 // one slot per field below (query references repeat dialects, users,
-// hashes, statuses), Applied a U64 per hash.
+// hashes, statuses), Applied a U64 per hash. Version 2 appends Offsets
+// (a count, then topic, partition and offset each); version 1 values are
+// still decoded, with no offsets.
 type NodeCodec struct{}
 
-const nodeFormat = 1
+const nodeFormat = 2
 
 // Field slots of the previous-string compression.
 const (
@@ -86,6 +89,12 @@ func (NodeCodec) Encode(v any) ([]byte, error) {
 	for _, h := range n.Applied {
 		w.U64(h)
 	}
+	w.Count(len(n.Offsets))
+	for _, o := range n.Offsets {
+		w.String(o.Topic)
+		w.Varint(int64(o.Partition))
+		w.Varint(o.Offset)
+	}
 	return w.Bytes(), nil
 }
 
@@ -132,8 +141,8 @@ func (w *nodeEncoder) links(ls []ColumnLink) {
 
 // Decode implements goka.Codec.
 func (NodeCodec) Decode(b []byte) (any, error) {
-	if len(b) == 0 || b[0] != nodeFormat {
-		return nil, errors.New("decode lineage node: not a version 1 node")
+	if len(b) == 0 || b[0] < 1 || b[0] > nodeFormat {
+		return nil, errors.New("decode lineage node: not a version 1 or 2 node")
 	}
 	// Every string of the node is a substring of the reader's one copy of
 	// the value, so decoding allocates no string.
@@ -168,6 +177,14 @@ func (NodeCodec) Decode(b []byte) (any, error) {
 		n.Applied = make([]uint64, c)
 		for i := range n.Applied {
 			n.Applied[i] = r.U64()
+		}
+	}
+	if b[0] >= 2 {
+		if c := r.Count(3); c > 0 {
+			n.Offsets = make(stream.Offsets, c)
+			for i := range n.Offsets {
+				n.Offsets[i] = stream.Offset{Topic: r.String(), Partition: int32(r.Varint()), Offset: r.Varint()}
+			}
 		}
 	}
 	if err := r.Complete(); err != nil {

@@ -3,7 +3,9 @@ package lineage_test
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/aistream/aistream/internal/stream"
 	"os"
+	"reflect"
 	"testing"
 	"time"
 
@@ -56,12 +58,15 @@ func TestNodeCodecRoundTrip(t *testing.T) {
 }
 
 // The table holds NodeCodec's bytes: a refactored codec must write exactly
-// what the released one wrote, and read it back.
+// what the released one wrote, and read it back. Version 2 is the released
+// version 1 bytes (node-v1.bin) with its version byte and a trailing count
+// (no offsets); the released bytes still decode.
 func TestNodeCodecWritesTheGoldenBytes(t *testing.T) {
-	golden, err := os.ReadFile("testdata/golden/node.bin")
+	v1, err := os.ReadFile("testdata/golden/node-v1.bin")
 	if err != nil {
 		t.Fatal(err)
 	}
+	golden := append(append([]byte{2}, v1[1:]...), 0)
 	// Small bounds keep the golden file small; the layout is the same.
 	c := lineage.DefaultConfig()
 	c.RecentQueries, c.MaxEdges, c.MaxColumns, c.RecentTraces = 3, 3, 4, 3
@@ -75,15 +80,26 @@ func TestNodeCodecWritesTheGoldenBytes(t *testing.T) {
 		for i < min(len(raw), len(golden)) && raw[i] == golden[i] {
 			i++
 		}
-		t.Fatalf("encoded node (%d bytes) differs from testdata/golden/node.bin (%d bytes) from byte %d", len(raw), len(golden), i)
+		t.Fatalf("encoded node (%d bytes) differs from testdata/golden/node-v1.bin as version 2 (%d bytes) from byte %d", len(raw), len(golden), i)
 	}
-	v, err := lineage.NodeCodec{}.Decode(golden)
+	want, _ := json.Marshal(n)
+	for _, b := range [][]byte{golden, v1} {
+		v, err := lineage.NodeCodec{}.Decode(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := json.Marshal(v); !bytes.Equal(got, want) {
+			t.Errorf("golden node (version %d) decoded differently:\n got %.300s\nwant %.300s", b[0], got, want)
+		}
+	}
+	n.Offsets = stream.Offsets{{Topic: "p-query-lineage-loop", Partition: 2, Offset: 99}}
+	raw, err = lineage.NodeCodec{}.Encode(n)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, _ := json.Marshal(n)
-	if got, _ := json.Marshal(v); !bytes.Equal(got, want) {
-		t.Errorf("golden node decoded differently:\n got %.300s\nwant %.300s", got, want)
+	back, err := lineage.NodeCodec{}.Decode(raw)
+	if err != nil || !reflect.DeepEqual(back.(*lineage.Node).Offsets, n.Offsets) {
+		t.Errorf("offsets did not round-trip: %+v, %v", back, err)
 	}
 }
 
@@ -123,7 +139,7 @@ func BenchmarkNodeCodec(b *testing.B) {
 // FuzzNodeCodecDecode feeds damaged nodes to the decoder: an error, never a
 // panic, and what it accepts encodes to a value it accepts again.
 func FuzzNodeCodecDecode(f *testing.F) {
-	golden, err := os.ReadFile("testdata/golden/node.bin")
+	golden, err := os.ReadFile("testdata/golden/node-v1.bin")
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -126,7 +126,12 @@ func (p *processor) loop(ctx goka.Context, msg any) {
 	if v := ctx.Value(); v != nil {
 		n = v.(*Node)
 	}
+	if n != nil && n.Offsets.Redelivered(ctx) {
+		ctx.SetValue(n)
+		return
+	}
 	if n, changed := p.cfg.apply(n, u); changed {
+		n.Offsets.Advance(ctx)
 		ctx.SetValue(n)
 	}
 }

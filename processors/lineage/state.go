@@ -6,6 +6,7 @@ import (
 
 	"github.com/aistream/aistream/codecs"
 	"github.com/aistream/aistream/internal/ids"
+	"github.com/aistream/aistream/internal/stream"
 )
 
 // Node is the state of one dataset within a tenant (table key
@@ -31,6 +32,9 @@ type Node struct {
 	// nothing. One older than the window would be counted again, and two ids
 	// colliding (odds 2^-64 per pair) would make the later look redelivered.
 	Applied []uint64 `json:"applied,omitempty"`
+	// Offsets are the highest loop offsets applied: a redelivery rewrites
+	// the node, whose changelog write a crash may have lost.
+	Offsets stream.Offsets `json:"offsets,omitempty"`
 
 	encodedSize int // bytes NodeCodec decoded it from (or last measured), 0 for a new node
 	longest     int // length of its longest string when decoded

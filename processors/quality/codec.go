@@ -8,6 +8,7 @@ import (
 
 	"github.com/aistream/aistream/codecs"
 	"github.com/aistream/aistream/codecs/bin"
+	"github.com/aistream/aistream/internal/stream"
 	"github.com/aistream/aistream/processors/window"
 )
 
@@ -26,10 +27,12 @@ import (
 // so tables written before this codec keep their state.
 //
 // Version 2 appends the Applied window (a count, then 8 bytes per digest,
-// oldest first); a version 1 value is still decoded, with an empty window.
+// oldest first); version 3 the Offsets (topic, partition, offset each) and
+// the Outbox (position and encoded insight each). Earlier versions are
+// still decoded, with those parts empty.
 type StateCodec struct{}
 
-const stateVersion = 2
+const stateVersion = 3
 
 // Encode implements goka.Codec.
 func (StateCodec) Encode(v any) ([]byte, error) {
@@ -66,6 +69,9 @@ func (StateCodec) Decode(b []byte) (any, error) {
 	r.state(s)
 	if b[0] >= 2 {
 		r.applied(&s.Applied)
+	}
+	if b[0] >= 3 {
+		r.delivery(s)
 	}
 	if err := r.Complete(); err != nil {
 		return nil, fmt.Errorf("decode quality state: %w", err)
@@ -267,6 +273,21 @@ func (w *stateEncoder) state(s *State) {
 	}
 	w.Count(len(s.Applied.IDs))
 	s.Applied.oldestFirst(func(d uint64) { w.U64(d) })
+	w.Count(len(s.Offsets))
+	for _, o := range s.Offsets {
+		w.offset(o)
+	}
+	w.Count(len(s.Outbox))
+	for _, o := range s.Outbox {
+		w.offset(o.At)
+		w.String(string(o.Value))
+	}
+}
+
+func (w *stateEncoder) offset(o stream.Offset) {
+	w.String(o.Topic)
+	w.Varint(int64(o.Partition))
+	w.Varint(o.Offset)
 }
 
 // stateDecoder reads what stateEncoder wrote. Its strings are copies (a
@@ -470,6 +491,30 @@ func (r *stateDecoder) state(s *State) {
 		q := r.Time()
 		s.Quiet = &q
 	}
+}
+
+// delivery reads the Offsets and the Outbox.
+func (r *stateDecoder) delivery(s *State) {
+	if n := r.Count(3); n > 0 {
+		s.Offsets = make(stream.Offsets, n)
+		for i := range s.Offsets {
+			s.Offsets[i] = r.offset()
+		}
+	}
+	if n := r.Count(4); n > 0 {
+		if n > maxOutbox {
+			r.Fail(errors.New("outbox larger than its bound"))
+			return
+		}
+		s.Outbox = make([]Sent, n)
+		for i := range s.Outbox {
+			s.Outbox[i] = Sent{At: r.offset(), Value: []byte(r.String())}
+		}
+	}
+}
+
+func (r *stateDecoder) offset() stream.Offset {
+	return stream.Offset{Topic: r.String(), Partition: int32(r.Varint()), Offset: r.Varint()}
 }
 
 // applied reads the window oldest first, so Next is 0.

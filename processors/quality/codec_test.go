@@ -3,6 +3,7 @@ package quality
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/aistream/aistream/internal/stream"
 	"math"
 	"os"
 	"reflect"
@@ -104,8 +105,9 @@ func TestStateCodecReadsVersion1WithAnEmptyDedupeWindow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Version 1 is version 2 without the trailing window (here its count 0).
-	v1 := append([]byte{1}, raw[1:len(raw)-1]...)
+	// Version 1 is version 3 without the trailing window, offsets and
+	// outbox (here their counts, 0).
+	v1 := append([]byte{1}, raw[1:len(raw)-3]...)
 	v, err := StateCodec{}.Decode(v1)
 	if err != nil {
 		t.Fatal(err)
@@ -172,7 +174,7 @@ func BenchmarkStateCodec(b *testing.B) {
 // FuzzStateCodecDecode feeds damaged binary states to the decoder: an error,
 // never a panic, and what it accepts encodes to a value it accepts again.
 func FuzzStateCodecDecode(f *testing.F) {
-	golden, err := os.ReadFile("testdata/golden/state.bin")
+	golden, err := os.ReadFile("testdata/golden/state-v2.bin")
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -194,4 +196,22 @@ func FuzzStateCodecDecode(f *testing.F) {
 			t.Fatalf("re-encoded state does not decode: %v", err)
 		}
 	})
+}
+
+// Version 3 keeps the redelivery offsets and the outbox.
+func TestStateCodecKeepsOffsetsAndOutbox(t *testing.T) {
+	s := fullState()
+	s.Offsets = stream.Offsets{{Topic: "agent-metrics-events", Partition: 2, Offset: 1234567}, {Topic: "p-agent-quality-loop", Offset: 0}}
+	s.Outbox = []Sent{{At: s.Offsets[0], Value: []byte(`{"event_id":"i1"}`)}, {At: s.Offsets[1], Value: []byte("x")}}
+	raw, err := StateCodec{}.Encode(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := StateCodec{}.Decode(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := v.(*State); !reflect.DeepEqual(got.Offsets, s.Offsets) || !reflect.DeepEqual(got.Outbox, s.Outbox) {
+		t.Fatalf("offsets %+v outbox %+v, want %+v %+v", got.Offsets, got.Outbox, s.Offsets, s.Outbox)
+	}
 }

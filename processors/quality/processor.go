@@ -168,6 +168,19 @@ func (p *proc) add(ctx goka.Context, ev *codecs.Event) {
 		tenant, agent, _ := codecs.SplitTenantKey(key(ev))
 		s = &State{Tenant: tenant, Agent: agent}
 	}
+	if s.Offsets.Redelivered(ctx) {
+		// The state holds this very message (a crash came before its
+		// commit): re-emit its insights and rewrite the state, either of
+		// which may never have reached Kafka.
+		at := stream.At(ctx)
+		for _, sent := range s.Outbox {
+			if sent.At == at {
+				ctx.Emit(insights.Topic, s.Tenant, sent.Value)
+			}
+		}
+		ctx.SetValue(s)
+		return
+	}
 	out, late, dup := p.observe(s, ev)
 	if dup {
 		return
@@ -175,7 +188,8 @@ func (p *proc) add(ctx goka.Context, ev *codecs.Event) {
 	if late && p.o.Metrics != nil {
 		p.o.Metrics.Late.WithLabelValues(string(ctx.Group())).Inc()
 	}
-	p.emit(ctx, s.Tenant, out)
+	p.emit(ctx, s, out, true)
+	s.Offsets.Advance(ctx)
 	ctx.SetValue(s)
 }
 
@@ -253,7 +267,7 @@ func (p *proc) idle(ctx goka.Context, meta any) {
 		return
 	}
 	for _, pane := range closed {
-		p.emit(ctx, s.Tenant, p.close(s, Summarize(w, pane.Start, &pane.Agg), "idle"))
+		p.emit(ctx, s, p.close(s, Summarize(w, pane.Start, &pane.Agg), "idle"), false)
 	}
 	if len(s.Windows.Open) == 0 {
 		s.Quiet = nil
@@ -277,16 +291,24 @@ func (p *proc) close(s *State, sum Summary, by string) []*insights.Insight {
 	return out
 }
 
-// emit writes insights to ai-insights keyed by tenant.
-func (p *proc) emit(ctx goka.Context, tenant string, out []*insights.Insight) {
+// emit writes insights to ai-insights keyed by tenant; those of an input
+// message (not of a visit, which has no offset) are kept in the outbox for
+// a redelivery.
+func (p *proc) emit(ctx goka.Context, s *State, out []*insights.Insight, input bool) {
 	for _, in := range out {
-		b, err := insights.Encode(tenant, in)
+		b, err := insights.Encode(s.Tenant, in)
 		if err != nil {
 			// Only a timestamp outside years 0-9999 fails; such an event
 			// could not have been decoded.
 			stream.DeadLetter(ctx, p.o.Metrics, nil, err)
 			continue
 		}
-		ctx.Emit(insights.Topic, tenant, b)
+		ctx.Emit(insights.Topic, s.Tenant, b)
+		if input {
+			s.Outbox = append(s.Outbox, Sent{At: stream.At(ctx), Value: b})
+		}
+	}
+	if n := len(s.Outbox) - maxOutbox; n > 0 {
+		s.Outbox = s.Outbox[n:]
 	}
 }

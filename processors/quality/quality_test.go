@@ -499,3 +499,37 @@ func TestRulesFileOverridesDefaults(t *testing.T) {
 		t.Fatalf("unknown rule accepted: %v", err)
 	}
 }
+
+// Defect: after a crash the uncommitted input is redelivered onto a local
+// state that already holds it (goka writes it before the outputs are
+// acknowledged), and the insights its windows fired were never emitted
+// again. A redelivery re-emits them, byte for byte, from the outbox.
+func TestRedeliveryOntoStateThatHoldsTheEventsReemitsTheirInsights(t *testing.T) {
+	send := func(h *harness) {
+		degraded(h)
+		h.window("planner", 5, 10, 100)
+		h.window("planner", 6, 10, 400)
+		h.metric("planner", at(9, 0), 100, "ok")
+	}
+	h := newHarness(t, DefaultConfig())
+	send(h)
+	first, _ := h.insights()
+	if len(first) < 2 || len(first) > maxOutbox {
+		t.Fatalf("%d insights: the test needs 2 to %d", len(first), maxOutbox)
+	}
+	ahead := h.state("planner")
+
+	// A restart whose local state is ahead: the same messages, same offsets.
+	h2 := newHarness(t, DefaultConfig())
+	h2.tt.SetTableValue(stream.Prefix("test").Table(Name), codecs.TenantKey(tenant, "planner"), ahead)
+	send(h2)
+	again, _ := h2.insights()
+	if len(again) != len(first) {
+		t.Fatalf("redelivery re-emitted %d insights, want the %d of the first run", len(again), len(first))
+	}
+	for i := range first {
+		if string(again[i]) != string(first[i]) {
+			t.Errorf("insight %d differs:\n%s\n%s", i, again[i], first[i])
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/aistream/aistream/codecs"
+	"github.com/aistream/aistream/internal/stream"
 	"github.com/aistream/aistream/processors/window"
 )
 
@@ -360,6 +361,11 @@ type State struct {
 	// Applied is not in the earlier JSON form: such a state starts with an
 	// empty window.
 	Applied Applied `json:"-"`
+	// Offsets are the highest input offsets applied (redelivery detection)
+	// and Outbox the insights the latest emitting messages produced, so a
+	// redelivery after a crash re-emits them (codec version 3).
+	Offsets stream.Offsets `json:"-"`
+	Outbox  []Sent         `json:"-"`
 }
 
 // RecentSummaries are the retained closed windows' summaries, newest first.
@@ -378,4 +384,16 @@ func (s *State) OpenSummaries() []Summary {
 		out = append(out, Summarize(s.Spec, s.Windows.Open[i].Start, &s.Windows.Open[i].Agg))
 	}
 	return out
+}
+
+// maxOutbox bounds State.Outbox: the insights of the latest emitting
+// messages, oldest first. A redelivery re-emits those its message
+// produced; insights of older messages were committed long before (the
+// group commits every second, in delivery order).
+const maxOutbox = 16
+
+// Sent is one emitted insight and the input message that produced it.
+type Sent struct {
+	At    stream.Offset
+	Value []byte
 }
