@@ -13,7 +13,7 @@ func TestExcerptEscapesWhatDoesNotPrint(t *testing.T) {
 		{"tenant\tüber 日本", `tenant\tüber 日本`},
 		{"line1\nline2\r\n", `line1\nline2\r\n`},
 		{`back\slash`, `back\\slash`},
-		{"\x1b[31mred", `\u001b[31mred`},   // a terminal escape cannot colour the output
+		{"\x1b[31mred", `\u001b[31mred`},                 // a terminal escape cannot colour the output
 		{"nbsp\u00a0zwsp\u200b", `nbsp\u00a0zwsp\u200b`}, // invisible characters are visible
 		{"bad \xff\xfe utf-8", `bad \xff\xfe utf-8`},
 		{"\x00", `\u0000`},
