@@ -234,7 +234,7 @@ func printList(out, info io.Writer, sel deadletters.Selection, f deadletters.Fil
 
 // matched says how many dead letters the selection holds of how many.
 func matched(sel deadletters.Selection, f deadletters.Filter) string {
-	s := fmt.Sprintf("%d of %d dead letters read match %s", sel.Matched, sel.Read, f)
+	s := fmt.Sprintf("%d of the %d dead letters read match the filter (%s)", sel.Matched, sel.Read, f)
 	if sel.Matched > len(sel.Records) {
 		s += fmt.Sprintf("; the %d oldest selected (narrow the filter, or raise --limit)", len(sel.Records))
 	}
@@ -263,7 +263,7 @@ func printPlan(w io.Writer, sel deadletters.Selection, f deadletters.Filter, p d
 		fmt.Fprintln(w, "dry run: nothing is produced (add --execute to re-drive)")
 	}
 	fmt.Fprintln(w, matched(sel, f))
-	fmt.Fprintf(w, "%d to re-drive to their source topic, %d duplicates of those skipped, %d refused (%d truncated, %d tombstones, %d without a source topic)\n",
+	fmt.Fprintf(w, "%d to re-drive to their source topic; skipped: %d duplicate messages of those; refused: %d (%d truncated, %d tombstones, %d without a source topic)\n",
 		len(p.Redrive), len(p.Duplicates), len(p.Truncated)+len(p.Tombstones)+len(p.NoSource), len(p.Truncated), len(p.Tombstones), len(p.NoSource))
 	if len(p.Redrive) > 0 {
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
@@ -304,9 +304,10 @@ func executeReplay(ctx context.Context, opts []kgo.Opt, f deadletters.Filter, p 
 	done := progressLines(os.Stderr, "re-drove", "dead letters", &prog)
 	res := deadletters.Redrive(ctx, cl, p.Redrive, start, &prog)
 	done()
-	fmt.Printf("re-drove %d dead letters in %.1fs (%d failed)\n", res.Redriven, time.Since(start).Seconds(), res.Failed)
+	took := time.Since(start).Seconds()
+	fmt.Printf("re-drove %d dead letters in %.1fs (%.0f/s), %d failed\n", res.Redriven, took, float64(res.Redriven)/took, res.Failed)
 
-	rec, err := deadletters.AuditRecord(f, p, actor, res, time.Now())
+	rec, id, err := deadletters.AuditRecord(f, p, actor, res, time.Now())
 	if err != nil {
 		return err
 	}
@@ -317,7 +318,7 @@ func executeReplay(ctx context.Context, opts []kgo.Opt, f deadletters.Filter, p 
 	if err := cl.ProduceSync(actx, rec).FirstErr(); err != nil {
 		return fmt.Errorf("the re-drive is done but its audit event was not written to %s: %w (running the same command again re-drives the same records, which changes nothing downstream, and writes it)", topology.AuditEvents, err)
 	}
-	fmt.Printf("audit event written to %s\n", topology.AuditEvents)
+	fmt.Printf("audit event %s written to %s\n", id, topology.AuditEvents)
 	if res.Err != nil {
 		return fmt.Errorf("%d of %d re-drives failed, the first with: %w (running the same command again is safe: processors deduplicate by event_id)", res.Failed, len(p.Redrive), res.Err)
 	}

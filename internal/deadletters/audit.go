@@ -22,12 +22,12 @@ const (
 )
 
 // AuditRecord is the audit.recorded event of one executed replay of plan,
-// selected by f, for audit-events. Its event_id is derived from the filter,
+// selected by f, for audit-events, and its event_id. That id is derived from the filter,
 // the dead letters re-driven and the outcome, so a command retried after it
 // succeeded (or failed the same way) writes the same id, which consumers of
 // audit-events deduplicate like every other event; a retry that did more is
 // a new record.
-func AuditRecord(f Filter, p Plan, actor string, res Result, at time.Time) (*kgo.Record, error) {
+func AuditRecord(f Filter, p Plan, actor string, res Result, at time.Time) (*kgo.Record, string, error) {
 	outcome := "success"
 	if res.Failed > 0 || res.Err != nil {
 		outcome = "error"
@@ -52,7 +52,7 @@ func AuditRecord(f Filter, p Plan, actor string, res Result, at time.Time) (*kgo
 		a.Details["error"] = res.Err.Error()
 	}
 	if err := a.Validate(); err != nil {
-		return nil, fmt.Errorf("audit event: %w (give the operator's name with --actor)", err)
+		return nil, "", fmt.Errorf("audit event: %w (give the operator's name with --actor)", err)
 	}
 
 	h := sha256.New()
@@ -71,7 +71,7 @@ func AuditRecord(f Filter, p Plan, actor string, res Result, at time.Time) (*kgo
 	}
 	value, err := codecs.Encode(env, a)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return &kgo.Record{Topic: topology.AuditEvents, Key: []byte(AuditTenant), Value: value}, nil
+	return &kgo.Record{Topic: topology.AuditEvents, Key: []byte(AuditTenant), Value: value}, env.EventID, nil
 }
