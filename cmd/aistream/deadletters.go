@@ -67,7 +67,7 @@ func cmdDeadLetters(args []string) error {
 	if verb == "list" && *format != "text" && *format != "json" {
 		return configError(&config.Error{Setting: "--format", Value: *format, Want: "use text or json"})
 	}
-	if *execute && *actor == "" {
+	if *actor = strings.TrimSpace(*actor); *execute && *actor == "" {
 		if *actor = osUser(); *actor == "" {
 			return configError(errors.New("--actor: the OS user is unknown; name who re-drives with --actor"))
 		}
@@ -294,6 +294,10 @@ func printPlan(w io.Writer, sel deadletters.Selection, f deadletters.Filter, p d
 // executeReplay re-drives the plan and appends its audit event, also when
 // the re-drive failed or was interrupted.
 func executeReplay(ctx context.Context, opts []kgo.Opt, f deadletters.Filter, p deadletters.Plan, actor string) error {
+	// The audit event must not be refused after the re-drive.
+	if _, _, err := deadletters.AuditRecord(f, p, actor, deadletters.Result{}, time.Now()); err != nil {
+		return configError(err)
+	}
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return fmt.Errorf("kafka producer: %w", err)

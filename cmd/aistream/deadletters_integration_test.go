@@ -30,7 +30,8 @@ import (
 // listed with its reason and excerpt, and a dead letter whose bytes are
 // valid now (a bug rejected it: processing_failed) re-driven twice with
 // "dead-letters replay --execute" is processed once: the trace shows the
-// feedback once and exactly one learning signal comes out. The re-driven
+// feedback once and exactly one learning signal comes out (one event_id;
+// at-least-once delivery may repeat a record under it). The re-driven
 // records keep key (a null one too) and bytes, and both runs write an audit
 // event with the same event_id.
 func TestIntegrationDeadLetterRedriveIsProcessedOnce(t *testing.T) {
@@ -47,14 +48,14 @@ func TestIntegrationDeadLetterRedriveIsProcessedOnce(t *testing.T) {
 
 	tenant, trace, other := "acme", prefix+"-trace", prefix+"-trace-null-key"
 	at := time.Date(2025, 3, 15, 10, 0, 0, 0, time.UTC)
-	thinking := func(id, trace string, step int) []byte {
-		return mustJSON(envelope(id, codecs.TypeThinking, tenant, at, map[string]any{"trace_id": trace, "agent": "planner", "step": step, "content": "plan"}))
+	thinking := func(id, trace string) []byte {
+		return mustJSON(envelope(id, codecs.TypeThinking, tenant, at, map[string]any{"trace_id": trace, "agent": "planner", "step": 0, "content": "plan"}))
 	}
 	feedback := func(id, user string, score any) []byte {
 		return mustJSON(envelope(id, codecs.TypeFeedback, tenant, at.Add(time.Minute), map[string]any{
 			"response_id": prefix + "-resp", "trace_id": trace, "session_id": "s", "user_id": user, "agent": "planner", "model": "gpt-4o", "score": score}))
 	}
-	kafkatest.Produce(t, cl, &kgo.Record{Topic: topology.ThinkingEvents, Key: []byte(trace), Value: thinking(prefix+"-th", trace, 0)})
+	kafkatest.Produce(t, cl, &kgo.Record{Topic: topology.ThinkingEvents, Key: []byte(trace), Value: thinking(prefix+"-th", trace)})
 
 	// A malformed event: the running group dead-letters it.
 	kafkatest.Produce(t, cl, &kgo.Record{Topic: topology.FeedbackEvents, Key: []byte(trace), Value: feedback(prefix+"-bad", "u1", "five")})
@@ -91,7 +92,7 @@ func TestIntegrationDeadLetterRedriveIsProcessedOnce(t *testing.T) {
 	fbID := prefix + "-fb"
 	fixed := []*kgo.Record{
 		handMadeDeadLetter(topology.FeedbackEvents, []byte(trace), feedback(fbID, "u1", 2), group),
-		handMadeDeadLetter(topology.ThinkingEvents, nil, thinking(prefix+"-th-null", other, 0), group),
+		handMadeDeadLetter(topology.ThinkingEvents, nil, thinking(prefix+"-th-null", other), group),
 	}
 	kafkatest.Produce(t, cl, fixed...) // sets their partitions and offsets
 	text := dlCommand(t, bin, "list", "--group", group, "--source-topic", topology.ThinkingEvents)
