@@ -4,6 +4,7 @@
 //	aistream run                 processors and/or views against a Kafka cluster (KAFKA_*)
 //	aistream topics apply|check  create or verify the topics
 //	aistream demo                produce demo AI Service traffic into a cluster
+//	aistream dead-letters list|replay  print or re-drive rejected messages
 package main
 
 import (
@@ -22,6 +23,8 @@ Usage:
   aistream topics check [flags]   report every drift; exit 1 when there is any
   aistream topics list            print the topic table
   aistream demo [flags]           produce demo AI Service traffic into the cluster in KAFKA_*
+  aistream dead-letters list [flags]    print rejected messages: reason, source, a readable excerpt
+  aistream dead-letters replay [flags]  re-drive them to their source topic (a dry run without --execute)
 
 Run "aistream <command> -h" for the flags of a command. Every flag also reads
 the environment variable named in its help; a flag given on the command line wins.
@@ -65,6 +68,8 @@ func run(args []string) error {
 		return cmdTopics(args[1:])
 	case "demo":
 		return cmdDemo(args[1:])
+	case "dead-letters":
+		return cmdDeadLetters(args[1:])
 	case "-h", "--help", "help":
 		fmt.Fprint(os.Stdout, usage)
 		return nil
