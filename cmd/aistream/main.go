@@ -3,6 +3,7 @@
 //	aistream dev [--demo]        everything in one process on an embedded broker
 //	aistream run                 processors and/or views against a Kafka cluster (KAFKA_*)
 //	aistream topics apply|check  create or verify the topics
+//	aistream replay              reset a processor group to reprocess its inputs
 //	aistream demo                produce demo AI Service traffic into a cluster
 package main
 
@@ -21,6 +22,7 @@ Usage:
   aistream topics apply [flags]   create missing topics, fix retention/cleanup drift
   aistream topics check [flags]   report every drift; exit 1 when there is any
   aistream topics list            print the topic table
+  aistream replay [flags]         reset a processor group's offsets and state to reprocess its inputs (dry run by default)
   aistream demo [flags]           produce demo AI Service traffic into the cluster in KAFKA_*
 
 Run "aistream <command> -h" for the flags of a command. Every flag also reads
@@ -65,6 +67,8 @@ func run(args []string) error {
 		return cmdTopics(args[1:])
 	case "demo":
 		return cmdDemo(args[1:])
+	case "replay":
+		return cmdReplay(args[1:])
 	case "-h", "--help", "help":
 		fmt.Fprint(os.Stdout, usage)
 		return nil
