@@ -108,6 +108,9 @@ type Progress struct {
 	// ETA is 0 when unknown (no rate yet).
 	ETA  time.Duration
 	Live int // live members of the groups
+	// Finished: every partition, loop and repartition topics included, is
+	// committed.
+	Finished bool
 }
 
 // rateWindow is what the rate and ETA average over.
@@ -130,6 +133,8 @@ func (p Progress) Line() string {
 		eta = "ETA " + p.ETA.Round(time.Second).String()
 	}
 	switch {
+	case p.Finished:
+		eta = "done"
 	case p.Live == 0 && p.Done < p.Total:
 		eta = "waiting for replicas to start"
 	case p.Done == p.Total:
@@ -207,9 +212,7 @@ func (f Follower) Follow(ctx context.Context, adm *kadm.Client, spans []Span) (S
 			p.ETA = time.Duration(float64(total-done) / p.Rate * float64(time.Second))
 		}
 		finished := allDone
-		if finished {
-			p.ETA = 0
-		}
+		p.Finished = finished
 		if p.Live, err = liveMembers(ctx, adm, groups); err != nil {
 			return Summary{}, err
 		}
