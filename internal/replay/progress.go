@@ -146,21 +146,26 @@ func (p Progress) Line() string {
 // Summary is a finished follow.
 type Summary struct {
 	Records int64
-	// Elapsed runs from the first progress seen to the end, so the time
-	// before the replicas started does not count against the rate.
-	Elapsed time.Duration
+	// Measured records were reprocessed during Elapsed, which starts at the
+	// last poll without progress (the replicas may start after the replay)
+	// or, when they already worked, at the first poll.
+	Measured int64
+	Elapsed  time.Duration
 }
 
-// Rate is the records reprocessed per second.
+// Rate is the records reprocessed per second, 0 when not measured.
 func (s Summary) Rate() float64 {
 	if s.Elapsed <= 0 {
 		return 0
 	}
-	return float64(s.Records) / s.Elapsed.Seconds()
+	return float64(s.Measured) / s.Elapsed.Seconds()
 }
 
 func (s Summary) String() string {
-	return fmt.Sprintf("%s records reprocessed in %s (%s records/s)", thousands(s.Records), s.Elapsed.Round(100*time.Millisecond), thousands(int64(s.Rate())))
+	if s.Elapsed <= 0 {
+		return thousands(s.Records) + " records reprocessed (too fast to measure a rate)"
+	}
+	return fmt.Sprintf("%s records reprocessed, %s of them in %s (%s records/s)", thousands(s.Records), thousands(s.Measured), s.Elapsed.Round(100*time.Millisecond), thousands(int64(s.Rate())))
 }
 
 // Follower follows groups until they have committed their spans.
@@ -189,7 +194,7 @@ func (f Follower) Follow(ctx context.Context, adm *kadm.Client, spans []Span) (S
 		done int64
 	}
 	var samples []sample
-	var firstProgress time.Time
+	var base *sample // where the measured rate starts
 	lastLog := time.Time{}
 	for {
 		done, allDone, err := f.poll(ctx, adm, spans, groups)
@@ -197,8 +202,8 @@ func (f Follower) Follow(ctx context.Context, adm *kadm.Client, spans []Span) (S
 			return Summary{}, err
 		}
 		now := time.Now()
-		if done > 0 && firstProgress.IsZero() {
-			firstProgress = now
+		if base == nil || base.done == 0 && done == 0 {
+			base = &sample{now, done}
 		}
 		samples = append(samples, sample{now, done})
 		for len(samples) > 1 && now.Sub(samples[0].at) > rateWindow {
@@ -227,11 +232,7 @@ func (f Follower) Follow(ctx context.Context, adm *kadm.Client, spans []Span) (S
 			fmt.Fprintf(f.Out, "%s replay progress: %s\n", now.UTC().Format(time.RFC3339), p.Line())
 		}
 		if finished {
-			s := Summary{Records: total}
-			if !firstProgress.IsZero() {
-				s.Elapsed = now.Sub(firstProgress)
-			}
-			return s, nil
+			return Summary{Records: total, Measured: done - base.done, Elapsed: now.Sub(base.at)}, nil
 		}
 		select {
 		case <-ctx.Done():

@@ -258,7 +258,10 @@ func TestReplayProgressRendering(t *testing.T) {
 	if got := (Progress{Done: 5, Total: 5, Live: 1, Finished: true}).Bar(4); !strings.HasPrefix(got, "[####] 100% 5/5 records") || !strings.Contains(got, "done") {
 		t.Errorf("finished: %q", got)
 	}
-	if got := (Summary{Records: 250_000, Elapsed: 50 * time.Second}).String(); got != "250,000 records reprocessed in 50s (5,000 records/s)" {
+	if got := (Summary{Records: 250_000, Measured: 200_000, Elapsed: 40 * time.Second}).String(); got != "250,000 records reprocessed, 200,000 of them in 40s (5,000 records/s)" {
+		t.Errorf("summary %q", got)
+	}
+	if got := (Summary{Records: 30}).String(); got != "30 records reprocessed (too fast to measure a rate)" {
 		t.Errorf("summary %q", got)
 	}
 	for n, want := range map[int64]string{0: "0", 999: "999", 1000: "1,000", 1234567: "1,234,567", -4500: "-4,500"} {
