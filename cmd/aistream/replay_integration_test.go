@@ -376,11 +376,6 @@ func TestIntegrationReplayReproducesOutputsAndViews(t *testing.T) {
 		t.Logf("replay of context-graph: %s", m)
 	}
 	e.caughtUp("responses")
-	for _, dir := range []string{"/processors/", "/views/"} {
-		if !strings.Contains(b.out.String(), "table topic was recreated") || !strings.Contains(b.out.String(), dir+cg.Table.Name) {
-			t.Errorf("the restarted replica does not say it dropped its local copy in %s:\n%s", dir, b.out.String())
-		}
-	}
 	second := e.signals(tenant, signalsFrom, e.ends(topology.LearningSignals))
 
 	if !slices.Equal(slices.Sorted(maps.Keys(second.highest)), slices.Sorted(maps.Keys(first.highest))) {
@@ -419,6 +414,12 @@ func TestIntegrationReplayReproducesOutputsAndViews(t *testing.T) {
 		}
 	}
 	b.stop(t)
+	// Read once the process has exited: its output is written until then.
+	for _, dir := range []string{"/processors/", "/views/"} {
+		if !strings.Contains(b.out.String(), "table topic was recreated") || !strings.Contains(b.out.String(), dir+cg.Table.Name) {
+			t.Errorf("the restarted replica does not say it dropped its local copy in %s:\n%s", dir, b.out.String())
+		}
+	}
 }
 
 // bareSignal reports whether the signal rates a trace the first run never
