@@ -3,6 +3,7 @@
 //	aistream dev [--demo]        everything in one process on an embedded broker
 //	aistream run                 processors and/or views against a Kafka cluster (KAFKA_*)
 //	aistream topics apply|check  create or verify the topics
+//	aistream replay              reset a processor group to reprocess its inputs
 //	aistream demo                produce demo AI Service traffic into a cluster
 //	aistream dead-letters list|replay  print or re-drive rejected messages
 package main
@@ -22,6 +23,7 @@ Usage:
   aistream topics apply [flags]   create missing topics, fix retention/cleanup drift
   aistream topics check [flags]   report every drift; exit 1 when there is any
   aistream topics list            print the topic table
+  aistream replay [flags]         reset a processor group's offsets and state to reprocess its inputs (dry run by default)
   aistream demo [flags]           produce demo AI Service traffic into the cluster in KAFKA_*
   aistream dead-letters list [flags]    print rejected messages: reason, source, a readable excerpt
   aistream dead-letters replay [flags]  re-drive them to their source topic (a dry run without --execute)
@@ -70,6 +72,8 @@ func run(args []string) error {
 		return cmdDemo(args[1:])
 	case "dead-letters":
 		return cmdDeadLetters(args[1:])
+	case "replay":
+		return cmdReplay(args[1:])
 	case "-h", "--help", "help":
 		fmt.Fprint(os.Stdout, usage)
 		return nil

@@ -66,8 +66,12 @@ func (r *Runner) Processors() []*Processor {
 }
 
 // Run runs every processor, its companion and every view until ctx ends or
-// one of them fails; it returns the first failure.
+// one of them fails; it returns the first failure. Local table copies their
+// table topic no longer backs are dropped first (identity.go).
 func (r *Runner) Run(ctx context.Context) error {
+	if err := r.resetStaleTables(); err != nil {
+		return err
+	}
 	g, ctx := errgroup.WithContext(ctx)
 	for _, p := range r.Processors() {
 		group := string(p.Graph().Group())
