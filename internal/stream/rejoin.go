@@ -80,4 +80,3 @@ func (h *generationHandler) Cleanup(s sarama.ConsumerGroupSession) error {
 func (h *generationHandler) ConsumeClaim(s sarama.ConsumerGroupSession, c sarama.ConsumerGroupClaim) error {
 	return h.inner.ConsumeClaim(s, c)
 }
-
