@@ -62,7 +62,8 @@ func (h *generationHandler) Setup(s sarama.ConsumerGroupSession) error {
 		parts = append(parts, ps...)
 	}
 	slices.Sort(parts)
-	h.g.parts.assign(h.g.group, slices.Compact(parts))
+	parts = slices.Compact(parts)
+	h.g.parts.assign(h.g.group, parts)
 	// goka restores every assigned (and hot standby) partition before it
 	// returns, then sarama starts the claims.
 	if err := h.inner.Setup(s); err != nil {
