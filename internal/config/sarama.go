@@ -29,6 +29,8 @@ func (k Kafka) Sarama() (*sarama.Config, error) {
 
 	c.Consumer.Return.Errors = true
 	c.Consumer.MaxProcessingTime = time.Second
+	c.Consumer.Fetch.Default = 4 << 20
+	c.ChannelBufferSize = 1024
 	c.Consumer.Offsets.Initial = sarama.OffsetOldest
 	if k.InitialOffset == "latest" {
 		c.Consumer.Offsets.Initial = sarama.OffsetNewest

@@ -9,7 +9,6 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/lovoo/goka"
-	"github.com/lovoo/goka/storage"
 	"github.com/rs/zerolog"
 
 	"github.com/aistream/aistream/topology"
@@ -81,7 +80,7 @@ func (e *Env) partitions() *Partitions {
 func (e *Env) ProcessorOptions() []goka.ProcessorOption {
 	return []goka.ProcessorOption{
 		goka.WithHasher(topology.NewHash),
-		goka.WithStorageBuilder(e.partitions().trackStorage(storage.DefaultBuilder(filepath.Join(e.StateDir, "processors")))),
+		goka.WithStorageBuilder(e.partitions().trackStorage(leveldbBuilder(filepath.Join(e.StateDir, "processors")))),
 		goka.WithTopicManagerBuilder(e.topicManagerBuilder()),
 		goka.WithProducerBuilder(e.producerBuilder()),
 		goka.WithConsumerGroupBuilder(func(brokers []string, group, clientID string) (sarama.ConsumerGroup, error) {
@@ -110,7 +109,7 @@ func (e *Env) ProcessorOptions() []goka.ProcessorOption {
 func (e *Env) ViewOptions() []goka.ViewOption {
 	return []goka.ViewOption{
 		goka.WithViewHasher(topology.NewHash),
-		goka.WithViewStorageBuilder(storage.DefaultBuilder(filepath.Join(e.StateDir, "views"))),
+		goka.WithViewStorageBuilder(leveldbBuilder(filepath.Join(e.StateDir, "views"))),
 		goka.WithViewTopicManagerBuilder(e.topicManagerBuilder()),
 		goka.WithViewConsumerSaramaBuilder(func(brokers []string, clientID string) (sarama.Consumer, error) {
 			return sarama.NewConsumer(brokers, e.config(clientID))
