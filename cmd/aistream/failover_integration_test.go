@@ -47,11 +47,27 @@ func TestIntegrationFailover(t *testing.T) {
 		t.Skipf("needs SIGKILL-able processes on a real broker: set %s=127.0.0.1:19092", kafkatest.EnvVar)
 	}
 	bin := buildBinary(t)
-	_, prefix := kafkatest.Setup(t, kafkatest.ModuleTopics(contextgraph.Module()))
+	cg := contextgraph.Module()
+	_, prefix := kafkatest.Setup(t, kafkatest.ModuleTopics(cg))
 	p := stream.Prefix(prefix)
 	group := string(p.Group(contextgraph.Name))
 	loop := string(p.Loop(contextgraph.Name))
 	adm := kadm.NewClient(kafkatest.Client(t))
+	// The group starts at the end of the shared topics: the history other
+	// tests left there is not this test's to process.
+	var shared []string
+	for _, tp := range stream.Inputs(cg.Groups[0].Graph(stream.Options{Prefix: p})) {
+		if tp != loop {
+			shared = append(shared, tp)
+		}
+	}
+	start := kadm.Offsets{}
+	for _, o := range listEnds(t, adm, shared...) {
+		start.Add(kadm.Offset{Topic: o.Topic, Partition: o.Partition, At: o.Offset, LeaderEpoch: -1})
+	}
+	if err := adm.CommitAllOffsets(context.Background(), group, start); err != nil {
+		t.Fatalf("commit the start offsets of %s: %v", group, err)
+	}
 	signalsFrom := listEnds(t, adm, topology.LearningSignals)
 	writes := watchWrites(t, string(p.Table(contextgraph.Name)))
 
