@@ -3,8 +3,10 @@ package stream_test
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -37,17 +39,18 @@ func restoreRecords(b *testing.B, n int) int {
 // (recover-ahead, so its whole table before it joins the group). Each case
 // fills a 6-partition table topic with distinct keys: small values, and
 // values the size of a context graph. It reports records/s and the CPU time
-// of the process per record.
+// of the process per record, beside a plain franz-go client reading the
+// same records in the same run (baseline-records/s).
 //
 //	AISTREAM_TEST_KAFKA=127.0.0.1:19092 go test -run '^$' -bench Restore -benchtime 1x ./internal/stream/
 func BenchmarkRestore(b *testing.B) {
 	for _, c := range []struct {
 		name    string
 		records int
-		value   int // bytes
+		value   func(i int) []byte
 	}{
-		{"small", 500_000, 100},
-		{"graph-1.5KiB", 100_000, 1536},
+		{"small", 500_000, func(int) []byte { return smallValue }},
+		{"graph-1.5KiB", 100_000, graphValue},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			n := restoreRecords(b, c.records)
@@ -57,16 +60,17 @@ func BenchmarkRestore(b *testing.B) {
 				return []topology.Group{{Name: group, Partitions: 6, Table: true, Extra: []string{group + "-in"}}}
 			})
 			table := topology.GroupTable(group)
-			value := make([]byte, c.value)
-			for i := range value {
-				value[i] = 'a' + byte(i%26)
-			}
 			start := time.Now()
 			kafkatest.Fill(b, table, n, func(i int) *kgo.Record {
-				return &kgo.Record{Key: []byte(fmt.Sprintf("%s-key-%09d", prefix, i)), Value: value}
+				return &kgo.Record{Key: []byte(fmt.Sprintf("%s-trace-%09d", prefix, i)), Value: c.value(i)}
 			})
-			b.Logf("filled %s with %d records of %d bytes in %s", table, n, c.value, time.Since(start).Round(time.Millisecond))
+			b.Logf("filled %s with %d records (%d bytes each for the first) in %s", table, n, len(c.value(0)), time.Since(start).Round(time.Millisecond))
 
+			b.Run("baseline", func(b *testing.B) {
+				for range b.N {
+					b.ReportMetric(readAll(b, table, n), "baseline-records/s")
+				}
+			})
 			b.Run("view", func(b *testing.B) {
 				for range b.N {
 					e := *env
@@ -95,6 +99,53 @@ func BenchmarkRestore(b *testing.B) {
 			})
 		})
 	}
+}
+
+var smallValue = []byte(`{"tenant_id":"acme-corp","count":17,"updated":"2025-03-15T10:00:00Z","state":"ok","note":"small record"}`)
+
+// graphValue is a context graph's size and shape (JSON, ids and text that
+// differ per record, so it compresses like a real one): about 1.5 KiB.
+func graphValue(i int) []byte {
+	r := rand.New(rand.NewPCG(uint64(i), 1))
+	words := []string{"orders", "refund", "query", "table", "join", "total", "customer", "region", "sql", "plan", "rows", "filter"}
+	text := func(n int) string {
+		var sb strings.Builder
+		for range n {
+			sb.WriteString(words[r.IntN(len(words))])
+			sb.WriteByte(' ')
+		}
+		return sb.String()
+	}
+	var sb strings.Builder
+	fmt.Fprintf(&sb, `{"tenant_id":"acme-corp","trace_id":"tr-%09d","agents":[{"name":"planner"},{"name":"sql-agent"}],"thinking":[`, i)
+	for k := range 3 {
+		fmt.Fprintf(&sb, `{"event_id":"ev-%d-%d-%x","step":%d,"agent":"planner","content":%q,"tokens":%d},`, i, k, r.Uint64(), k, text(12), r.IntN(500))
+	}
+	sb.WriteString(`{}],"spans":[`)
+	for k := range 5 {
+		fmt.Fprintf(&sb, `{"event_id":"ev-%d-s%d-%x","span_id":"s%d","name":"run_sql","status":"ok","start_time":"2025-03-15T10:00:%02d.%03dZ","duration_ms":%d,"model":"gpt-4o","tokens_in":%d,"tokens_out":%d},`,
+			i, k, r.Uint64(), k, k, r.IntN(1000), r.IntN(3000), r.IntN(2000), r.IntN(400))
+	}
+	fmt.Fprintf(&sb, `{}],"events":%d,"offsets":[{"topic":"agent-trace-events","partition":%d,"offset":%d}]}`, 8, i%6, r.Int64N(1<<40))
+	return []byte(sb.String())
+}
+
+// readAll is the yardstick: a plain franz-go client reading the n records
+// of table from the start, storing nothing. It returns records per second.
+func readAll(b *testing.B, table string, n int) float64 {
+	b.Helper()
+	start := time.Now()
+	cl := kafkatest.Client(b, kgo.ConsumeTopics(table), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	for seen := 0; seen < n; {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			b.Fatalf("baseline: read %d of %d records", seen, n)
+		}
+		seen += fs.NumRecords()
+	}
+	return float64(n) / time.Since(start).Seconds()
 }
 
 // restore runs run until recovered reports true and reports the rate and
