@@ -29,11 +29,6 @@ func (k Kafka) Sarama() (*sarama.Config, error) {
 
 	c.Consumer.Return.Errors = true
 	c.Consumer.MaxProcessingTime = time.Second
-	// Per partition and fetch: a table restore of context-graph-sized
-	// records (1-2 KiB) runs at twice the rate with 4 MiB as with sarama's
-	// 1 MiB (README "Restore speed"); a fetch response stays within
-	// Consumer.Fetch.MaxBytes (50 MiB) whatever the partitions.
-	c.Consumer.Fetch.Default = 4 << 20
 	c.Consumer.Offsets.Initial = sarama.OffsetOldest
 	if k.InitialOffset == "latest" {
 		c.Consumer.Offsets.Initial = sarama.OffsetNewest
