@@ -53,6 +53,8 @@ type Server struct {
 	ready []func() bool
 	// methods lists the methods of every mounted path pattern.
 	methods map[string][]string
+	// partitions are the processor groups' partition states /readyz lists.
+	partitions *stream.Partitions
 }
 
 // NewServer returns a server with /healthz, /readyz and /metrics (when m is
@@ -60,6 +62,9 @@ type Server struct {
 // shape (404, or 405 with Allow for a known path).
 func NewServer(log zerolog.Logger, m *stream.Metrics, auth Authenticator) *Server {
 	s := &Server{mux: http.NewServeMux(), log: log, auth: auth, methods: map[string][]string{}}
+	if m != nil {
+		s.partitions = m.Partitions
+	}
 	s.handle("GET", "/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -158,12 +163,23 @@ func (s *Server) Ready() bool {
 	return true
 }
 
+// ReadyBody is /readyz's answer: {"status": "ready"} with 200, or the error
+// shape with 503; both list the partitions of every processor group this
+// replica holds and their state (recovering, standby, running).
+type ReadyBody struct {
+	Status  string                              `json:"status,omitempty"`
+	Error   string                              `json:"error,omitempty"`
+	Message string                              `json:"message,omitempty"`
+	Groups  map[string][]stream.PartitionStatus `json:"groups,omitempty"`
+}
+
 func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
+	groups := s.partitions.Snapshot()
 	if !s.Ready() {
-		WriteError(w, http.StatusServiceUnavailable, "not_ready", "processors or views are still recovering their state")
+		WriteJSON(w, http.StatusServiceUnavailable, ReadyBody{Error: "not_ready", Message: "processors or views are still recovering their state", Groups: groups})
 		return
 	}
-	WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	WriteJSON(w, http.StatusOK, ReadyBody{Status: "ready", Groups: groups})
 }
 
 // Handler is the server's HTTP handler, with access logging.

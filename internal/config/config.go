@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Security protocols and SASL mechanisms, spelled as the AI Service's
@@ -35,7 +36,23 @@ type Kafka struct {
 	SSLCheckHostname bool
 	// InitialOffset is where a group without committed offsets starts.
 	InitialOffset string
+	// SessionTimeout is how long the group coordinator waits for a
+	// replica's heartbeat before it declares the replica dead and hands its
+	// partitions to the others; HeartbeatInterval is how often a replica
+	// heartbeats, which also bounds how late it notices a rebalance. Zero
+	// means the default (DefaultSessionTimeout, DefaultHeartbeatInterval).
+	SessionTimeout    time.Duration
+	HeartbeatInterval time.Duration
 }
+
+// Group membership defaults: a SIGKILLed replica's partitions are taken over
+// within about SessionTimeout + HeartbeatInterval (README "Failover").
+// DefaultSessionTimeout is the broker's lowest accepted value by default
+// (group.min.session.timeout.ms).
+const (
+	DefaultSessionTimeout    = 6 * time.Second
+	DefaultHeartbeatInterval = time.Second
+)
 
 // Secret is a string that never prints itself.
 type Secret string
@@ -106,6 +123,8 @@ var (
 	sKeyFile   = setting{"KAFKA_SSL_KEYFILE", "ssl-keyfile", "PEM client key (mutual TLS)"}
 	sCheckHost = setting{"KAFKA_SSL_CHECK_HOSTNAME", "ssl-check-hostname", "verify the broker certificate's host name (true/false)"}
 	sOffset    = setting{"AISTREAM_INITIAL_OFFSET", "initial-offset", "where a new group starts: earliest or latest"}
+	sSession   = setting{"KAFKA_SESSION_TIMEOUT", "session-timeout", "how long the broker waits for a replica's heartbeat before it hands the replica's partitions to the others"}
+	sHeartbeat = setting{"KAFKA_HEARTBEAT_INTERVAL", "heartbeat-interval", "how often a replica heartbeats (at most a third of the session timeout)"}
 	sHTTP      = setting{"AISTREAM_HTTP_ADDR", "http-addr", "listen address of the HTTP API"}
 	sStateDir  = setting{"AISTREAM_STATE_DIR", "state-dir", "directory of local state (goka tables)"}
 	sMaxBytes  = setting{"AISTREAM_MAX_MESSAGE_BYTES", "max-message-bytes", "largest event accepted; larger ones go to the dead-letter topic"}
@@ -120,6 +139,7 @@ type Flags struct {
 	env                                                       func(string) string
 	bootstrap, protocol, mechanism, username, group, clientID string
 	caFile, certFile, keyFile, checkHost, offset              string
+	session, heartbeat                                        string
 	httpAddr, stateDir, maxBytes, logLevel, logFormat         string
 	topicSuffix                                               string
 	usesHTTP, usesStateDir, stateDirFromEnv                   bool
@@ -157,6 +177,8 @@ func Bind(fs *flag.FlagSet, env func(string) string, d Defaults) *Flags {
 	str(&f.keyFile, sKeyFile, "")
 	str(&f.checkHost, sCheckHost, "true")
 	str(&f.offset, sOffset, "earliest")
+	str(&f.session, sSession, DefaultSessionTimeout.String())
+	str(&f.heartbeat, sHeartbeat, DefaultHeartbeatInterval.String())
 	str(&f.httpAddr, sHTTP, d.HTTPAddr)
 	str(&f.stateDir, sStateDir, d.StateDir)
 	str(&f.maxBytes, sMaxBytes, strconv.Itoa(MaxEventBytes))
@@ -255,6 +277,16 @@ func (f *Flags) Resolve() (Kafka, Runtime, error) {
 	if !contains(InitialOffsets, k.InitialOffset) {
 		bad(sOffset, f.offset, "use earliest or latest")
 	}
+	if d, msg := parseDuration(f.session, minSessionTimeout, maxSessionTimeout, DefaultSessionTimeout); msg != "" {
+		bad(sSession, f.session, msg)
+	} else {
+		k.SessionTimeout = d
+		if h, msg := parseDuration(f.heartbeat, minHeartbeatInterval, d/3, min(DefaultHeartbeatInterval, d/3)); msg != "" {
+			bad(sHeartbeat, f.heartbeat, msg+fmt.Sprintf(" (a third of %s %s: the broker must miss three heartbeats before it drops a live replica)", sSession.env, d))
+		} else {
+			k.HeartbeatInterval = h
+		}
+	}
 
 	r := Runtime{HTTPAddr: f.httpAddr, StateDir: f.stateDir, LogLevel: strings.ToLower(f.logLevel), LogFormat: strings.ToLower(f.logFormat)}
 	if n, err := strconv.Atoi(f.maxBytes); err != nil || n < 1024 || n > MaxEventBytes {
@@ -284,6 +316,33 @@ func (f *Flags) Resolve() (Kafka, Runtime, error) {
 		return k, r, errs[0]
 	}
 	return k, r, nil
+}
+
+// Bounds of the group membership settings. A broker accepts session
+// timeouts from group.min.session.timeout.ms to group.max.session.timeout.ms
+// (6s and 30m by default); below its minimum every replica's JoinGroup is
+// refused (SessionTimeoutRefused), so going under 6s needs the broker's
+// minimum lowered first.
+const (
+	minSessionTimeout    = time.Second
+	maxSessionTimeout    = 30 * time.Minute
+	minHeartbeatInterval = 100 * time.Millisecond
+)
+
+// parseDuration returns the duration v or what is wrong with it.
+func parseDuration(v string, lo, hi, example time.Duration) (time.Duration, string) {
+	d, err := time.ParseDuration(strings.TrimSpace(v))
+	if err != nil || d < lo || d > hi {
+		return 0, fmt.Sprintf("a duration from %s to %s, e.g. %s", lo, hi, example)
+	}
+	return d, ""
+}
+
+// SessionTimeoutRefused is the error for a JoinGroup the broker refused
+// with INVALID_SESSION_TIMEOUT: timeout lies outside the broker's bounds.
+func SessionTimeoutRefused(timeout time.Duration) error {
+	return &Error{Setting: sSession.name(), Value: timeout.String(),
+		Want: "the broker refused it: it accepts session timeouts from its group.min.session.timeout.ms to group.max.session.timeout.ms (6s to 30m by default); use one in that range or change the broker's bounds"}
 }
 
 func contains(list []string, v string) bool {

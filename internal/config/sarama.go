@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"crypto/sha512"
 	"crypto/tls"
@@ -32,6 +33,22 @@ func (k Kafka) Sarama() (*sarama.Config, error) {
 	if k.InitialOffset == "latest" {
 		c.Consumer.Offsets.Initial = sarama.OffsetNewest
 	}
+
+	// Failover (README "Failover"): a dead replica is noticed after the
+	// session timeout, a rebalance by the others at their next heartbeat.
+	c.Consumer.Group.Session.Timeout = cmp.Or(k.SessionTimeout, DefaultSessionTimeout)
+	c.Consumer.Group.Heartbeat.Interval = cmp.Or(k.HeartbeatInterval, DefaultHeartbeatInterval)
+	// How long a rebalance waits for a member that does not rejoin (one
+	// stuck in revoking its partitions); every partition stands still
+	// meanwhile. Below the 30 s read timeout, so the client never cuts off
+	// the JoinGroup the broker holds that long.
+	c.Consumer.Group.Rebalance.Timeout = 20 * time.Second
+	// A JoinGroup or SyncGroup answered "rebalance in progress" (another
+	// member joined meanwhile) is retried after this backoff: sarama's 2 s
+	// would add 2 s to a planned restart's pause. The retries keep its 8 s
+	// of patience for a coordinator that moves.
+	c.Consumer.Group.Rebalance.Retry.Backoff = 200 * time.Millisecond
+	c.Consumer.Group.Rebalance.Retry.Max = 40
 
 	// Every producer partitions like the AI Service (murmur2), so the views
 	// find keys it produced.

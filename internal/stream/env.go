@@ -9,7 +9,6 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/lovoo/goka"
-	"github.com/lovoo/goka/storage"
 	"github.com/rs/zerolog"
 
 	"github.com/aistream/aistream/topology"
@@ -62,20 +61,39 @@ func (e *Env) producerBuilder() goka.ProducerBuilder {
 	}
 }
 
+func (e *Env) partitions() *Partitions {
+	if e.Metrics == nil {
+		return nil
+	}
+	return e.Metrics.Partitions
+}
+
 // ProcessorOptions configures a goka processor for this environment.
+//
+// Failover (README "Failover"): with hot standby every replica keeps a
+// local copy of every partition of the group's table up to date, so the
+// one that takes over a partition has next to nothing to restore; the cost
+// is that every replica consumes every table partition and stores the
+// whole table. Recover-ahead restores all of them before the replica joins
+// the group, so a restarting replica does not hold up the others' next
+// generation with its restore.
 func (e *Env) ProcessorOptions() []goka.ProcessorOption {
 	return []goka.ProcessorOption{
 		goka.WithHasher(topology.NewHash),
-		goka.WithStorageBuilder(storage.DefaultBuilder(filepath.Join(e.StateDir, "processors"))),
+		goka.WithStorageBuilder(e.partitions().trackStorage(leveldbBuilder(filepath.Join(e.StateDir, "processors")))),
 		goka.WithTopicManagerBuilder(e.topicManagerBuilder()),
 		goka.WithProducerBuilder(e.producerBuilder()),
 		goka.WithConsumerGroupBuilder(func(brokers []string, group, clientID string) (sarama.ConsumerGroup, error) {
-			cg, err := sarama.NewConsumerGroup(brokers, group, e.config(clientID))
+			c := e.config(clientID)
+			cg, err := sarama.NewConsumerGroup(brokers, group, c)
 			if err != nil {
 				return nil, err
 			}
-			return WrapConsumerGroup(cg), nil
+			return &rejoiningGroup{ConsumerGroup: WrapConsumerGroup(cg), group: group,
+				session: c.Consumer.Group.Session.Timeout, parts: e.partitions(), metrics: e.Metrics}, nil
 		}),
+		goka.WithHotStandby(),
+		goka.WithRecoverAhead(),
 		// A tombstone on an input is dead-lettered (Accept, Keyed), not
 		// dropped unseen. This applies to input callbacks only: table
 		// recovery still deletes the key of a nil table record.
@@ -91,7 +109,7 @@ func (e *Env) ProcessorOptions() []goka.ProcessorOption {
 func (e *Env) ViewOptions() []goka.ViewOption {
 	return []goka.ViewOption{
 		goka.WithViewHasher(topology.NewHash),
-		goka.WithViewStorageBuilder(storage.DefaultBuilder(filepath.Join(e.StateDir, "views"))),
+		goka.WithViewStorageBuilder(leveldbBuilder(filepath.Join(e.StateDir, "views"))),
 		goka.WithViewTopicManagerBuilder(e.topicManagerBuilder()),
 		goka.WithViewConsumerSaramaBuilder(func(brokers []string, clientID string) (sarama.Consumer, error) {
 			return sarama.NewConsumer(brokers, e.config(clientID))

@@ -21,6 +21,10 @@ type Metrics struct {
 	DeadLetters    *prometheus.CounterVec   // aistream_dead_letters_total{topic,reason}
 	Late           *prometheus.CounterVec   // aistream_late_events_total{group}
 	Dropped        *prometheus.CounterVec   // aistream_dropped_events_total{group,event_type}
+	PartitionState *prometheus.GaugeVec     // aistream_partition_state{group,partition,state}
+	Rebalances     *prometheus.CounterVec   // aistream_rebalances_total{group}
+	// Partitions holds the states behind PartitionState, for /readyz.
+	Partitions *Partitions
 }
 
 // NewMetrics registers the metrics on a fresh registry (plus Go and process
@@ -53,8 +57,16 @@ func NewMetrics() *Metrics {
 		Dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "aistream_dropped_events_total", Help: "Valid events not kept in state because a bound was reached, by group and event type.",
 		}, []string{"group", "event_type"}),
+		PartitionState: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "aistream_partition_state", Help: "1 for the state (recovering, standby, running) a partition of a processor group is in on this replica, 0 for the others; no series for a partition the replica does not hold.",
+		}, []string{"group", "partition", "state"}),
+		Rebalances: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "aistream_rebalances_total", Help: "Consumer group generations this replica joined (its first join included), by group.",
+		}, []string{"group"}),
 	}
+	m.Partitions = newPartitions(m.PartitionState)
 	m.Registry.MustRegister(m.Produced, m.Consumed, m.Lag, m.ProduceLatency, m.ProduceErrors, m.DeadLetters, m.Late, m.Dropped,
+		m.PartitionState, m.Rebalances,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

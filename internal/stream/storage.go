@@ -1,0 +1,261 @@
+package stream
+
+import (
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/lovoo/goka/storage"
+	"github.com/syndtr/goleveldb/leveldb"
+	ldbiter "github.com/syndtr/goleveldb/leveldb/iterator"
+	"github.com/syndtr/goleveldb/leveldb/opt"
+	"github.com/syndtr/goleveldb/leveldb/util"
+)
+
+// offsetKey is where goka's leveldb storage keeps the table offset the
+// local copy has reached; this storage keeps it there too, so state
+// directories written by either open with the other.
+const offsetKey = "__offset"
+
+// restoreBatchBytes is how much of a restore is written to leveldb at
+// once: below leveldb's write buffer (4 MiB), so a batch goes through its
+// journal like any write.
+const restoreBatchBytes = 1 << 20
+
+// leveldbBuilder stores each table partition in its own leveldb under
+// dir, at the path goka's storage.DefaultBuilder uses.
+func leveldbBuilder(dir string) storage.Builder {
+	return func(topic string, partition int32) (storage.Storage, error) {
+		db, err := leveldb.OpenFile(filepath.Join(dir, fmt.Sprintf("%s.%d", topic, partition)), nil)
+		if err != nil {
+			return nil, fmt.Errorf("open local state of %s/%d in %s: %w", topic, partition, dir, err)
+		}
+		return newLeveldbStorage(db), nil
+	}
+}
+
+// leveldbStorage is goka's leveldb storage (goka/storage.New) except for
+// how a restore is written. goka's writes every record of the table topic
+// with its own leveldb Put, one journal write (a write syscall) each:
+// restoring a table spent most of its time there. Until MarkRecovered,
+// this one collects the records in a batch and writes it, together with
+// the offset its last record reached, every restoreBatchBytes: the
+// offset on disk never runs ahead of the records it covers, and a restore
+// cut short resumes after the last batch written. Once recovered, every
+// write goes to leveldb at once, as in goka.
+type leveldbStorage struct {
+	db        *leveldb.DB
+	restoring atomic.Bool
+
+	mu        sync.Mutex
+	batch     *leveldb.Batch // the restore's records not yet written
+	size      int            // their bytes
+	offset    int64          // the table offset reached
+	offsetSet bool
+}
+
+func newLeveldbStorage(db *leveldb.DB) *leveldbStorage {
+	s := &leveldbStorage{db: db, batch: new(leveldb.Batch)}
+	s.restoring.Store(true)
+	return s
+}
+
+func (s *leveldbStorage) Open() error { return nil }
+
+// flush writes the restore's pending records and the offset they reach;
+// s.mu is held.
+func (s *leveldbStorage) flush() error {
+	if s.batch.Len() == 0 {
+		return nil
+	}
+	if s.offsetSet {
+		s.batch.Put([]byte(offsetKey), []byte(strconv.FormatInt(s.offset, 10)))
+	}
+	if err := s.db.Write(s.batch, nil); err != nil {
+		// Kept: the next flush writes it again, before the offset moves on.
+		return fmt.Errorf("write restored records to leveldb: %w", err)
+	}
+	s.batch.Reset()
+	s.size = 0
+	return nil
+}
+
+// readable makes every write so far visible to reads (a read during a
+// restore is rare: the views answer 503 until recovered).
+func (s *leveldbStorage) readable() error {
+	if !s.restoring.Load() {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.flush()
+}
+
+// write adds a record to the restore's batch and reports true, or reports
+// false once recovered.
+func (s *leveldbStorage) write(key string, value []byte, del bool) (bool, error) {
+	if !s.restoring.Load() {
+		return false, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.restoring.Load() {
+		return false, nil
+	}
+	if del {
+		s.batch.Delete([]byte(key))
+	} else {
+		s.batch.Put([]byte(key), value)
+	}
+	s.size += len(key) + len(value)
+	if s.size < restoreBatchBytes {
+		return true, nil
+	}
+	return true, s.flush()
+}
+
+func (s *leveldbStorage) Set(key string, value []byte) error {
+	if batched, err := s.write(key, value, false); batched || err != nil {
+		return err
+	}
+	if err := s.db.Put([]byte(key), value, nil); err != nil {
+		return fmt.Errorf("error setting to leveldb (key %s): %w", key, err)
+	}
+	return nil
+}
+
+func (s *leveldbStorage) Delete(key string) error {
+	if batched, err := s.write(key, nil, true); batched || err != nil {
+		return err
+	}
+	if err := s.db.Delete([]byte(key), nil); err != nil {
+		return fmt.Errorf("error deleting from leveldb (key %s): %w", key, err)
+	}
+	return nil
+}
+
+func (s *leveldbStorage) Has(key string) (bool, error) {
+	if err := s.readable(); err != nil {
+		return false, err
+	}
+	return s.db.Has([]byte(key), nil)
+}
+
+func (s *leveldbStorage) Get(key string) ([]byte, error) {
+	if err := s.readable(); err != nil {
+		return nil, err
+	}
+	v, err := s.db.Get([]byte(key), nil)
+	if err == leveldb.ErrNotFound {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("error getting from leveldb (key %s): %w", key, err)
+	}
+	return v, nil
+}
+
+// GetOffset returns the table offset the local copy has reached, def if
+// it has none.
+func (s *leveldbStorage) GetOffset(def int64) (int64, error) {
+	s.mu.Lock()
+	o, ok := s.offset, s.offsetSet
+	s.mu.Unlock()
+	if ok {
+		return o, nil
+	}
+	data, err := s.db.Get([]byte(offsetKey), nil)
+	if err == leveldb.ErrNotFound {
+		return def, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("error reading the offset from leveldb: %w", err)
+	}
+	v, err := strconv.ParseInt(string(data), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("error decoding offset %q: %w", data, err)
+	}
+	return v, nil
+}
+
+// SetOffset records the table offset reached: with the restore's next
+// batch while restoring, at once afterwards.
+func (s *leveldbStorage) SetOffset(offset int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.offset, s.offsetSet = offset, true
+	if s.restoring.Load() {
+		return nil
+	}
+	return s.db.Put([]byte(offsetKey), []byte(strconv.FormatInt(offset, 10)), nil)
+}
+
+// MarkRecovered ends the restore: what it batched is written.
+func (s *leveldbStorage) MarkRecovered() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.restoring.Load() {
+		return nil
+	}
+	if s.batch.Len() == 0 && s.offsetSet {
+		// The restore had nothing to load: goka's storage writes the
+		// offset here too.
+		s.batch.Put([]byte(offsetKey), []byte(strconv.FormatInt(s.offset, 10)))
+	}
+	err := s.flush()
+	s.restoring.Store(false)
+	return err
+}
+
+func (s *leveldbStorage) Close() error {
+	s.mu.Lock()
+	err := s.flush()
+	s.mu.Unlock()
+	if cerr := s.db.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func (s *leveldbStorage) Iterator() (storage.Iterator, error) {
+	if err := s.readable(); err != nil {
+		return nil, err
+	}
+	return &ldbIterator{s.db.NewIterator(nil, &opt.ReadOptions{DontFillCache: true})}, nil
+}
+
+func (s *leveldbStorage) IteratorWithRange(start, limit []byte) (storage.Iterator, error) {
+	if err := s.readable(); err != nil {
+		return nil, err
+	}
+	if len(limit) > 0 {
+		return &ldbIterator{s.db.NewIterator(&util.Range{Start: start, Limit: limit}, nil)}, nil
+	}
+	return &ldbIterator{s.db.NewIterator(util.BytesPrefix(start), nil)}, nil
+}
+
+// ldbIterator iterates over the records, never the offset.
+type ldbIterator struct{ it ldbiter.Iterator }
+
+func (i *ldbIterator) Next() bool {
+	for i.it.Next() {
+		if string(i.it.Key()) != offsetKey {
+			return true
+		}
+	}
+	return false
+}
+
+func (i *ldbIterator) Seek(key []byte) bool {
+	if !i.it.Seek(key) {
+		return false
+	}
+	return string(i.it.Key()) != offsetKey || i.Next()
+}
+
+func (i *ldbIterator) Err() error             { return i.it.Error() }
+func (i *ldbIterator) Key() []byte            { return i.it.Key() }
+func (i *ldbIterator) Value() ([]byte, error) { return i.it.Value(), nil }
+func (i *ldbIterator) Release()               { i.it.Release() }
