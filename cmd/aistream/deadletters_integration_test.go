@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -39,7 +38,7 @@ func TestIntegrationDeadLetterRedriveIsProcessedOnce(t *testing.T) {
 	env, prefix := kafkatest.Setup(t, kafkatest.ModuleTopics(mod))
 	// The shared input topics may hold a long history of other tests: the
 	// group starts at their end.
-	env.Sarama.Consumer.Offsets.Initial = sarama.OffsetNewest
+	kafkatest.StartAtEnd(t, prefix, mod)
 	api := kafkatest.Serve(t, env, stream.Options{Prefix: stream.Prefix(prefix), Metrics: env.Metrics}, mod)
 	group := string(stream.Prefix(prefix).Group(contextgraph.Name))
 	bin := buildBinary(t)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -220,5 +221,29 @@ func ModuleTopics(mods ...*stream.Module) func(prefix string) []topology.Group {
 			panic(err)
 		}
 		return gs
+	}
+}
+
+// StartAtEnd commits, for every group of the modules, its input topics'
+// end offsets: the groups then start after the shared topics' history of
+// other tests and benchmarks, and consume every event the test produces
+// afterwards (starting at "newest" instead would skip what is produced
+// before sarama has resolved where "newest" is).
+func StartAtEnd(t testing.TB, prefix string, mods ...*stream.Module) {
+	t.Helper()
+	adm := kadm.NewClient(Client(t))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, m := range mods {
+		for _, g := range m.Groups {
+			gg := g.Graph(stream.Options{Prefix: stream.Prefix(prefix)})
+			ends, err := adm.ListEndOffsets(ctx, stream.Inputs(gg)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := adm.CommitAllOffsets(ctx, string(gg.Group()), ends.Offsets()); err != nil {
+				t.Fatalf("commit start offsets of %s: %v", gg.Group(), err)
+			}
+		}
 	}
 }

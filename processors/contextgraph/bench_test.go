@@ -53,7 +53,7 @@ func BenchmarkContextGraph(b *testing.B) {
 		benchOut = prefix + "-bench-out"
 		return append(kafkatest.ModuleTopics(contextgraph.Module())(prefix), topology.Group{Name: prefix + "-bench", Partitions: 6, Extra: []string{benchOut}})
 	})
-	fromNow(env)
+	kafkatest.StartAtEnd(b, prefix, contextgraph.Module())
 	group := string(stream.Prefix(prefix).Group(contextgraph.Name))
 	kafkatest.RunModules(b, env, prefix, contextgraph.Module())
 	spansConsumed := func(want int) func() bool {

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/aistream/aistream/codecs"
@@ -30,18 +29,10 @@ func startPipeline(t *testing.T, c contextgraph.Config) *pipeline {
 	t.Helper()
 	mods := []*stream.Module{contextgraph.NewModule(c), responses.Module()}
 	env, prefix := kafkatest.Setup(t, kafkatest.ModuleTopics(mods...))
-	fromNow(env)
+	kafkatest.StartAtEnd(t, prefix, mods...)
 	o := stream.Options{Prefix: stream.Prefix(prefix), Metrics: env.Metrics}
 	return &pipeline{prefix: prefix, api: kafkatest.Serve(t, env, o, mods...)}
 }
-
-// fromNow makes the test's new groups start at the newest offsets (the
-// default is the earliest): the input topics are shared on the test broker
-// and may hold a long history of other tests and benchmarks, which the
-// groups would otherwise work through before the test's own events.
-// kafkatest.RunProcessors returns once partitions are claimed, so every
-// event the test produces afterwards is consumed.
-func fromNow(env *stream.Env) { env.Sarama.Consumer.Offsets.Initial = sarama.OffsetNewest }
 
 // get fetches path as tenant; ok is false unless the answer is 200.
 func (p *pipeline) get(t *testing.T, path, tenant string, out any) bool {
