@@ -19,6 +19,15 @@ import (
 // The deployment shape of docker-compose.yml: two processor replicas
 // ("run --views=false") share the partitions of one group, and a separate
 // API process ("run --processors=none") serves what either of them wrote.
+func thinkingPartitions() int32 {
+	for _, tp := range topology.Contract() {
+		if tp.Name == topology.ThinkingEvents {
+			return tp.Partitions
+		}
+	}
+	panic("no " + topology.ThinkingEvents + " in the contract")
+}
+
 func TestIntegrationReplicasShareWorkAndTheAPIServesIt(t *testing.T) {
 	bin := buildBinary(t)
 	brokers := strings.Join(kafkatest.Brokers(t), ",")
@@ -33,6 +42,25 @@ func TestIntegrationReplicasShareWorkAndTheAPIServesIt(t *testing.T) {
 	for _, p := range append(replicas, api) {
 		p.waitReady(t, 120*time.Second)
 	}
+	// Ready means "every partition this replica holds is running"; a replica
+	// that has not joined yet holds none and is ready too. Produce only once
+	// the two replicas between them run all partitions, each at least one,
+	// or the first may process everything before the rebalance.
+	runningRe := regexp.MustCompile(`aistream_partition_state\{group="` + group + `-context-graph",partition="(\d+)",state="running"\} 1\n`)
+	kafkatest.Eventually(t, 60*time.Second, "both replicas running a share of the partitions", func() bool {
+		seen := map[string]bool{}
+		for _, p := range replicas {
+			_, body := p.get(t, "/metrics", "")
+			ms := runningRe.FindAllSubmatch(body, -1)
+			if len(ms) == 0 {
+				return false
+			}
+			for _, m := range ms {
+				seen[string(m[1])] = true
+			}
+		}
+		return len(seen) == int(thinkingPartitions())
+	})
 
 	tenant := "acme-" + group
 	var recs []*kgo.Record
