@@ -283,8 +283,15 @@ EOF
 
 # Random KRaft cluster id: a Kafka Uuid is 16 random bytes in URL-safe
 # base64 without padding. Done in bash to save a JVM start (StorageTool random-uuid).
+# Like Kafka's Uuid.randomUuid, never one that starts with '-': the storage
+# tool's argument parser would take it for an option (1 start in 64).
 random_cluster_id() {
-  head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'
+  local id
+  while :; do
+    id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
+    [[ $id == -* ]] || break
+  done
+  printf '%s\n' "$id"
 }
 
 start() {
