@@ -19,15 +19,6 @@ import (
 // The deployment shape of docker-compose.yml: two processor replicas
 // ("run --views=false") share the partitions of one group, and a separate
 // API process ("run --processors=none") serves what either of them wrote.
-func thinkingPartitions() int32 {
-	for _, tp := range topology.Contract() {
-		if tp.Name == topology.ThinkingEvents {
-			return tp.Partitions
-		}
-	}
-	panic("no " + topology.ThinkingEvents + " in the contract")
-}
-
 func TestIntegrationReplicasShareWorkAndTheAPIServesIt(t *testing.T) {
 	bin := buildBinary(t)
 	brokers := strings.Join(kafkatest.Brokers(t), ",")
@@ -46,6 +37,10 @@ func TestIntegrationReplicasShareWorkAndTheAPIServesIt(t *testing.T) {
 	// that has not joined yet holds none and is ready too. Produce only once
 	// the two replicas between them run all partitions, each at least one,
 	// or the first may process everything before the rebalance.
+	partitions, ok := topology.PartitionsOf(topology.ThinkingEvents)
+	if !ok {
+		t.Fatalf("%s is not a contract topic", topology.ThinkingEvents)
+	}
 	runningRe := regexp.MustCompile(`aistream_partition_state\{group="` + group + `-context-graph",partition="(\d+)",state="running"\} 1\n`)
 	kafkatest.Eventually(t, 60*time.Second, "both replicas running a share of the partitions", func() bool {
 		seen := map[string]bool{}
@@ -59,7 +54,7 @@ func TestIntegrationReplicasShareWorkAndTheAPIServesIt(t *testing.T) {
 				seen[string(m[1])] = true
 			}
 		}
-		return len(seen) == int(thinkingPartitions())
+		return len(seen) == int(partitions)
 	})
 
 	tenant := "acme-" + group
