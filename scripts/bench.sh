@@ -4,6 +4,19 @@
 # figure beside a plain franz-go client doing the same I/O in the same run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# "bench.sh loadtest [loadtest flags]": the read API's load benchmark against
+# an "aistream dev --demo" this script starts on its own ports and data dir.
+if [ "${1:-}" = "loadtest" ]; then
+  shift
+  dir=$(mktemp -d)
+  go build -o "$dir/aistream" ./cmd/aistream
+  "$dir/aistream" dev --demo --data-dir "$dir/data" --broker-addr 127.0.0.1:${LOADTEST_BROKER_PORT:-29392} \
+    --http-addr 127.0.0.1:${LOADTEST_HTTP_PORT:-28380} --log-level warn >"$dir/dev.log" 2>&1 &
+  pid=$!
+  trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir"' EXIT
+  "$dir/aistream" loadtest --api http://127.0.0.1:${LOADTEST_HTTP_PORT:-28380} --broker 127.0.0.1:${LOADTEST_BROKER_PORT:-29392} "$@"
+  exit
+fi
 started=""
 if [ -z "${AISTREAM_TEST_KAFKA:-}" ]; then
   scripts/kafka-broker.sh start

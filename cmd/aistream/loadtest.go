@@ -130,7 +130,9 @@ func cmdLoadtest(args []string) error {
 	}
 	ictx, stopIngest := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	go func() { done <- produceDemo(ictx, newLogger(config.Runtime{LogLevel: "warn"}), []string{*broker}, *ingest, 0) }()
+	go func() {
+		done <- produceDemo(ictx, newLogger(config.Runtime{LogLevel: "warn"}), []string{*broker}, *ingest, 0)
+	}()
 	rs, err = loadtest.Run(ctx, cfg)
 	stopIngest()
 	if ierr := <-done; ierr != nil && !errors.Is(ierr, context.Canceled) {
