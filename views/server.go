@@ -55,6 +55,8 @@ type Server struct {
 	methods map[string][]string
 	// partitions are the processor groups' partition states /readyz lists.
 	partitions *stream.Partitions
+	// metrics count requests and latency per route; nil without metrics.
+	metrics *stream.Metrics
 }
 
 // NewServer returns a server with /healthz, /readyz and /metrics (when m is
@@ -63,7 +65,7 @@ type Server struct {
 func NewServer(log zerolog.Logger, m *stream.Metrics, auth Authenticator) *Server {
 	s := &Server{mux: http.NewServeMux(), log: log, auth: auth, methods: map[string][]string{}}
 	if m != nil {
-		s.partitions = m.Partitions
+		s.partitions, s.metrics = m.Partitions, m
 	}
 	s.handle("GET", "/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -72,9 +74,9 @@ func NewServer(log zerolog.Logger, m *stream.Metrics, auth Authenticator) *Serve
 	if m != nil {
 		s.handle("GET", "/metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}).ServeHTTP)
 	}
-	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	s.mux.HandleFunc("/", s.instrument("unmatched", func(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusNotFound, "not_found", "no route "+r.URL.Path+"; the API's routes are under /v1")
-	})
+	}))
 	return s
 }
 
@@ -102,7 +104,7 @@ func (s *Server) handle(method, path string, h http.HandlerFunc) {
 	if registered {
 		panic("views: two handlers for " + path + "; register every method of a path in one place")
 	}
-	s.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+	s.mux.HandleFunc(path, s.instrument(path, func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == method || method == http.MethodGet && r.Method == http.MethodHead {
 			h(w, r)
 			return
@@ -115,7 +117,7 @@ func (s *Server) handle(method, path string, h http.HandlerFunc) {
 		}
 		w.Header().Set("Allow", strings.Join(allowed, ", "))
 		WriteError(w, http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" is not allowed on "+r.URL.Path+"; use "+strings.Join(allowed, " or "))
-	})
+	}))
 }
 
 // read adapts a read route: scope, call, encode.
@@ -219,6 +221,28 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
+}
+
+// instrument counts a route's requests and observes their latency under
+// its pattern (never the raw path, which is unbounded); h must be the only
+// handler of the pattern.
+func (s *Server) instrument(route string, h http.HandlerFunc) http.HandlerFunc {
+	if s.metrics == nil {
+		return h
+	}
+	reqs := s.metrics.HTTPRequests.MustCurryWith(map[string]string{"route": route})
+	dur := s.metrics.HTTPDuration.MustCurryWith(map[string]string{"route": route})
+	return func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec, ok := w.(*statusRecorder)
+		if !ok {
+			rec = &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		}
+		h(rec, r)
+		method := stream.MethodLabel(r.Method)
+		dur.WithLabelValues(method).Observe(time.Since(start).Seconds())
+		reqs.WithLabelValues(method, stream.StatusClass(rec.status)).Inc()
+	}
 }
 
 type statusRecorder struct {

@@ -5,6 +5,8 @@
 package stream
 
 import (
+	"runtime/debug"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -23,6 +25,9 @@ type Metrics struct {
 	Dropped        *prometheus.CounterVec   // aistream_dropped_events_total{group,event_type}
 	PartitionState *prometheus.GaugeVec     // aistream_partition_state{group,partition,state}
 	Rebalances     *prometheus.CounterVec   // aistream_rebalances_total{group}
+	HTTPRequests   *prometheus.CounterVec   // aistream_http_requests_total{route,method,code}
+	HTTPDuration   *prometheus.HistogramVec // aistream_http_request_duration_seconds{route,method}
+	BuildInfo      *prometheus.GaugeVec     // aistream_build_info{version,revision,go_version}
 	// Partitions holds the states behind PartitionState, for /readyz.
 	Partitions *Partitions
 }
@@ -63,10 +68,68 @@ func NewMetrics() *Metrics {
 		Rebalances: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "aistream_rebalances_total", Help: "Consumer group generations this replica joined (its first join included), by group.",
 		}, []string{"group"}),
+		HTTPRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "aistream_http_requests_total", Help: "HTTP requests answered, by route pattern (never the raw path), method and status class (2xx, 4xx, 5xx).",
+		}, []string{"route", "method", "code"}),
+		HTTPDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "aistream_http_request_duration_seconds", Help: "HTTP request latency, from routing to the last byte written, by route pattern and method.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
+		}, []string{"route", "method"}),
+		BuildInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "aistream_build_info", Help: "Always 1; the labels say which build of aistream runs (module version, VCS revision, Go version).",
+		}, []string{"version", "revision", "go_version"}),
 	}
+	m.BuildInfo.WithLabelValues(buildInfo()).Set(1)
 	m.Partitions = newPartitions(m.PartitionState)
 	m.Registry.MustRegister(m.Produced, m.Consumed, m.Lag, m.ProduceLatency, m.ProduceErrors, m.DeadLetters, m.Late, m.Dropped,
-		m.PartitionState, m.Rebalances,
+		m.PartitionState, m.Rebalances, m.HTTPRequests, m.HTTPDuration, m.BuildInfo,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// buildInfo is the binary's module version, VCS revision (with "-dirty"
+// for a modified tree) and Go version, from the build information the Go
+// toolchain embeds; "unknown" for what a build does not record.
+func buildInfo() (version, revision, goVersion string) {
+	version, revision, goVersion = "unknown", "unknown", "unknown"
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return
+	}
+	goVersion = bi.GoVersion
+	if v := bi.Main.Version; v != "" {
+		version = v
+	}
+	dirty := false
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			revision = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if dirty && revision != "unknown" {
+		revision += "-dirty"
+	}
+	return
+}
+
+// StatusClass is an HTTP status as the metrics label it: "2xx", "4xx", ….
+func StatusClass(code int) string {
+	if code < 100 || code > 599 {
+		return "other"
+	}
+	return string(rune('0'+code/100)) + "xx"
+}
+
+// MethodLabel is an HTTP method as the metrics label it: the standard
+// methods as sent, anything else "other" (a client names the method, so it
+// must not create series at will).
+func MethodLabel(m string) string {
+	switch m {
+	case "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS":
+		return m
+	}
+	return "other"
 }
