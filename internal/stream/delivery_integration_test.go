@@ -69,9 +69,12 @@ func TestIntegrationDeadLettersKeepNullKeysTombstonesAndWholeEvents(t *testing.T
 	if r := byOffset["2"]; r == nil || string(r.Key) != "big" || !bytes.Equal(r.Value, big) || kafkatest.Header(r, stream.HeaderTruncated) != "" {
 		t.Errorf("dead letter of the 1,040,000-byte event: %s", describe(r))
 	}
-	kafkatest.Eventually(t, 10*time.Second, "dead letters counted as produced", func() bool {
-		return testutil.ToFloat64(env.Metrics.Produced.WithLabelValues(topology.DeadLetters)) >= 3
+	kafkatest.Eventually(t, 10*time.Second, "dead letters counted as produced by the group", func() bool {
+		return testutil.ToFloat64(env.Metrics.Produced.WithLabelValues(topology.DeadLetters, prefix+"-dl")) >= 3
 	})
+	if n := testutil.ToFloat64(env.Metrics.DeadLetters.WithLabelValues(in, string(codecs.ReasonNotJSON))); n != 1 {
+		t.Errorf("aistream_dead_letters_total{source_topic=%q,reason=not_json} = %v, want 1", in, n)
+	}
 }
 
 func describe(r *kgo.Record) string {

@@ -51,13 +51,13 @@ func (e *Env) topicManagerBuilder() goka.TopicManagerBuilder {
 	}
 }
 
-func (e *Env) producerBuilder() goka.ProducerBuilder {
+func (e *Env) producerBuilder(group string) goka.ProducerBuilder {
 	return func(brokers []string, clientID string, hasher func() hash.Hash32) (goka.Producer, error) {
 		p, err := sarama.NewAsyncProducer(brokers, e.config(clientID))
 		if err != nil {
 			return nil, fmt.Errorf("create producer: %w", err)
 		}
-		return NewProducer(p, e.Metrics), nil
+		return newProducer(p, e.Metrics, group), nil
 	}
 }
 
@@ -82,7 +82,7 @@ func (e *Env) ProcessorOptions() []goka.ProcessorOption {
 		goka.WithHasher(topology.NewHash),
 		goka.WithStorageBuilder(e.partitions().trackStorage(leveldbBuilder(filepath.Join(e.StateDir, "processors")))),
 		goka.WithTopicManagerBuilder(e.topicManagerBuilder()),
-		goka.WithProducerBuilder(e.producerBuilder()),
+		goka.WithProducerBuilder(e.producerBuilder("")),
 		goka.WithConsumerGroupBuilder(func(brokers []string, group, clientID string) (sarama.ConsumerGroup, error) {
 			c := e.config(clientID)
 			cg, err := sarama.NewConsumerGroup(brokers, group, c)
@@ -103,6 +103,12 @@ func (e *Env) ProcessorOptions() []goka.ProcessorOption {
 		}),
 		goka.WithLogger(gokaLogger{e.Log}),
 	}
+}
+
+// GroupProcessorOptions are ProcessorOptions for the processor of group:
+// its producer labels what it produces with the group.
+func (e *Env) GroupProcessorOptions(group goka.Group) []goka.ProcessorOption {
+	return append(e.ProcessorOptions(), goka.WithProducerBuilder(e.producerBuilder(string(group))))
 }
 
 // ViewOptions configures a goka view for this environment.

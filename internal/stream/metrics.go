@@ -15,12 +15,12 @@ import (
 // document's; the rest are aistream's own.
 type Metrics struct {
 	Registry       *prometheus.Registry
-	Produced       *prometheus.CounterVec   // ai_kafka_messages_produced_total{topic}
+	Produced       *prometheus.CounterVec   // ai_kafka_messages_produced_total{topic,group}
 	Consumed       *prometheus.CounterVec   // ai_kafka_messages_consumed_total{topic,group}
 	Lag            *prometheus.GaugeVec     // ai_kafka_consumer_lag{group,topic,partition}
 	ProduceLatency *prometheus.HistogramVec // ai_kafka_produce_latency_seconds{topic}
 	ProduceErrors  *prometheus.CounterVec   // aistream_produce_errors_total{topic}
-	DeadLetters    *prometheus.CounterVec   // aistream_dead_letters_total{topic,reason}
+	DeadLetters    *prometheus.CounterVec   // aistream_dead_letters_total{source_topic,reason}
 	Late           *prometheus.CounterVec   // aistream_late_events_total{group}
 	Dropped        *prometheus.CounterVec   // aistream_dropped_events_total{group,event_type}
 	PartitionState *prometheus.GaugeVec     // aistream_partition_state{group,partition,state}
@@ -38,8 +38,8 @@ func NewMetrics() *Metrics {
 	m := &Metrics{
 		Registry: prometheus.NewRegistry(),
 		Produced: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ai_kafka_messages_produced_total", Help: "Total messages produced by topic.",
-		}, []string{"topic"}),
+			Name: "ai_kafka_messages_produced_total", Help: "Total messages produced by topic, and by the processor group that produced them (empty outside a group).",
+		}, []string{"topic", "group"}),
 		Consumed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ai_kafka_messages_consumed_total", Help: "Total messages consumed by topic.",
 		}, []string{"topic", "group"}),
@@ -55,7 +55,7 @@ func NewMetrics() *Metrics {
 		}, []string{"topic"}),
 		DeadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "aistream_dead_letters_total", Help: "Messages sent to the dead-letter topic, by source topic and reason.",
-		}, []string{"topic", "reason"}),
+		}, []string{"source_topic", "reason"}),
 		Late: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "aistream_late_events_total", Help: "Events that arrived after their window's grace period, by group.",
 		}, []string{"group"}),

@@ -13,7 +13,7 @@ import (
 // that the linter sees every family.
 func TestMetricsLint(t *testing.T) {
 	m := NewMetrics()
-	m.Produced.WithLabelValues("t").Inc()
+	m.Produced.WithLabelValues("t", "g").Inc()
 	m.Consumed.WithLabelValues("t", "g").Inc()
 	m.Lag.WithLabelValues("g", "t", "0").Set(1)
 	m.ProduceLatency.WithLabelValues("t").Observe(0.01)

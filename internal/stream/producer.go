@@ -7,6 +7,7 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/lovoo/goka"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // producer is the goka.Producer of every processor and emitter: goka's own,
@@ -15,9 +16,31 @@ import (
 // one) and without that header, and that every delivery feeds the produce
 // metrics of the seed document.
 type producer struct {
-	p  sarama.AsyncProducer
-	m  *Metrics // may be nil
-	wg sync.WaitGroup
+	p     sarama.AsyncProducer
+	m     *Metrics // may be nil
+	group string   // the processor group producing; "" outside one
+	// children caches each topic's metric series (*topicMetrics), so a
+	// delivery costs no label lookup.
+	children sync.Map
+	wg       sync.WaitGroup
+}
+
+// topicMetrics are one topic's produce series of a producer.
+type topicMetrics struct {
+	produced, errors prometheus.Counter
+	latency          prometheus.Observer
+}
+
+func (p *producer) series(topic string) *topicMetrics {
+	if c, ok := p.children.Load(topic); ok {
+		return c.(*topicMetrics)
+	}
+	c, _ := p.children.LoadOrStore(topic, &topicMetrics{
+		produced: p.m.Produced.WithLabelValues(topic, p.group),
+		errors:   p.m.ProduceErrors.WithLabelValues(topic),
+		latency:  p.m.ProduceLatency.WithLabelValues(topic),
+	})
+	return c.(*topicMetrics)
 }
 
 // inFlight is what a produced record carries until the broker answers.
@@ -29,7 +52,12 @@ type inFlight struct {
 // NewProducer builds aistream's goka.Producer on p, which must return
 // successes and errors (Producer.Return.*), as goka's producer requires.
 func NewProducer(p sarama.AsyncProducer, m *Metrics) goka.Producer {
-	pr := &producer{p: p, m: m}
+	return newProducer(p, m, "")
+}
+
+// newProducer is NewProducer for the processor group named group.
+func newProducer(p sarama.AsyncProducer, m *Metrics, group string) goka.Producer {
+	pr := &producer{p: p, m: m, group: group}
 	pr.wg.Add(2)
 	go func() {
 		defer pr.wg.Done()
@@ -71,11 +99,12 @@ func (p *producer) EmitWithHeaders(topic, key string, value []byte, headers goka
 func (p *producer) finish(msg *sarama.ProducerMessage, err error) {
 	f := msg.Metadata.(inFlight)
 	if p.m != nil {
+		s := p.series(msg.Topic)
 		if err != nil {
-			p.m.ProduceErrors.WithLabelValues(msg.Topic).Inc()
+			s.errors.Inc()
 		} else {
-			p.m.Produced.WithLabelValues(msg.Topic).Inc()
-			p.m.ProduceLatency.WithLabelValues(msg.Topic).Observe(time.Since(f.start).Seconds())
+			s.produced.Inc()
+			s.latency.Observe(time.Since(f.start).Seconds())
 		}
 	}
 	f.finish(msg, err)

@@ -35,7 +35,8 @@ func NewRunner(env *Env) *Runner { return &Runner{env: env} }
 
 // AddGroup builds a processor for the group.
 func (r *Runner) AddGroup(g Group, o Options) (*Processor, error) {
-	gp, err := goka.NewProcessor(r.env.Brokers, g.Graph(o), r.env.ProcessorOptions()...)
+	gg := g.Graph(o)
+	gp, err := goka.NewProcessor(r.env.Brokers, gg, r.env.GroupProcessorOptions(gg.Group())...)
 	if err != nil {
 		return nil, fmt.Errorf("build processor %s: %w", g.Name, err)
 	}
