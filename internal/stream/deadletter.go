@@ -153,5 +153,6 @@ func Guard(ctx goka.Context, m *Metrics, raw []byte, f func()) {
 func Count(ctx goka.Context, m *Metrics) {
 	if m != nil {
 		m.Consumed.WithLabelValues(string(ctx.Topic()), string(ctx.Group())).Inc()
+		m.markProcessed(string(ctx.Group()), string(ctx.Topic()), ctx.Partition(), ctx.Timestamp())
 	}
 }

@@ -6,6 +6,9 @@ package stream
 
 import (
 	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -25,11 +28,40 @@ type Metrics struct {
 	Dropped        *prometheus.CounterVec   // aistream_dropped_events_total{group,event_type}
 	PartitionState *prometheus.GaugeVec     // aistream_partition_state{group,partition,state}
 	Rebalances     *prometheus.CounterVec   // aistream_rebalances_total{group}
+	LagSeconds     *prometheus.GaugeVec     // aistream_consumer_lag_seconds{group,topic,partition}
 	HTTPRequests   *prometheus.CounterVec   // aistream_http_requests_total{route,method,code}
 	HTTPDuration   *prometheus.HistogramVec // aistream_http_request_duration_seconds{route,method}
 	BuildInfo      *prometheus.GaugeVec     // aistream_build_info{version,revision,go_version}
 	// Partitions holds the states behind PartitionState, for /readyz.
 	Partitions *Partitions
+	// processed holds, per group, topic and partition (a processedKey), the
+	// timestamp of the last record processed there (*atomic.Int64, Unix ns).
+	processed sync.Map
+}
+
+type processedKey struct {
+	group, topic string
+	partition    int32
+}
+
+// markProcessed records that group processed a record of topic/partition
+// with timestamp ts.
+func (m *Metrics) markProcessed(group, topic string, partition int32, ts time.Time) {
+	k := processedKey{group, topic, partition}
+	v, ok := m.processed.Load(k)
+	if !ok {
+		v, _ = m.processed.LoadOrStore(k, new(atomic.Int64))
+	}
+	v.(*atomic.Int64).Store(ts.UnixNano())
+}
+
+// lastProcessed is the timestamp markProcessed last recorded, if any.
+func (m *Metrics) lastProcessed(group, topic string, partition int32) (time.Time, bool) {
+	v, ok := m.processed.Load(processedKey{group, topic, partition})
+	if !ok {
+		return time.Time{}, false
+	}
+	return time.Unix(0, v.(*atomic.Int64).Load()), true
 }
 
 // NewMetrics registers the metrics on a fresh registry (plus Go and process
@@ -44,7 +76,10 @@ func NewMetrics() *Metrics {
 			Name: "ai_kafka_messages_consumed_total", Help: "Total messages consumed by topic.",
 		}, []string{"topic", "group"}),
 		Lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "ai_kafka_consumer_lag", Help: "Consumer group lag by partition (newest offset minus committed offset).",
+			Name: "ai_kafka_consumer_lag", Help: "Consumer group lag by partition (newest offset minus committed offset), exported only by the replica that processes the partition, so a sum over replicas counts each partition once.",
+		}, []string{"group", "topic", "partition"}),
+		LagSeconds: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "aistream_consumer_lag_seconds", Help: "How far behind a partition's processing is in time: now minus the timestamp of the last record processed, while records wait (0 when none do); only from the replica processing the partition.",
 		}, []string{"group", "topic", "partition"}),
 		ProduceLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "ai_kafka_produce_latency_seconds", Help: "Producer send latency, from emit to broker acknowledgement.",
@@ -82,7 +117,7 @@ func NewMetrics() *Metrics {
 	m.BuildInfo.WithLabelValues(buildInfo()).Set(1)
 	m.Partitions = newPartitions(m.PartitionState)
 	m.Registry.MustRegister(m.Produced, m.Consumed, m.Lag, m.ProduceLatency, m.ProduceErrors, m.DeadLetters, m.Late, m.Dropped,
-		m.PartitionState, m.Rebalances, m.HTTPRequests, m.HTTPDuration, m.BuildInfo,
+		m.PartitionState, m.Rebalances, m.LagSeconds, m.HTTPRequests, m.HTTPDuration, m.BuildInfo,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

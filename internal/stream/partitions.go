@@ -202,3 +202,19 @@ func (s *trackedStorage) Close() error {
 	s.p.update(s.group, []int32{s.part}, func(pt *partition) { pt.stored, pt.recovered = false, false })
 	return s.Storage.Close()
 }
+
+// Running returns the partitions of group this replica processes.
+func (p *Partitions) Running(group string) map[int32]bool {
+	out := map[int32]bool{}
+	if p == nil {
+		return out
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for n, pt := range p.groups[group] {
+		if st, ok := pt.state(); ok && st == PartitionRunning {
+			out[n] = true
+		}
+	}
+	return out
+}
