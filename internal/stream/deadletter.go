@@ -110,6 +110,7 @@ func Accept(dec codecs.Decoder, m *Metrics, types []string, h Handler) goka.Proc
 		accepted[t] = true
 	}
 	return func(ctx goka.Context, msg any) {
+		ctx = WithTrace(ctx)
 		Count(ctx, m)
 		if msg == nil {
 			DeadLetter(ctx, m, nil, nullValue(ctx))

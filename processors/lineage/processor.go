@@ -53,7 +53,7 @@ func graph(o stream.Options, c Config) *goka.GroupGraph {
 	p := &processor{cfg: c, names: names, dec: o.Decoder, m: o.Metrics}
 	return goka.DefineGroup(o.Group(Name),
 		goka.Input(goka.Stream(topology.LineageEvents), new(codec.Bytes), stream.Accept(p.dec, p.m, lineageTypes, p.input)),
-		goka.Loop(codecs.JSON[Update]{}, p.loop),
+		goka.Loop(codecs.JSON[Update]{}, stream.Traced(p.loop)),
 		goka.Persist(TableCodec{}),
 		goka.Output(RecordStream, new(codec.Bytes)),
 		stream.DeadLetterOutput(),
