@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -206,19 +207,32 @@ func WriteError(w http.ResponseWriter, status int, code, msg string) {
 	WriteJSON(w, status, ErrorBody{Error: code, Message: msg})
 }
 
-// WriteJSON writes v as JSON; a value that cannot be encoded is a 500, not
-// a 200 with a broken body.
+// bufs are WriteJSON's encode buffers, reused across requests.
+var bufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledBuf is the largest buffer put back in bufs: one huge response
+// must not pin its memory for good.
+const maxPooledBuf = 1 << 20
+
+// WriteJSON writes v as compact JSON (indenting cost the read path as much
+// as encoding did: pipe through jq to read it); a value that cannot be
+// encoded is a 500, not a 200 with a broken body.
 func WriteJSON(w http.ResponseWriter, status int, v any) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
+	buf := bufs.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer func() {
+		if buf.Cap() <= maxPooledBuf {
+			bufs.Put(buf)
+		}
+	}()
+	if err := json.NewEncoder(buf).Encode(v); err != nil {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusInternalServerError)
 		_, _ = w.Write([]byte(`{"error": "encode_failed", "message": "the state could not be rendered as JSON"}` + "\n"))
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
 }

@@ -92,6 +92,10 @@ func cmdServe(args []string, dev bool) error {
 		return configError(err)
 	}
 	defer ln.Close()
+	pln, err := listenPprof(os.Getenv(pprofEnv))
+	if err != nil {
+		return err
+	}
 	log := newLogger(rt)
 
 	ctx, stop := signalContext()
@@ -148,6 +152,10 @@ func cmdServe(args []string, dev bool) error {
 		return nil
 	})
 	g.Go(func() error { return httpSrv.Run(runCtx) })
+	if pln != nil {
+		log.Warn().Str("addr", pln.Addr().String()).Msg("profiling handlers listening (" + pprofEnv + ")")
+		g.Go(func() error { return servePprof(runCtx, pln) })
+	}
 	log.Info().Str("addr", "http://"+ln.Addr().String()).Bool("views", sv.Views).Int("max_conns", httpSrv.Limits().MaxConns).
 		Msg("HTTP listening (/v1/..., /healthz, /readyz, /metrics)")
 	if dev {
