@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 )
 
 // onOccurrence marks a README metric row whose series appear only once what
@@ -87,5 +89,15 @@ func TestIntegrationDocumentedMetricsHaveSamples(t *testing.T) {
 	}
 	if len(missing) > 0 {
 		t.Errorf("no sample after demo traffic of documented metrics %v", missing)
+	}
+	// The linter on what is served covers the collectors that exist only
+	// in a running process (goka's table statistics).
+	_, body := p.get(t, "/metrics", "")
+	problems, err := promlint.New(bytes.NewReader(body)).Lint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pr := range problems {
+		t.Errorf("metric %s: %s", pr.Metric, pr.Text)
 	}
 }

@@ -125,6 +125,7 @@ func cmdServe(args []string, dev bool) error {
 		Log: log, Metrics: metrics,
 	}
 	runner := stream.NewRunner(env)
+	metrics.Registry.MustRegister(runner.StatsCollector())
 	opts := stream.Options{Prefix: prefix, Decoder: codecs.Decoder{MaxBytes: rt.MaxMessageBytes}, Metrics: metrics}
 	for _, g := range groups {
 		if _, err := runner.AddGroup(g, opts); err != nil {
