@@ -73,7 +73,9 @@ func TestIntegrationDevFirstRun(t *testing.T) {
 		return ""
 	}
 
-	s := waitFor("ready request", 60*time.Second, func(s string) bool { return strings.Contains(s, "ready:") && readyCurl.MatchString(s[strings.Index(s, "ready:"):]) })
+	s := waitFor("ready request", 60*time.Second, func(s string) bool {
+		return strings.Contains(s, "ready:") && readyCurl.MatchString(s[strings.Index(s, "ready:"):])
+	})
 	for _, tenant := range demo.Tenants() {
 		if !strings.Contains(s, tenant) {
 			t.Errorf("the banner does not name the demo tenant %s", tenant)
