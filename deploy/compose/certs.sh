@@ -9,6 +9,7 @@
 #   /certs/truststore.p12  the CA, for the brokers' mutual TLS on the controller listener
 set -eu
 : "${KEYSTORE_PASSWORD:?set KEYSTORE_PASSWORD in .env}"
+case "$KEYSTORE_PASSWORD" in replace-*) echo "certs: KEYSTORE_PASSWORD is still the placeholder of .env.example: set it in .env" >&2; exit 1 ;; esac
 cd /certs
 if [ -f kafka.p12 ] && [ -f ca.pem ] && [ -f truststore.p12 ]; then
 	echo "certs: present, kept"

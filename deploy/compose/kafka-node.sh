@@ -7,6 +7,9 @@
 #   replication 3, min.insync.replicas 2, no topic auto-creation
 set -eu
 : "${NODE_ID:?}" "${CLUSTER_ID:?}" "${KAFKA_ADMIN_PASSWORD:?}" "${AISTREAM_KAFKA_PASSWORD:?}" "${KEYSTORE_PASSWORD:?}"
+for v in CLUSTER_ID KAFKA_ADMIN_PASSWORD AISTREAM_KAFKA_PASSWORD KEYSTORE_PASSWORD; do
+	case "$(eval echo "\$$v")" in replace-*) echo "kafka-node: $v is still the placeholder of .env.example: set it in .env" >&2; exit 1 ;; esac
+done
 PROPS=/tmp/server.properties
 umask 077
 cat >"$PROPS" <<PROPERTIES
