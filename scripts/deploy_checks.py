@@ -2,18 +2,20 @@
 Dockerfile and the rendered Kubernetes manifests, beyond their JSON schemas
 (scripts/validate-deploy.sh runs it with the tools venv's Python).
 
-  deploy_checks.py compose FILE      env names, 127.0.0.1 ports, pinned images,
+  deploy_checks.py compose FILE      commands and flags, env names, 127.0.0.1 ports, pinned images,
                                      three brokers, processors' own state volumes
-  deploy_checks.py k8s RENDERED.yaml secrets as the seed shows, probes, requests,
+  deploy_checks.py k8s RENDERED.yaml args, secrets as the seed shows, probes, requests,
                                      non-root user and fsGroup of the Dockerfile
 
 Exit status 1 with one line per problem. The facts compared come from their
-own source: env names from internal/config, the user and state directory
+own source: env names from internal/config, commands and flags from the
+built binary's -h (AISTREAM_BIN), the user and state directory
 from the Dockerfile (AISTREAM_DOCKERFILE names another, for the tests).
 """
 import os
 import pathlib
 import re
+import subprocess
 import sys
 
 from ruamel.yaml import YAML
@@ -31,6 +33,27 @@ def known_env():
     if not names:
         sys.exit("deploy_checks: found no environment variable names in internal/config")
     return names
+
+
+_flags = {}
+
+
+def check_argv(where, argv):
+    """Problems of an aistream command line: its subcommand and every flag
+    must be the built binary's (AISTREAM_BIN, from its -h)."""
+    binp = os.environ.get("AISTREAM_BIN")
+    if not binp or not argv:
+        return [] if binp else ["deploy_checks: set AISTREAM_BIN to the built aistream binary"]
+    sub = tuple(argv[:2] if argv[0] == "topics" else argv[:1])
+    if sub not in _flags:
+        r = subprocess.run([binp, *sub, "-h"], capture_output=True, text=True)
+        out = r.stdout + r.stderr
+        _flags[sub] = set(re.findall(r"(?m)^  -([a-z0-9-]+)", out)) if "Usage of aistream" in out else None
+    flags = _flags[sub]
+    if flags is None:
+        return [f"{where}: aistream has no command {' '.join(sub)!r}"]
+    return [f"{where}: aistream {' '.join(sub)} has no flag {a}"
+            for a in argv[len(sub):] if a.startswith("-") and a.lstrip("-").split("=")[0] not in flags]
 
 
 def dockerfile():
@@ -88,6 +111,7 @@ def check_compose(path):
             if k not in env_names:
                 problems.append(f"{path}: service {name}: environment {k} is not read by aistream (internal/config)")
         cmd = svc.get("command") or []
+        problems += check_argv(f"{path}: service {name}", cmd)
         if "--views=false" in cmd:
             vols = [v for v in svc.get("volumes") or [] if isinstance(v, str) and v.split(":")[1:2] == [state]]
             if not vols:
@@ -136,6 +160,7 @@ def check_k8s(path):
             claims = set()
         for c in pod["containers"]:
             cw = f"{where} container {c['name']}"
+            problems += check_argv(cw, c.get("args") or [])
             names = set()
             for ef in c.get("envFrom") or []:
                 ref = (ef.get("configMapRef") or {}).get("name")

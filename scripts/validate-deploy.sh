@@ -3,7 +3,8 @@
 # it; Docker and a cluster are not needed):
 #   docker-compose.yml  the compose-spec JSON schema (check-jsonschema's vendored
 #                       copy) and scripts/deploy_checks.py (env names aistream
-#                       reads, ports on 127.0.0.1, pinned images, three brokers,
+#                       reads, commands and flags of the built binary, ports on
+#                       127.0.0.1, pinned images, three brokers,
 #                       a state volume per processor, Dockerfile user/state dir)
 #   deploy/k8s          kustomize build of every overlay, then the Kubernetes
 #                       JSON schemas shipped by the PyPI package kubernetes-validate
@@ -48,6 +49,10 @@ fi
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 
+# The binary whose commands, flags and rules parser the manifests must match.
+export AISTREAM_BIN="$tmp/aistream"
+go build -o "$AISTREAM_BIN" ./cmd/aistream
+
 # compose FILE: schema, then the project's checks.
 compose() {
 	"$venv/bin/check-jsonschema" --builtin-schema vendor.compose-spec "$1" &&
@@ -80,6 +85,9 @@ for overlay in deploy/k8s/overlays/*/; do
 	k8s "${overlay%/}"
 done
 
+log "deploy/k8s/base/rules.json (the agent-quality rules parser, offline)"
+"$AISTREAM_BIN" topics list --quality-rules deploy/k8s/base/rules.json >/dev/null 2>"$tmp/rules.err" || { cat "$tmp/rules.err" >&2; exit 1; }
+
 log "broken manifests must fail"
 must_fail "is not valid under any of the given schemas\|is not of type\|Failed validating" compose testdata/deploy/compose-wrong-type.yml
 sed 's/"127.0.0.1:8080:8080"/"8080:8080"/' docker-compose.yml >"$tmp/docker-compose.yml"
@@ -91,4 +99,6 @@ must_fail "differ from the Dockerfile's USER" k8s testdata/deploy/k8s-wrong-secr
 sed 's/--chown=[0-9:]* //' Dockerfile >"$tmp/Dockerfile"
 cmp -s Dockerfile "$tmp/Dockerfile" && { log "FAIL: the Dockerfile fixture did not change the Dockerfile"; fails=1; }
 AISTREAM_DOCKERFILE="$tmp/Dockerfile" must_fail "the non-root user cannot write its state" compose docker-compose.yml
+sed 's/"--views=false"/"--views=false", "--no-such-flag"/' docker-compose.yml >"$tmp/docker-compose.yml"
+must_fail "has no flag --no-such-flag" compose "$tmp/docker-compose.yml"
 exit "$fails"
