@@ -6,10 +6,10 @@
 GO ?= go
 
 # Builds first (go build -v names each package as it compiles: the first
-# build downloads modules and takes a minute or two), then execs the binary,
+# build downloads modules and takes a few minutes), then execs the binary,
 # so Ctrl-C stops aistream itself and make exits 0.
 run:
-	@echo "building bin/aistream (first time: downloads modules and compiles, a minute or two)..."
+	@echo "building bin/aistream (first time: downloads modules and compiles every package, a few minutes)..."
 	$(GO) build -v -o bin/aistream ./cmd/aistream
 	@echo "starting bin/aistream dev --demo (Ctrl-C to stop)"
 	@exec bin/aistream dev --demo
