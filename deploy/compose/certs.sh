@@ -27,9 +27,10 @@ kt -gencert -keystore ca.p12 -alias ca -infile kafka.csr -outfile kafka.pem -rfc
 kt -importcert -noprompt -keystore kafka.p12 -alias ca -file ca.pem
 kt -importcert -noprompt -keystore kafka.p12 -alias kafka -file kafka.pem
 rm -f kafka.csr kafka.pem
-# The CA key stays here (root only); brokers run as the image's appuser.
+# The CA key stays here (root only); the brokers run as the image's appuser
+# (the same image runs this script).
 chmod 600 ca.p12
-chown 1000:1000 kafka.p12 truststore.p12
+chown appuser:appuser kafka.p12 truststore.p12
 chmod 640 kafka.p12 truststore.p12
 chmod 644 ca.pem
 echo "certs: CA and broker certificate written"
