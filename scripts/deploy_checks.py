@@ -150,6 +150,8 @@ def check_k8s(path):
         if sc.get("runAsUser") != uid or sc.get("fsGroup") != gid:
             problems.append(f"{where}: runAsUser/fsGroup {sc.get('runAsUser')}/{sc.get('fsGroup')} differ from the Dockerfile's USER {uid}:{gid}")
         labels = spec["template"]["metadata"].get("labels") or {}
+        if any(labels.get(k) != v for k, v in spec["selector"].get("matchLabels", {}).items()):
+            problems.append(f"{where}: selector {spec['selector']} does not match the pod labels {labels}")
         if not any(all(labels.get(k) == v for k, v in p["spec"]["selector"].get("matchLabels", {}).items()) for p in pdbs):
             problems.append(f"{where}: no PodDisruptionBudget selects its pods")
         if w["kind"] == "StatefulSet":
@@ -192,6 +194,11 @@ def check_k8s(path):
                 problems.append(f"{cw}: no volume at the state directory {state}")
             elif w["kind"] == "StatefulSet" and mounts[state] not in claims:
                 problems.append(f"{cw}: the state directory is not on a volumeClaimTemplate")
+    templates = [w["spec"]["template"]["metadata"].get("labels") or {} for w in workloads]
+    for svc in (d for d in docs if d.get("kind") == "Service"):
+        sel = svc["spec"].get("selector") or {}
+        if not any(all(l.get(k) == v for k, v in sel.items()) for l in templates):
+            problems.append(f"{path}: Service/{svc['metadata']['name']}: selector {sel} matches no pods")
     return problems
 
 
