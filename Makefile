@@ -5,8 +5,14 @@
 
 GO ?= go
 
+# Builds first (go build -v names each package as it compiles: the first
+# build downloads modules and takes a few minutes), then execs the binary,
+# so Ctrl-C stops aistream itself and make exits 0.
 run:
-	$(GO) run ./cmd/aistream dev --demo
+	@echo "building bin/aistream (first time: downloads modules and compiles every package, a few minutes)..."
+	$(GO) build -v -o bin/aistream ./cmd/aistream
+	@echo "starting bin/aistream dev --demo (Ctrl-C to stop)"
+	@exec bin/aistream dev --demo
 
 test:
 	scripts/test.sh

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test.sh — every test of the project, on a fresh machine with Go, Java 17,
 # Maven and Python 3:
-#   1. formatting and go vet;
+#   1. formatting and go vet; the deployments validated offline;
 #   2. every Go test with the race detector against a real Apache Kafka broker
 #      (scripts/kafka-broker.sh starts one unless AISTREAM_TEST_KAFKA names one),
 #      the Python (aiokafka) interop test included;
@@ -18,6 +18,9 @@ if [ -n "$unformatted" ]; then
   echo "gofmt would change:"; echo "$unformatted"; exit 1
 fi
 go vet ./...
+
+step "deployments: docker-compose.yml and deploy/k8s, offline (scripts/validate-deploy.sh)"
+scripts/validate-deploy.sh
 
 step "python environment (aiokafka, the AI Service's client)"
 scripts/python-venv.sh

@@ -41,6 +41,21 @@ func (d Drift) String() string {
 type Plan struct {
 	Topics   []Topic
 	Warnings []string
+	// Clamps are the clamped replications behind Warnings, one per
+	// replication factor, in the order first met.
+	Clamps []Clamp
+}
+
+// Clamp is one replication factor lowered to the number of brokers.
+type Clamp struct {
+	From, To int16
+	Topics   []string
+}
+
+// Short is the clamp in one line without the topic names (for dev, where a
+// one-broker cluster is expected).
+func (c Clamp) Short() string {
+	return fmt.Sprintf("replication %d clamped to %d for %d topics (one broker per replica needed; fine for dev)", c.From, c.To, len(c.Topics))
 }
 
 // Resolve clamps every topic's replication to brokers (a one-broker
@@ -61,6 +76,7 @@ func Resolve(topics []Topic, brokers int) Plan {
 		p.Topics = append(p.Topics, t)
 	}
 	for _, r := range order {
+		p.Clamps = append(p.Clamps, Clamp{From: r, To: int16(brokers), Topics: clamped[r]})
 		p.Warnings = append(p.Warnings, fmt.Sprintf("replication %d clamped to %d (the cluster has %d broker(s)) for topic(s) %s",
 			r, brokers, brokers, strings.Join(clamped[r], ", ")))
 	}

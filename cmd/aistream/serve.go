@@ -115,7 +115,7 @@ func cmdServe(args []string, dev bool) error {
 	if err != nil {
 		return configError(err)
 	}
-	brokers, err := prepareTopics(log, kc.BootstrapServers, sc, internal, sv.ApplyTopics || dev)
+	brokers, err := prepareTopics(log, kc.BootstrapServers, sc, internal, sv.ApplyTopics || dev, dev)
 	if err != nil {
 		return err
 	}
@@ -160,12 +160,21 @@ func cmdServe(args []string, dev bool) error {
 	log.Info().Str("addr", "http://"+ln.Addr().String()).Bool("views", sv.Views).Int("max_conns", httpSrv.Limits().MaxConns).
 		Msg("HTTP listening (/v1/..., /healthz, /readyz, /metrics)")
 	if dev {
-		fmt.Fprintf(os.Stderr, "\n  aistream dev\n    broker: %s   (e.g. kcat -b %s -L)\n    API:    http://%s/v1/traces/{trace_id}  (header %s: <tenant>)\n    state:  %s\n\n",
-			sv.BrokerAddr, sv.BrokerAddr, ln.Addr(), views.TenantHeader, sv.DataDir)
+		printDevBanner(os.Stderr, sv.BrokerAddr, ln.Addr().String(), sv.DataDir, *demo)
+		g.Go(func() error {
+			reportProgress(runCtx, log, metrics, devProgressEvery)
+			return nil
+		})
 	}
 	if dev && *demo {
+		first := func(tenant, traceID string) {
+			g.Go(func() error {
+				announceFirstTrace(runCtx, os.Stderr, log, ln.Addr().String(), tenant, traceID)
+				return nil
+			})
+		}
 		g.Go(func() error {
-			if err := runDemo(runCtx, log, kc.BootstrapServers, *demoRate); err != nil && !errors.Is(err, context.Canceled) {
+			if err := runDemo(runCtx, log, kc.BootstrapServers, *demoRate, first); err != nil && !errors.Is(err, context.Canceled) {
 				log.Error().Err(err).Msg("demo traffic stopped")
 			}
 			return nil
@@ -181,13 +190,20 @@ func cmdServe(args []string, dev bool) error {
 
 // prepareTopics applies (or only checks) every topic at start and returns
 // the number of brokers.
-func prepareTopics(log zerolog.Logger, brokers []string, sc *sarama.Config, groups []topology.Group, apply bool) (int, error) {
+func prepareTopics(log zerolog.Logger, brokers []string, sc *sarama.Config, groups []topology.Group, apply, dev bool) (int, error) {
 	rep, err := reconcileTopics(brokers, sc, groups, apply)
 	if err != nil {
 		return 0, err
 	}
-	for _, w := range rep.plan.Warnings {
-		log.Warn().Msg(w)
+	if dev {
+		// dev's embedded broker is one broker: say so in one short line.
+		for _, c := range rep.plan.Clamps {
+			log.Warn().Msg(c.Short())
+		}
+	} else {
+		for _, w := range rep.plan.Warnings {
+			log.Warn().Msg(w)
+		}
 	}
 	if len(rep.created) > 0 {
 		log.Info().Strs("topics", rep.created).Msg("created topics")
@@ -240,7 +256,8 @@ func newLogger(rt config.Runtime) zerolog.Logger {
 	if rt.LogFormat == "json" {
 		log = zerolog.New(os.Stderr)
 	} else {
-		log = zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr, TimeFormat: time.TimeOnly})
+		// Colour codes only on a terminal: not in files, pipes or CI logs.
+		log = zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr, TimeFormat: time.TimeOnly, NoColor: !isTerminal(os.Stderr)})
 	}
 	return log.Level(level).With().Timestamp().Logger()
 }

@@ -33,6 +33,7 @@ func cmdTopics(args []string) error {
 		if err != nil {
 			return err
 		}
+		fmt.Fprintln(os.Stderr, "topics as aistream defines them (offline: no cluster contacted; replication before clamping to a cluster's broker count)")
 		w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(w, "TOPIC\tPARTITIONS\tREPLICATION\tRETENTION\tCLEANUP\tPURPOSE")
 		for _, t := range topology.All(internal) {

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/aistream/aistream/codecs"
@@ -55,6 +56,9 @@ var (
 	}
 	comments = []string{"", "", "The numbers for March are wrong.", "Too slow, took over a minute.", "Great answer, exactly what I needed."}
 )
+
+// Tenants are the tenants the demo traffic belongs to.
+func Tenants() []string { return slices.Clone(tenants) }
 
 // Trace returns the events of one agent run at time now (event time), in
 // the order the AI Service would publish them.
