@@ -131,7 +131,7 @@ func cmdLoadtest(args []string) error {
 	ictx, stopIngest := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() {
-		done <- produceDemo(ictx, newLogger(config.Runtime{LogLevel: "warn"}), []string{*broker}, *ingest, 0)
+		done <- runDemo(ictx, newLogger(config.Runtime{LogLevel: "warn"}), []string{*broker}, *ingest, nil)
 	}()
 	rs, err = loadtest.Run(ctx, cfg)
 	stopIngest()
