@@ -695,4 +695,3 @@ func (r *Report) Print(w io.Writer) {
 
 func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
