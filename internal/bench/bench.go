@@ -96,7 +96,7 @@ type Result struct {
 	CPU     time.Duration
 	Allocs  uint64
 	PeakRSS int64
-	Base    baselineResult
+	Base    baselineResult // the plain client on the same input records
 }
 
 // Rate is events per second.

@@ -103,6 +103,9 @@ type baselineResult struct {
 	cpu     time.Duration
 }
 
+// Records is how many records the baseline read.
+func (b baselineResult) Records() int64 { return b.records }
+
 // baseline is the plain-client yardstick: one franz-go consumer group
 // member, of a group used by nothing else (its offsets committed at from
 // first), reads exactly the records from from to to and produces one record

@@ -55,7 +55,9 @@ func (GraphCodec) Decode(b []byte) (any, error) {
 	if len(b) == 0 || b[0] != graphVersion {
 		return nil, errors.New("decode context graph: unknown format")
 	}
-	r := graphReader{bin.NewReader(b[1:])}
+	// Strings are substrings of one copy of b (one allocation instead of one
+	// per string): the graph is most of b, and it is what stays alive.
+	r := graphReader{bin.NewSharedReader(b[1:])}
 	g := &Graph{}
 	r.graph(g)
 	if err := r.Complete(); err != nil {
