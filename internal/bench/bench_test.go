@@ -13,10 +13,10 @@ import (
 	"github.com/aistream/aistream/internal/bench"
 	"github.com/aistream/aistream/internal/config"
 	"github.com/aistream/aistream/internal/kafkatest"
+	"github.com/aistream/aistream/internal/stream"
 	"github.com/aistream/aistream/processors/contextgraph"
 	"github.com/aistream/aistream/processors/lineage"
 	"github.com/aistream/aistream/processors/quality"
-	"github.com/aistream/aistream/internal/stream"
 )
 
 // A tiny run of the whole benchmark on the test cluster: every group of
