@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# bench.sh — the project's benchmarks against a real Apache Kafka broker
-# (started here unless AISTREAM_TEST_KAFKA names one). Each prints its
-# figure beside a plain franz-go client doing the same I/O in the same run.
+# bench.sh — "aistream bench" against a real Apache Kafka broker (started
+# here unless AISTREAM_TEST_KAFKA names one): every processor group on a
+# realistic mix beside a plain franz-go client on the same records, hot
+# keys, produce-to-output latency. Extra arguments go to "aistream bench"
+# (e.g. --events 100000 --hot none); BENCH_GO=1 also runs the Go
+# benchmarks (handler level, no broker, and the older per-processor ones).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # "bench.sh loadtest [loadtest flags]": the read API's load benchmark against
@@ -25,4 +28,8 @@ if [ -z "${AISTREAM_TEST_KAFKA:-}" ]; then
 fi
 cleanup() { if [ -n "$started" ]; then scripts/kafka-broker.sh stop || true; fi; }
 trap cleanup EXIT
-go test -run '^$' -bench "${BENCH:-.}" -benchtime "${BENCHTIME:-1x}" -timeout 30m ./... | grep -v '^ok\|no test files'
+go build -o bin/aistream ./cmd/aistream
+bin/aistream bench --bootstrap-servers "$AISTREAM_TEST_KAFKA" "$@"
+if [ -n "${BENCH_GO:-}" ]; then
+  go test -run '^$' -bench "${BENCH:-.}" -benchtime "${BENCHTIME:-1x}" -timeout 30m ./... | grep -v '^ok\|no test files'
+fi

@@ -7,6 +7,7 @@
 //	aistream demo                produce demo AI Service traffic into a cluster
 //	aistream dead-letters list|replay  print or re-drive rejected messages
 //	aistream loadtest            measure the read API of a running server
+//	aistream bench               benchmark every processor group beside a plain client
 package main
 
 import (
@@ -29,6 +30,7 @@ Usage:
   aistream dead-letters list [flags]    print rejected messages: reason, source, a readable excerpt
   aistream dead-letters replay [flags]  re-drive them to their source topic (a dry run without --execute)
   aistream loadtest [flags]       measure the read API of a running server beside /healthz, idle and under ingest
+  aistream bench [flags]          benchmark every processor group against the cluster in KAFKA_*, beside a plain client
 
 Run "aistream <command> -h" for the flags of a command. Every flag also reads
 the environment variable named in its help; a flag given on the command line wins.
@@ -78,6 +80,8 @@ func run(args []string) error {
 		return cmdReplay(args[1:])
 	case "loadtest":
 		return cmdLoadtest(args[1:])
+	case "bench":
+		return cmdBench(args[1:])
 	case "-h", "--help", "help":
 		fmt.Fprint(os.Stdout, usage)
 		return nil

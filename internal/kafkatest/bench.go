@@ -60,7 +60,9 @@ func EndOffsets(t testing.TB, topic string) int64 {
 // stateless pass-through of the pipeline does. It returns records per second.
 func Baseline(t testing.TB, in, out string, n int) float64 {
 	t.Helper()
-	group := fmt.Sprintf("baseline-%d", seq.Add(1))
+	// A group of its own in every run: one named by a per-process sequence
+	// alone resumed where the last run's left off.
+	group := fmt.Sprintf("baseline-%d-%d", time.Now().UnixNano(), seq.Add(1))
 	cl := Client(t, kgo.ConsumeTopics(in), kgo.ConsumerGroup(group), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.ProducerLinger(5*time.Millisecond), kgo.DisableAutoCommit())
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)

@@ -166,8 +166,8 @@ func graph(o stream.Options, c Config) *goka.GroupGraph {
 	return goka.DefineGroup(o.Group(Name), edges...)
 }
 
-// TableCodec is the group table's codec.
-type TableCodec = codecs.JSON[Graph]
+// TableCodec is the group table's codec (GraphCodec; JSON states still decode).
+type TableCodec = GraphCodec
 
 // Module is the context-graph processor: group "context-graph" and the read
 // model of GET /v1/traces/{trace_id}.

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/aistream/aistream/codecs"
+	"github.com/aistream/aistream/internal/bench"
+	"github.com/aistream/aistream/internal/config"
+)
+
+// cmdBench runs the pipeline benchmark against the cluster in KAFKA_*
+// (internal/bench): per processor group events/s, CPU µs per event, the
+// ratio to a plain franz-go client on the same records, allocations and
+// peak RSS; hot keys; produce-to-output latency.
+func cmdBench(args []string) error {
+	fs := flag.NewFlagSet("aistream bench", flag.ContinueOnError)
+	kf := config.Bind(fs, os.Getenv, config.Defaults{Bootstrap: "localhost:9092", HTTPAddr: "-", StateDir: "-"})
+	events := fs.Int("events", 40000, "events of the throughput mix (realistic traffic on every input topic)")
+	hot := fs.String("hot", strings.Join(bench.HotKinds, ","), "hot-key phases: comma-separated of "+strings.Join(bench.HotKinds, ", ")+", or none")
+	hotEvents := fs.Int("hot-events", 10000, "events of each hot-key phase's mix (only the hot kind's events are kept)")
+	rate := fs.Int("rate", 10000, "events per second produced in the latency phase")
+	latEvents := fs.Int("latency-events", 30000, "events of the latency phase (0: no latency phase)")
+	timeout := fs.Duration("timeout", 10*time.Minute, "time limit of the whole run: it fails with what was missing when it passes")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the throughput phase's measured spans to this file")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	kc, rt, err := kf.Resolve()
+	if err != nil {
+		return configError(err)
+	}
+	if *events < 100 || *events > 10_000_000 {
+		return configError(fmt.Errorf("--events=%d is not valid: use 100 to 10000000", *events))
+	}
+	if *hotEvents < 100 || *hotEvents > 10_000_000 {
+		return configError(fmt.Errorf("--hot-events=%d is not valid: use 100 to 10000000", *hotEvents))
+	}
+	if *rate < 1 || *rate > 1_000_000 {
+		return configError(fmt.Errorf("--rate=%d is not valid: use 1 to 1000000 events per second", *rate))
+	}
+	if *latEvents < 0 || *latEvents > 10_000_000 {
+		return configError(fmt.Errorf("--latency-events=%d is not valid: use 0 to 10000000", *latEvents))
+	}
+	if *timeout < time.Second || *timeout > 24*time.Hour {
+		return configError(fmt.Errorf("--timeout=%s is not valid: use 1s to 24h", *timeout))
+	}
+	var kinds []string
+	if h := strings.TrimSpace(*hot); h != "" && h != "none" {
+		for _, k := range strings.Split(h, ",") {
+			k = strings.TrimSpace(k)
+			if !slices.Contains(bench.HotKinds, k) {
+				return configError(fmt.Errorf("--hot=%q: unknown kind %q; use none or a comma-separated list of %s", *hot, k, strings.Join(bench.HotKinds, ", ")))
+			}
+			kinds = append(kinds, k)
+		}
+	}
+	mods := bindModules(flag.NewFlagSet("modules", flag.ContinueOnError))
+	if err := validateModules(mods); err != nil {
+		return configError(err)
+	}
+	sc, err := kc.Sarama()
+	if err != nil {
+		return configError(err)
+	}
+	franz, err := kc.Franz()
+	if err != nil {
+		return configError(err)
+	}
+	log := newLogger(rt)
+	if rt.LogLevel == "" || rt.LogLevel == "info" {
+		log = log.Level(zerolog.WarnLevel)
+	}
+	ctx, stop := signalContext()
+	defer stop()
+	_, err = bench.Run(ctx, bench.Config{
+		Franz: franz, Brokers: kc.BootstrapServers, Sarama: sc,
+		Events: *events, Hot: kinds, HotEvents: *hotEvents, Rate: *rate, LatencyEvents: *latEvents,
+		Timeout: *timeout, CPUProfile: *cpuprofile, Decoder: codecs.Decoder{MaxBytes: rt.MaxMessageBytes},
+		Log: log, Out: os.Stdout,
+	}, mods)
+	return err
+}

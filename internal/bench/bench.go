@@ -1,0 +1,697 @@
+// Package bench is "aistream bench": the pipeline's throughput, CPU and
+// latency against a real broker, each processor group beside a plain
+// franz-go client doing the same I/O on the same records in the same run.
+//
+// Phases, in one process against one broker:
+//
+//  1. Throughput. A realistic mix of every input topic (internal/demo's
+//     traffic: thinking, decisions, spans, metrics, feedback, lineage,
+//     audit, a share of malformed events) is produced first. Then each
+//     processor group runs alone, in pipeline order (a group reading
+//     another's output runs after it), from offsets committed at where the
+//     mix starts, until it has processed every record of its inputs and
+//     loop up to their end: no "newest" to resolve, no record skipped, and
+//     nothing else of the pipeline competing for the CPU. The span measured
+//     starts once the group is ready (partitions assigned, state
+//     recovered). Right after each group, the baseline (a consumer group of
+//     its own) reads exactly the same records and produces each once.
+//  2. Hot keys (Config.Hot): the same for one trace, one tenant × agent or
+//     one dataset receiving every event, beside the spread figure.
+//  3. Latency. Every group runs together while the mix is produced at
+//     Config.Rate events/s; produce-to-output latency is measured for the
+//     outputs that answer one input (learning signal per feedback, routed
+//     feedback, lineage record per lineage event).
+//
+// Every wait ends with an error naming what was missing when the time
+// limit passes.
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/lovoo/goka"
+	"github.com/rs/zerolog"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/aistream/aistream/codecs"
+	"github.com/aistream/aistream/internal/demo"
+	"github.com/aistream/aistream/internal/stream"
+	"github.com/aistream/aistream/processors/contextgraph"
+	"github.com/aistream/aistream/processors/lineage"
+	"github.com/aistream/aistream/processors/quality"
+	"github.com/aistream/aistream/topology"
+)
+
+// Config is what to run.
+type Config struct {
+	// Franz are the franz-go options of the cluster (brokers, TLS, SASL).
+	Franz []kgo.Opt
+	// Brokers and Sarama configure the processors.
+	Brokers []string
+	Sarama  *sarama.Config
+	// Events is how many events the throughput mix has (at least).
+	Events int
+	// Hot lists the hot-key phases to run: "trace", "agent", "dataset".
+	Hot []string
+	// HotEvents is how many events each hot phase has.
+	HotEvents int
+	// Rate and LatencyEvents shape the latency phase (LatencyEvents 0: none).
+	Rate          int
+	LatencyEvents int
+	// Timeout bounds the whole run.
+	Timeout time.Duration
+	// CPUProfile, if set, is written with a CPU profile of the measured
+	// spans of the throughput phase.
+	CPUProfile string
+	// Decoder is the processors' event decoder.
+	Decoder codecs.Decoder
+	Log     zerolog.Logger
+	Out     io.Writer
+}
+
+// HotKinds are the hot-key phases there are.
+var HotKinds = []string{"trace", "agent", "dataset"}
+
+// Result is one measured span of one group.
+type Result struct {
+	Group   string
+	Phase   string // "spread", "hot-trace", ...
+	Events  int64  // messages processed: inputs and loop
+	Loop    int64  // of which from the loop
+	Elapsed time.Duration
+	CPU     time.Duration
+	Allocs  uint64
+	PeakRSS int64
+	Base    baselineResult // the plain client on the same input records
+}
+
+// Rate is events per second.
+func (r Result) Rate() float64 { return perSecond(r.Events, r.Elapsed) }
+
+// CPUPerEvent is process CPU per event.
+func (r Result) CPUPerEvent() time.Duration { return per(r.CPU, r.Events) }
+
+// Ratio is the group's events/s over the baseline's records/s.
+func (r Result) Ratio() float64 {
+	b := perSecond(r.Base.records, r.Base.elapsed)
+	if b == 0 {
+		return 0
+	}
+	return r.Rate() / b
+}
+
+func perSecond(n int64, d time.Duration) float64 {
+	if d <= 0 {
+		return 0
+	}
+	return float64(n) / d.Seconds()
+}
+
+func per(d time.Duration, n int64) time.Duration {
+	if n == 0 {
+		return 0
+	}
+	return d / time.Duration(n)
+}
+
+// Report is what a run measured.
+type Report struct {
+	Results []Result
+	Latency []Latency
+	// Pipeline is the latency phase as a whole: every group together.
+	Pipeline Result
+}
+
+// Latency is the produce-to-output latency of one group's outputs.
+type Latency struct {
+	Group    string
+	Output   string
+	N        int
+	P50, P99 time.Duration
+}
+
+// bench is one run.
+type bench struct {
+	cfg    Config
+	mods   []*stream.Module
+	prefix stream.Prefix
+	env    *stream.Env
+	adm    *kadm.Client
+	cl     *kgo.Client
+	out    string // the baseline's output topic
+	groups []stream.Group
+	seed   uint64
+}
+
+// Run runs the benchmark with the processor modules mods and prints its
+// report to cfg.Out.
+func Run(ctx context.Context, cfg Config, mods []*stream.Module) (*Report, error) {
+	if cfg.Timeout <= 0 {
+		return nil, errors.New("bench: a time limit is required")
+	}
+	ctx, cancel := context.WithTimeoutCause(ctx, cfg.Timeout, fmt.Errorf("bench time limit %s passed", cfg.Timeout))
+	defer cancel()
+	b, cleanup, err := setup(ctx, cfg, mods)
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup()
+	rep := &Report{}
+	if err := b.throughput(ctx, rep); err != nil {
+		return rep, b.limit(ctx, err)
+	}
+	for _, kind := range cfg.Hot {
+		if err := b.hot(ctx, kind, rep); err != nil {
+			return rep, b.limit(ctx, err)
+		}
+	}
+	if cfg.LatencyEvents > 0 {
+		if err := b.latency(ctx, rep); err != nil {
+			return rep, b.limit(ctx, err)
+		}
+	}
+	rep.Print(cfg.Out)
+	return rep, nil
+}
+
+// limit adds the time limit to an error it caused.
+func (b *bench) limit(ctx context.Context, err error) error {
+	if c := context.Cause(ctx); c != nil && ctx.Err() != nil {
+		return fmt.Errorf("%w (%v)", err, c)
+	}
+	return err
+}
+
+func setup(ctx context.Context, cfg Config, mods []*stream.Module) (*bench, func(), error) {
+	dir, err := os.MkdirTemp("", "aistream-bench-")
+	if err != nil {
+		return nil, nil, fmt.Errorf("bench state directory: %w", err)
+	}
+	cl, err := kgo.NewClient(append(slices.Clone(cfg.Franz), kgo.ProducerLinger(5*time.Millisecond), kgo.ProducerBatchMaxBytes(1<<20))...)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, fmt.Errorf("bench client: %w", err)
+	}
+	cleanup := func() { cl.Close(); os.RemoveAll(dir) }
+	now := time.Now()
+	b := &bench{
+		cfg: cfg, mods: mods, prefix: stream.Prefix(fmt.Sprintf("bench%d", now.UnixNano()%1e10)),
+		adm: kadm.NewClient(cl), cl: cl, seed: uint64(now.UnixNano()),
+		env: &stream.Env{Brokers: cfg.Brokers, Sarama: cfg.Sarama, StateDir: dir, Replication: 1, Log: cfg.Log, Metrics: stream.NewMetrics()},
+	}
+	b.out = string(b.prefix) + "-bench-out"
+	gs, err := stream.Topics(b.prefix, mods)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	gs = append(gs, topology.Group{Name: string(b.prefix) + "-bench", Partitions: 6, Extra: []string{b.out}})
+	admin, err := sarama.NewClusterAdmin(cfg.Brokers, cfg.Sarama)
+	if err != nil {
+		cleanup()
+		return nil, nil, fmt.Errorf("bench admin: %w", err)
+	}
+	defer admin.Close()
+	plan, err := topology.ResolveFor(admin, topology.All(gs))
+	if err == nil {
+		_, _, err = topology.Apply(admin, plan)
+	}
+	if err != nil {
+		cleanup()
+		return nil, nil, fmt.Errorf("bench topics: %w", err)
+	}
+	for _, m := range mods {
+		b.groups = append(b.groups, m.Groups...)
+	}
+	if b.groups, err = pipelineOrder(b.groups, b.options()); err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	return b, cleanup, nil
+}
+
+func (b *bench) options() stream.Options {
+	return stream.Options{Prefix: b.prefix, Decoder: b.cfg.Decoder, Metrics: b.env.Metrics}
+}
+
+// pipelineOrder sorts groups so that one reading another's output comes
+// after it (order otherwise kept).
+func pipelineOrder(groups []stream.Group, o stream.Options) ([]stream.Group, error) {
+	outputs := map[string]int{} // topic -> group producing it
+	reads := make([][]string, len(groups))
+	for i, g := range groups {
+		gg := g.Graph(o)
+		for _, e := range gg.OutputStreams() {
+			outputs[e.Topic()] = i
+		}
+		for _, e := range gg.InputStreams() {
+			reads[i] = append(reads[i], e.Topic())
+		}
+	}
+	var out []stream.Group
+	done := make([]bool, len(groups))
+	for len(out) < len(groups) {
+		progress := false
+		for i, g := range groups {
+			if done[i] {
+				continue
+			}
+			ready := true
+			for _, t := range reads[i] {
+				if j, ok := outputs[t]; ok && j != i && !done[j] {
+					ready = false
+				}
+			}
+			if ready {
+				done[i], progress = true, true
+				out = append(out, g)
+			}
+		}
+		if !progress {
+			return nil, errors.New("bench: the groups read each other's outputs in a cycle")
+		}
+	}
+	return out, nil
+}
+
+// inputTopics are every topic some group reads, loops included.
+func (b *bench) inputTopics() []string {
+	var ts []string
+	for _, g := range b.groups {
+		for _, t := range stream.Inputs(g.Graph(b.options())) {
+			if !slices.Contains(ts, t) {
+				ts = append(ts, t)
+			}
+		}
+	}
+	return ts
+}
+
+// mix is the demo traffic: whole traces until at least n events.
+func (b *bench) mix(n int, at time.Time) []demo.Record {
+	b.seed++
+	gen := demo.New(b.seed)
+	var recs []demo.Record
+	for len(recs) < n {
+		recs = append(recs, gen.Trace(at)...)
+		at = at.Add(10 * time.Millisecond)
+	}
+	return recs
+}
+
+// throughput is phase 1.
+func (b *bench) throughput(ctx context.Context, rep *Report) error {
+	recs := b.mix(b.cfg.Events, time.Now())
+	from, err := endOffsets(ctx, b.adm, b.inputTopics()...)
+	if err != nil {
+		return err
+	}
+	if err := fill(ctx, b.cl, recs); err != nil {
+		return err
+	}
+	if b.cfg.CPUProfile != "" {
+		f, err := os.Create(b.cfg.CPUProfile)
+		if err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	for _, g := range b.groups {
+		r, err := b.measure(ctx, []stream.Group{g}, from, "spread")
+		if err != nil {
+			return err
+		}
+		rep.Results = append(rep.Results, r...)
+	}
+	return nil
+}
+
+// measure runs groups from from until each has processed its inputs and
+// loop to their end, then the baseline on the same input records.
+func (b *bench) measure(ctx context.Context, groups []stream.Group, from positions, phase string) ([]Result, error) {
+	o := b.options()
+	ins := map[string][]string{}
+	loops := map[string]string{}
+	var topics []string
+	for _, g := range groups {
+		gg := g.Graph(o)
+		for _, e := range gg.InputStreams() {
+			ins[g.Name] = append(ins[g.Name], e.Topic())
+		}
+		if l := gg.LoopStream(); l != nil {
+			loops[g.Name] = l.Topic()
+		}
+		all := stream.Inputs(gg)
+		topics = append(topics, all...)
+		if err := commit(ctx, b.adm, string(gg.Group()), from.only(all)); err != nil {
+			return nil, err
+		}
+	}
+	// Upstream groups have stopped: the inputs' ends are where this group
+	// has to get to.
+	to, err := endOffsets(ctx, b.adm, topics...)
+	if err != nil {
+		return nil, err
+	}
+	r := stream.NewRunner(b.env)
+	procs := map[string]*stream.Processor{}
+	for _, g := range groups {
+		p, err := r.AddGroup(g, o)
+		if err != nil {
+			return nil, err
+		}
+		procs[g.Name] = p
+	}
+	run := start(ctx, r)
+	defer run.stop()
+	if err := r.WaitReady(ctx); err != nil {
+		return nil, fmt.Errorf("%s: %w", names(groups), err)
+	}
+	var ms0, ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
+	resetPeakRSS()
+	cpu0, begin := cpuTime(), time.Now()
+	results := make([]Result, len(groups))
+	for i, g := range groups {
+		gg := g.Graph(o)
+		var loopTo positions
+		if l := loops[g.Name]; l != "" {
+			loopTo = positions{l: nil}
+		}
+		in, loop, err := b.await(ctx, run, procs[g.Name], from.only(ins[g.Name]), to.only(ins[g.Name]), from.only(stream.Inputs(gg)), loopTo)
+		if err != nil {
+			return nil, fmt.Errorf("%s (%s): %w", g.Name, phase, err)
+		}
+		results[i] = Result{Group: g.Name, Phase: phase, Events: in + loop, Loop: loop, Elapsed: time.Since(begin)}
+	}
+	cpu := cpuTime() - cpu0
+	runtime.ReadMemStats(&ms1)
+	peak := peakRSS()
+	if err := run.stop(); err != nil {
+		return nil, fmt.Errorf("%s: %w", names(groups), err)
+	}
+	var events int64
+	for _, x := range results {
+		events += x.Events
+	}
+	for i := range results {
+		x := &results[i]
+		// One group per measured span in phase 1; with several the process
+		// figures are shared out by events.
+		x.CPU = time.Duration(float64(cpu) * float64(x.Events) / float64(max(events, 1)))
+		x.Allocs = uint64(float64(ms1.Mallocs-ms0.Mallocs) * float64(x.Events) / float64(max(events, 1)))
+		x.PeakRSS = peak
+		base, err := baseline(ctx, b.cfg.Franz, b.adm, fmt.Sprintf("%s-baseline-%s-%s", b.prefix, x.Group, phase),
+			from.only(ins[x.Group]), to.only(ins[x.Group]), b.out)
+		if err != nil {
+			return nil, fmt.Errorf("%s (%s): %w", x.Group, phase, err)
+		}
+		x.Base = base
+	}
+	return results, nil
+}
+
+func names(groups []stream.Group) string {
+	var s []string
+	for _, g := range groups {
+		s = append(s, g.Name)
+	}
+	return strings.Join(s, ",")
+}
+
+// running is a Runner's Run in the background.
+type running struct {
+	cancel context.CancelFunc
+	exited chan struct{}
+	err    error
+	once   sync.Once
+}
+
+func start(ctx context.Context, r *stream.Runner) *running {
+	ctx, cancel := context.WithCancel(ctx)
+	x := &running{cancel: cancel, exited: make(chan struct{})}
+	go func() { x.err = r.Run(ctx); close(x.exited) }()
+	return x
+}
+
+// stop ends the run and returns its error.
+func (x *running) stop() error {
+	x.once.Do(x.cancel)
+	<-x.exited
+	return x.err
+}
+
+// await waits until p has processed every record of its inputs from from to
+// to, and of its loop (the key of loop, if any) to the loop's end, and
+// returns how many messages it processed from each.
+func (b *bench) await(ctx context.Context, run *running, p *stream.Processor, from, to, fromAll, loop positions) (in, looped int64, err error) {
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	stable := 0
+	for {
+		select {
+		case <-ctx.Done():
+			return 0, 0, fmt.Errorf("not done within the time limit: %s", lagReport(p.Stats(), fromAll, to))
+		case <-run.exited:
+			return 0, 0, fmt.Errorf("the processor stopped: %v", run.err)
+		case <-tick.C:
+		}
+		st := p.Stats()
+		if !reached(st, from, to) {
+			continue
+		}
+		if loop == nil {
+			return count(st, to), 0, nil
+		}
+		var l string
+		for t := range loop {
+			l = t
+		}
+		lend, err := endOffsets(ctx, b.adm, l)
+		if err != nil {
+			return 0, 0, err
+		}
+		if !reached(st, fromAll, lend) {
+			stable = 0
+			continue
+		}
+		// Loop records may still be in flight from the last inputs: the
+		// loop is done once its end stood still for a few checks.
+		if stable++; stable >= 3 {
+			return count(st, to), count(st, lend), nil
+		}
+	}
+}
+
+// reached reports whether every partition with records between from and
+// to was processed up to its end.
+func reached(st *goka.ProcessorStats, from, to positions) bool {
+	for t, parts := range to {
+		for part, end := range parts {
+			if end <= from[t][part] {
+				continue
+			}
+			ps, ok := st.Group[part]
+			if !ok {
+				return false
+			}
+			in, ok := ps.Input[t]
+			// LastOffset starts at 0: only a processed message sets it.
+			if !ok || in.Count == 0 || in.LastOffset < end-1 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// count is how many messages of to's topics p processed.
+func count(st *goka.ProcessorStats, to positions) int64 {
+	var n int64
+	for _, ps := range st.Group {
+		for t, in := range ps.Input {
+			if _, ok := to[t]; ok {
+				n += int64(in.Count)
+			}
+		}
+	}
+	return n
+}
+
+func lagReport(st *goka.ProcessorStats, from, to positions) string {
+	var parts []string
+	for t, ps := range to {
+		var lag int64
+		for part, end := range ps {
+			last := from[t][part] - 1
+			if s, ok := st.Group[part]; ok && s.Input[t] != nil && s.Input[t].Count > 0 {
+				last = s.Input[t].LastOffset
+			}
+			if end-1 > last {
+				lag += end - 1 - last
+			}
+		}
+		parts = append(parts, fmt.Sprintf("%s: %d records behind its end", t, lag))
+	}
+	slices.Sort(parts)
+	return strings.Join(parts, "; ")
+}
+
+// hotGroups are the groups a hot-key phase runs, in order.
+var hotGroups = map[string][]string{
+	"trace":   {contextgraph.Name},
+	"agent":   {quality.RouterName, quality.Name},
+	"dataset": {lineage.Name},
+}
+
+// hot is phase 2 for one kind of hot key.
+func (b *bench) hot(ctx context.Context, kind string, rep *Report) error {
+	want, ok := hotGroups[kind]
+	if !ok {
+		return fmt.Errorf("hot key %q: use one of %s", kind, strings.Join(HotKinds, ", "))
+	}
+	recs, err := hotRecords(b.mix(b.cfg.HotEvents, time.Now()), kind, string(b.prefix))
+	if err != nil {
+		return err
+	}
+	from, err := endOffsets(ctx, b.adm, b.inputTopics()...)
+	if err != nil {
+		return err
+	}
+	if err := fill(ctx, b.cl, recs); err != nil {
+		return err
+	}
+	for _, name := range want {
+		i := slices.IndexFunc(b.groups, func(g stream.Group) bool { return g.Name == name })
+		if i < 0 {
+			return fmt.Errorf("hot key %q: no group %s in this binary", kind, name)
+		}
+		r, err := b.measure(ctx, b.groups[i:i+1], from, "hot-"+kind)
+		if err != nil {
+			return err
+		}
+		rep.Results = append(rep.Results, r...)
+	}
+	return nil
+}
+
+// hotRecords rewrites the mix so that every event of the kind lands on one
+// key: one trace (every agent event and feedback), one tenant × agent
+// (metrics and feedback) or one dataset (every lineage event reads it).
+// Event ids stay distinct, so every event is new to the state.
+func hotRecords(recs []demo.Record, kind, prefix string) ([]demo.Record, error) {
+	hotTrace := prefix + "-hot-trace"
+	var out []demo.Record
+	for i, r := range recs {
+		var env map[string]any
+		if err := json.Unmarshal(r.Value, &env); err != nil {
+			continue // the mix's malformed events stay out of hot phases
+		}
+		data, ok := env["data"].(map[string]any)
+		if !ok {
+			continue
+		}
+		keep := false
+		switch kind {
+		case "trace":
+			switch r.Topic {
+			case topology.ThinkingEvents, topology.DecisionEvents, topology.TraceEvents, topology.FeedbackEvents:
+				data["trace_id"] = hotTrace
+				if s, ok := data["span_id"].(string); ok {
+					data["span_id"] = fmt.Sprintf("%s-%d", s, i)
+				}
+				if s, ok := data["decision_id"].(string); ok {
+					data["decision_id"] = fmt.Sprintf("%s-%d", s, i)
+				}
+				r.Key, keep = []byte(hotTrace), true
+			}
+		case "agent":
+			switch r.Topic {
+			case topology.MetricsEvents, topology.FeedbackEvents:
+				env["tenant_id"], data["agent"] = "acme-corp", "sql-agent"
+				r.Key, keep = []byte(codecs.TenantKey("acme-corp", "sql-agent")), true
+			}
+		case "dataset":
+			if r.Topic == topology.LineageEvents {
+				env["tenant_id"] = "acme-corp"
+				data["sources"] = []string{"raw.hot.dataset"}
+				data["columns"] = []any{}
+				keep = true
+			}
+		}
+		if !keep {
+			continue
+		}
+		v, err := json.Marshal(env)
+		if err != nil {
+			return nil, err
+		}
+		r.Value = v
+		out = append(out, r)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("hot key %q: the mix has no event for it", kind)
+	}
+	return out, nil
+}
+
+// Print writes the report as tables.
+func (r *Report) Print(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "group\tphase\tevents\tloop\tevents/s\tCPU µs/ev\tbase rec/s\tbase CPU µs/rec\tratio\tallocs/ev\tpeak RSS MiB\t")
+	for _, x := range r.Results {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.0f\t%.1f\t%.0f\t%.1f\t%.2f\t%.0f\t%.0f\t\n", x.Group, x.Phase, x.Events, x.Loop, x.Rate(),
+			us(x.CPUPerEvent()), perSecond(x.Base.records, x.Base.elapsed), us(per(x.Base.cpu, x.Base.records)), x.Ratio(),
+			float64(x.Allocs)/float64(max(x.Events, 1)), float64(x.PeakRSS)/(1<<20))
+	}
+	tw.Flush()
+	spread := map[string]float64{}
+	for _, x := range r.Results {
+		if x.Phase == "spread" {
+			spread[x.Group] = x.Rate()
+		}
+	}
+	first := true
+	for _, x := range r.Results {
+		if x.Phase == "spread" || spread[x.Group] == 0 {
+			continue
+		}
+		if first {
+			fmt.Fprintln(w, "\nhot keys (events/s of one key over the spread figure of the same group):")
+			first = false
+		}
+		fmt.Fprintf(w, "  %-16s %-12s %8.0f ev/s  %.2fx spread\n", x.Group, x.Phase, x.Rate(), x.Rate()/spread[x.Group])
+	}
+	if len(r.Latency) > 0 {
+		p := r.Pipeline
+		fmt.Fprintf(w, "\nlatency phase: every group together, %d events in %s (%.0f ev/s), %.1f µs CPU/event (the bench's clients included), allocs/ev %.0f, peak RSS %.0f MiB\n",
+			p.Events, p.Elapsed.Round(time.Millisecond), p.Rate(), us(p.CPUPerEvent()), float64(p.Allocs)/float64(max(p.Events, 1)), float64(p.PeakRSS)/(1<<20))
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "group\toutput\toutputs\tp50 ms\tp99 ms\t")
+		for _, l := range r.Latency {
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%.1f\t%.1f\t\n", l.Group, l.Output, l.N, ms(l.P50), ms(l.P99))
+		}
+		tw.Flush()
+	}
+}
+
+func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -1,0 +1,64 @@
+package bench_test
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/aistream/aistream/internal/bench"
+	"github.com/aistream/aistream/internal/config"
+	"github.com/aistream/aistream/internal/kafkatest"
+	"github.com/aistream/aistream/internal/stream"
+	"github.com/aistream/aistream/processors/contextgraph"
+	"github.com/aistream/aistream/processors/lineage"
+	"github.com/aistream/aistream/processors/quality"
+)
+
+// A tiny run of the whole benchmark on the test cluster: every group of
+// the modules measured with its baseline on the same records, a hot-key
+// phase and the latency phase's outputs all read.
+func TestIntegrationBenchSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the pipeline")
+	}
+	brokers := kafkatest.Brokers(t)
+	sc, err := config.Kafka{BootstrapServers: brokers, SecurityProtocol: "PLAINTEXT", ClientID: "aistream-bench-test", InitialOffset: "earliest"}.Sarama()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	mods := []*stream.Module{contextgraph.Module(), quality.Module(), lineage.Module()}
+	rep, err := bench.Run(context.Background(), bench.Config{
+		Franz: []kgo.Opt{kgo.SeedBrokers(brokers...)}, Brokers: brokers, Sarama: sc,
+		Events: 300, Hot: []string{"trace"}, HotEvents: 200, Rate: 2000, LatencyEvents: 300,
+		Timeout: 2 * time.Minute, Log: zerolog.Nop(), Out: &out,
+	}, mods)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	groups := map[string]bool{}
+	for _, r := range rep.Results {
+		if r.Phase == "spread" {
+			groups[r.Group] = true
+			if r.Base.Records() == 0 && r.Events > 0 {
+				t.Errorf("%s: processed %d events but its baseline read nothing", r.Group, r.Events)
+			}
+		}
+	}
+	for _, g := range []string{contextgraph.Name, quality.RouterName, quality.Name, lineage.Name} {
+		if !groups[g] {
+			t.Errorf("no spread result for %s:\n%s", g, out.String())
+		}
+	}
+	if len(rep.Latency) != 3 || rep.Latency[0].N == 0 {
+		t.Errorf("latency outputs: %+v", rep.Latency)
+	}
+	if !strings.Contains(out.String(), "hot-trace") {
+		t.Errorf("no hot-trace line:\n%s", out.String())
+	}
+}
