@@ -409,7 +409,7 @@ start() {
     make_secrets
     local m
     for m in SCRAM-SHA-512 SCRAM-SHA-256; do
-      scram+=(--add-scram "$m=[name=$SCRAM_USER,password=$SCRAM_PASSWORD]")
+      scram+=(--add-scram "$m=[name=\"$SCRAM_USER\",password=\"$SCRAM_PASSWORD\"]")
     done
   fi
   write_config
