@@ -16,8 +16,8 @@ import (
 
 	"github.com/aistream/aistream/codecs"
 	"github.com/aistream/aistream/internal/config"
-	"github.com/aistream/aistream/internal/kafkaprobe"
 	"github.com/aistream/aistream/internal/deadletters"
+	"github.com/aistream/aistream/internal/kafkaprobe"
 	"github.com/aistream/aistream/topology"
 )
 
