@@ -25,10 +25,20 @@ export AISTREAM_REQUIRE_PYTHON=1
 
 started=""
 if [ -z "${AISTREAM_TEST_KAFKA:-}" ]; then
-  step "real Apache Kafka broker"
-  scripts/kafka-broker.sh start
+  step "real Apache Kafka broker (PLAINTEXT, plus SASL_SSL/SCRAM and mutual TLS)"
+  # One broker for every test: --secure adds the secured listeners next to
+  # PLAINTEXT (cheaper than a second JVM); their settings (CA, client
+  # certificate, random SCRAM password) are in a 0600 file under its data dir.
+  broker_out=$(scripts/kafka-broker.sh start --secure)
   started=1
   export AISTREAM_TEST_KAFKA=127.0.0.1:${KAFKA_PORT:-19092}
+  secure_env=$(sed -n 's/^KAFKA_SECURE_ENV=//p' <<<"$broker_out")
+  set -a
+  # shellcheck disable=SC1090
+  . "$secure_env"
+  set +a
+  # The secured tests (cmd/aistream TestSecure*) fail instead of skipping.
+  export AISTREAM_REQUIRE_SECURE=1
 fi
 cleanup() { if [ -n "$started" ]; then scripts/kafka-broker.sh stop || true; fi; }
 trap cleanup EXIT
