@@ -30,6 +30,7 @@ if [ -z "${AISTREAM_TEST_KAFKA:-}" ]; then
   # PLAINTEXT (cheaper than a second JVM); their settings (CA, client
   # certificate, random SCRAM password) are in a 0600 file under its data dir.
   broker_out=$(scripts/kafka-broker.sh start --secure)
+  printf '%s\n' "$broker_out"
   started=1
   export AISTREAM_TEST_KAFKA=127.0.0.1:${KAFKA_PORT:-19092}
   secure_env=$(sed -n 's/^KAFKA_SECURE_ENV=//p' <<<"$broker_out")
