@@ -25,6 +25,8 @@ func TestExplain(t *testing.T) {
 	}
 	noCA := k
 	noCA.SSLCAFile = ""
+	withCert := k
+	withCert.SSLCertFile, withCert.SSLKeyFile = "/etc/kafka/client.pem", "/etc/kafka/client.key"
 	cases := []struct {
 		name string
 		k    config.Kafka
@@ -38,6 +40,7 @@ func TestExplain(t *testing.T) {
 		{"unknown CA, file", k, fmt.Errorf("broker certificate: %w", x509.UnknownAuthorityError{}), "not signed by the CA in KAFKA_SSL_CAFILE=/etc/kafka/ca.pem"},
 		{"unknown CA, system pool", noCA, x509.UnknownAuthorityError{}, "KAFKA_SSL_CAFILE is unset"},
 		{"client certificate required", k, errors.New("remote error: tls: certificate required"), "requires a client certificate: set KAFKA_SSL_CERTFILE"},
+		{"client certificate of another CA", withCert, errors.New("remote error: tls: unknown certificate authority"), "rejected the client certificate KAFKA_SSL_CERTFILE=/etc/kafka/client.pem"},
 		{"not TLS", k, errors.New("tls: first record does not look like a TLS handshake"), "does not speak TLS"},
 		{"broker down", k, errors.New("dial tcp b:9093: connect: connection refused"), ""},
 		{"EOF", k, io.EOF, ""},
