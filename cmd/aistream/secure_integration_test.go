@@ -191,7 +191,7 @@ func TestSecureMisconfigurationsFailWithOneLine(t *testing.T) {
 	s := securedBroker(t)
 	bin := buildBinary(t)
 	wrong := "wrong-" + s.password[:8] + "-pw"
-	otherCA := writeOtherCA(t)
+	otherCA, otherCert, otherKey := writeOtherCA(t)
 	tooLate := time.Now().Add(time.Hour).Format(time.RFC3339)
 	run := []string{"run", "--state-dir", t.TempDir(), "--http-addr", "127.0.0.1:0"}
 	dlList := []string{"dead-letters", "list", "--since", tooLate}
@@ -200,6 +200,8 @@ func TestSecureMisconfigurationsFailWithOneLine(t *testing.T) {
 	withCA := func(env []string, ca string) []string {
 		return append(append([]string(nil), env...), "KAFKA_SSL_CAFILE="+ca)
 	}
+	foreignCert := []string{"KAFKA_BOOTSTRAP_SERVERS=" + s.mtls, "KAFKA_SECURITY_PROTOCOL=SSL", "KAFKA_SSL_CAFILE=" + s.ca,
+		"KAFKA_SSL_CERTFILE=" + otherCert, "KAFKA_SSL_KEYFILE=" + otherKey}
 	noCert := []string{"KAFKA_BOOTSTRAP_SERVERS=" + s.mtls, "KAFKA_SECURITY_PROTOCOL=SSL", "KAFKA_SSL_CAFILE=" + s.ca}
 	authFailed := fmt.Sprintf("authentication failed for user %q with SASL mechanism SCRAM-SHA-512", s.user)
 	plainOffered := "does not offer SASL mechanism PLAIN"
@@ -218,6 +220,8 @@ func TestSecureMisconfigurationsFailWithOneLine(t *testing.T) {
 		{"untrusted broker certificate, franz-go", withCA(s.mutualTLS(), otherCA), dlList, untrusted},
 		{"no client certificate, sarama", noCert, run, "requires a client certificate"},
 		{"no client certificate, franz-go", noCert, dlList, "requires a client certificate"},
+		{"client certificate of another CA, sarama", foreignCert, run, "rejected the client certificate KAFKA_SSL_CERTFILE=" + otherCert},
+		{"client certificate of another CA, franz-go", foreignCert, replayStatus, "rejected the client certificate KAFKA_SSL_CERTFILE=" + otherCert},
 	}
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -237,25 +241,47 @@ func TestSecureMisconfigurationsFailWithOneLine(t *testing.T) {
 	}
 }
 
-// writeOtherCA writes a CA certificate that did not sign the broker's.
-func writeOtherCA(t *testing.T) string {
+// writeOtherCA writes a CA certificate that did not sign the broker's, and
+// a client certificate and key signed by it.
+func writeOtherCA(t *testing.T) (ca, cert, key string) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	dir := t.TempDir()
+	write := func(name, typ string, der []byte) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{
+	caTmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "some other CA"},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
 		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(t.TempDir(), "other-ca.pem")
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+	clientKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return path
+	clientTmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "intruder"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	clientDER, err := x509.CreateCertificate(rand.Reader, clientTmpl, caTmpl, &clientKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(clientKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return write("other-ca.pem", "CERTIFICATE", caDER), write("intruder.pem", "CERTIFICATE", clientDER), write("intruder.key", "PRIVATE KEY", keyDER)
 }
