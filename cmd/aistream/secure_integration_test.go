@@ -184,6 +184,35 @@ func TestSecureSASLSSLScramSHA256Connects(t *testing.T) {
 	}
 }
 
+// The key material and the password stay private to the broker's user and
+// out of the repository.
+func TestSecureKeyMaterialIsPrivate(t *testing.T) {
+	s := securedBroker(t)
+	dir := filepath.Dir(s.ca)
+	repo, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rel, err := filepath.Rel(repo, dir); err == nil && !strings.HasPrefix(rel, "..") {
+		t.Errorf("key material in %s, inside the repository %s", dir, repo)
+	}
+	if fi, err := os.Stat(dir); err != nil {
+		t.Error(err)
+	} else if fi.Mode().Perm() != 0o700 {
+		t.Errorf("%s has mode %v, want 0700", dir, fi.Mode().Perm())
+	}
+	for _, f := range []string{s.key, filepath.Join(dir, "client.env"), filepath.Join(dir, "ca.key"), filepath.Join(dir, "broker.key")} {
+		fi, err := os.Stat(f)
+		if err != nil {
+			t.Errorf("%s: %v", f, err)
+			continue
+		}
+		if fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s has mode %v, want 0600", f, fi.Mode().Perm())
+		}
+	}
+}
+
 // Each misconfiguration stops the command with exit code 2 and one line
 // that says what failed, through sarama (run) and franz-go (dead-letters,
 // replay), and never prints the password.
