@@ -26,9 +26,9 @@
 #   KAFKA_LOG_LEVEL        root log4j2 level of the broker  (INFO)
 #   KAFKA_START_TIMEOUT    seconds to wait for readiness    (120)
 #   AISTREAM_CACHE         cache root                       ($HOME/.cache/aistream)
-#   KAFKA_SECURE           1: start in secured mode          (0)
-#   KAFKA_SASL_SSL_PORT    SASL_SSL (SCRAM) listener port    (KAFKA_PORT+2)
-#   KAFKA_SSL_PORT         SSL listener, client cert required (KAFKA_PORT+3)
+#   KAFKA_SECURE           1: secured mode (start --secure) (0)
+#   KAFKA_SASL_SSL_PORT    SASL_SSL (SCRAM) listener port   (KAFKA_PORT+2)
+#   KAFKA_SSL_PORT         SSL listener (client cert)       (KAFKA_PORT+3)
 #
 # Secured mode: a throw-away CA (openssl) signs a broker certificate (SAN
 # 127.0.0.1, localhost) and a client certificate; a SASL_SSL listener accepts
