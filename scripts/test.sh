@@ -3,7 +3,8 @@
 # Maven and Python 3:
 #   1. formatting and go vet;
 #   2. every Go test with the race detector against a real Apache Kafka broker
-#      (scripts/kafka-broker.sh starts one unless AISTREAM_TEST_KAFKA names one),
+#      (scripts/kafka-broker.sh starts one unless AISTREAM_TEST_KAFKA names one,
+#      with SASL_SSL/SCRAM and mutual-TLS listeners for the TestSecure* tests),
 #      the Python (aiokafka) interop test included;
 #   3. the integration tests again against the embedded broker (kfake), which
 #      must pass the same way.
