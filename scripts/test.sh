@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test.sh — every test of the project, on a fresh machine with Go, Java 17,
-# Maven and Python 3:
+# Maven, Python 3 and openssl:
 #   1. formatting and go vet;
 #   2. every Go test with the race detector against a real Apache Kafka broker
 #      (scripts/kafka-broker.sh starts one unless AISTREAM_TEST_KAFKA names one,
