@@ -129,8 +129,9 @@ func runCmd(t *testing.T, bin string, env []string, args ...string) (int, string
 
 // endToEnd applies the topics, runs the context-graph processor with the
 // views over the secured listener in env, produces one event through it
-// and reads the trace back over HTTP.
-func endToEnd(t *testing.T, env []string, secret string) {
+// and reads the trace back over HTTP; then more, if given, with the
+// running process.
+func endToEnd(t *testing.T, env []string, secret string, more func(p *devProcess, group string)) {
 	bin := buildBinary(t)
 	group := fmt.Sprintf("secure%d", time.Now().UnixNano()%1e9)
 	env = append(env, "KAFKA_CONSUMER_GROUP="+group)
@@ -154,6 +155,9 @@ func endToEnd(t *testing.T, env []string, secret string) {
 	if code, _ := p.get(t, "/v1/traces/"+trace, "another-tenant"); code != http.StatusNotFound {
 		t.Errorf("another tenant reading the trace: status %d, want 404", code)
 	}
+	if more != nil {
+		more(p, group)
+	}
 	p.stop(t)
 	if secret != "" && strings.Contains(p.out.String(), secret) {
 		t.Error("the SASL password appears in aistream's output")
@@ -162,12 +166,27 @@ func endToEnd(t *testing.T, env []string, secret string) {
 
 func TestSecureSASLSSLScramSHA512EndToEnd(t *testing.T) {
 	s := securedBroker(t)
-	endToEnd(t, s.scram("SCRAM-SHA-512", s.password), s.password)
+	// The AI Service's own client (aiokafka) publishes over the same
+	// listener with the same mechanism, as in production.
+	py := kafkatest.Python(t)
+	endToEnd(t, s.scram("SCRAM-SHA-512", s.password), s.password, func(p *devProcess, group string) {
+		t.Setenv("KAFKA_SASL_USERNAME", s.user)
+		t.Setenv("KAFKA_SASL_PASSWORD", s.password)
+		tenant, trace := "acme-"+group, group+"-pytrace"
+		kafkatest.RunPython(t, py, "produce_feedback.py", time.Minute, "--bootstrap", s.saslSSL,
+			"--security-protocol", "SASL_SSL", "--sasl-mechanism", "SCRAM-SHA-512", "--cafile", s.ca,
+			"--tenant", tenant, "--trace", trace, "--response", group+"-pyresp", "--feedback-id", group+"-pyfb",
+			"--at", time.Now().UTC().Format(time.RFC3339), "--events", "trace")
+		kafkatest.Eventually(t, 60*time.Second, "the trace aiokafka published served over HTTP", func() bool {
+			code, body := p.get(t, "/v1/traces/"+trace, tenant)
+			return code == http.StatusOK && bytes.Contains(body, []byte("Join sales.orders with sales.refunds"))
+		})
+	})
 }
 
 func TestSecureMutualTLSEndToEnd(t *testing.T) {
 	s := securedBroker(t)
-	endToEnd(t, s.mutualTLS(), "")
+	endToEnd(t, s.mutualTLS(), "", nil)
 }
 
 // SCRAM-SHA-256 connects through both clients: sarama (topics check) and
