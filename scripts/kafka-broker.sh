@@ -8,7 +8,9 @@
 #
 # Usage:
 #   scripts/kafka-broker.sh fetch             download jars into the cache (idempotent)
-#   scripts/kafka-broker.sh start             wipe data dir, format, start, wait until ready
+#   scripts/kafka-broker.sh start [--secure]  wipe data dir, format, start, wait until ready;
+#                                             --secure (or KAFKA_SECURE=1) adds SASL_SSL and mTLS
+#                                             listeners next to PLAINTEXT (see "Secured mode")
 #   scripts/kafka-broker.sh stop              SIGTERM, then SIGKILL after 20 s
 #   scripts/kafka-broker.sh status            print whether the broker runs (exit 1 if not)
 #   scripts/kafka-broker.sh run-class CLASS [ARGS...]
@@ -24,6 +26,19 @@
 #   KAFKA_LOG_LEVEL        root log4j2 level of the broker  (INFO)
 #   KAFKA_START_TIMEOUT    seconds to wait for readiness    (120)
 #   AISTREAM_CACHE         cache root                       ($HOME/.cache/aistream)
+#   KAFKA_SECURE           1: secured mode (start --secure) (0)
+#   KAFKA_SASL_SSL_PORT    SASL_SSL (SCRAM) listener port   (KAFKA_PORT+2)
+#   KAFKA_SSL_PORT         SSL listener (client cert)       (KAFKA_PORT+3)
+#
+# Secured mode: a throw-away CA (openssl) signs a broker certificate (SAN
+# 127.0.0.1, localhost) and a client certificate; a SASL_SSL listener accepts
+# SCRAM-SHA-512 and SCRAM-SHA-256 (user "aistream", created at format time
+# with a random password per start), an SSL listener requires a client
+# certificate signed by that CA. PLAINTEXT stays for the other tests; the
+# controller and inter-broker traffic stay PLAINTEXT on loopback. Everything
+# lives under KAFKA_DATA_DIR/secure; start prints the path of client.env
+# (mode 0600), the AISTREAM_TEST_KAFKA_* settings the secured tests read:
+# listener addresses, CA, client certificate and key, user and password.
 set -euo pipefail
 
 KAFKA_VERSION="${KAFKA_VERSION:-4.1.1}"
@@ -34,6 +49,10 @@ KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-19093}"
 KAFKA_DATA_DIR="${KAFKA_DATA_DIR:-/tmp/aistream-kafka}"
 KAFKA_LOG_LEVEL="${KAFKA_LOG_LEVEL:-INFO}"
 KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-120}"
+KAFKA_SECURE="${KAFKA_SECURE:-0}"
+KAFKA_SASL_SSL_PORT="${KAFKA_SASL_SSL_PORT:-$((KAFKA_PORT + 2))}"
+KAFKA_SSL_PORT="${KAFKA_SSL_PORT:-$((KAFKA_PORT + 3))}"
+SCRAM_USER=aistream
 STOP_TIMEOUT=20
 
 CACHE_DIR="${AISTREAM_CACHE:-$HOME/.cache/aistream}/kafka-${KAFKA_VERSION}"
@@ -48,6 +67,8 @@ CONFIG_FILE="$KAFKA_DATA_DIR/server.properties"
 LOG4J_BROKER="$KAFKA_DATA_DIR/log4j2-broker.properties"
 LOG4J_TOOLS="$CACHE_DIR/log4j2-tools.properties"
 METADATA_DIR="$KAFKA_DATA_DIR/kraft-logs"
+SECURE_DIR="$KAFKA_DATA_DIR/secure"
+SECURE_ENV="$SECURE_DIR/client.env"
 
 # Main classes (Kafka 4.x): the broker and the storage tool are still Scala
 # code in kafka_2.13; the admin CLIs moved to the kafka-tools artifact.
@@ -181,6 +202,9 @@ status() {
   local pid
   if pid="$(running_pid)"; then
     echo "kafka broker running (pid $pid, bootstrap $BOOTSTRAP, data $KAFKA_DATA_DIR)"
+    if [[ -f "$SECURE_ENV" ]]; then
+      echo "secured listeners: SASL_SSL 127.0.0.1:$KAFKA_SASL_SSL_PORT, SSL (client cert) 127.0.0.1:$KAFKA_SSL_PORT; settings in $SECURE_ENV"
+    fi
   else
     echo "kafka broker not running"
     return 1
@@ -228,6 +252,12 @@ fail_start() {
 }
 
 write_config() {
+  local listeners="PLAINTEXT://127.0.0.1:${KAFKA_PORT},CONTROLLER://127.0.0.1:${KAFKA_CONTROLLER_PORT}"
+  local protocols="PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
+  if [[ "$KAFKA_SECURE" == 1 ]]; then
+    listeners+=",SASL_SSL://127.0.0.1:${KAFKA_SASL_SSL_PORT},SSL://127.0.0.1:${KAFKA_SSL_PORT}"
+    protocols+=",SASL_SSL:SASL_SSL,SSL:SSL"
+  fi
   # KRaft combined mode (broker+controller in one JVM). Kafka 4.x prefers the
   # dynamic quorum (controller.quorum.bootstrap.servers + format --standalone)
   # over the static controller.quorum.voters.
@@ -235,9 +265,9 @@ write_config() {
 process.roles=broker,controller
 node.id=1
 controller.quorum.bootstrap.servers=127.0.0.1:${KAFKA_CONTROLLER_PORT}
-listeners=PLAINTEXT://127.0.0.1:${KAFKA_PORT},CONTROLLER://127.0.0.1:${KAFKA_CONTROLLER_PORT}
-advertised.listeners=PLAINTEXT://127.0.0.1:${KAFKA_PORT},CONTROLLER://127.0.0.1:${KAFKA_CONTROLLER_PORT}
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listeners=${listeners}
+advertised.listeners=${listeners}
+listener.security.protocol.map=${protocols}
 inter.broker.listener.name=PLAINTEXT
 controller.listener.names=CONTROLLER
 log.dirs=${METADATA_DIR}
@@ -255,6 +285,22 @@ num.network.threads=2
 num.io.threads=4
 log.retention.hours=1
 EOF
+  if [[ "$KAFKA_SECURE" == 1 ]]; then
+    # PEM key and trust stores (KIP-651): no keytool, no store passwords.
+    # The server side of SCRAM needs a JAAS entry per mechanism, without
+    # credentials (inter-broker traffic is PLAINTEXT).
+    cat >>"$CONFIG_FILE" <<EOF
+ssl.keystore.type=PEM
+ssl.keystore.location=${SECURE_DIR}/broker-keystore.pem
+ssl.truststore.type=PEM
+ssl.truststore.location=${SECURE_DIR}/ca.pem
+listener.name.ssl.ssl.client.auth=required
+listener.name.sasl_ssl.ssl.client.auth=none
+listener.name.sasl_ssl.sasl.enabled.mechanisms=SCRAM-SHA-512,SCRAM-SHA-256
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+EOF
+  fi
 
   # Broker log goes to stdout, which start() redirects into LOG_FILE, so the
   # JVM's own stderr (crashes, OOM) and Kafka's log end up in the same file.
@@ -281,6 +327,51 @@ logger.log.level = WARN
 EOF
 }
 
+# Secured mode's key material, all under SECURE_DIR (mode 0700; the data
+# dir is wiped on every start, so every start gets new keys and password).
+# Sets SCRAM_PASSWORD.
+make_secrets() {
+  need openssl
+  mkdir -p "$SECURE_DIR"
+  chmod 700 "$SECURE_DIR"
+  local d="$SECURE_DIR" days=7
+  (
+    cd "$d"
+    umask 077
+    openssl req -x509 -newkey rsa:2048 -nodes -days "$days" -subj "/CN=aistream test CA" \
+      -keyout ca.key -out ca.pem 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >broker.ext
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout broker.key -out broker.csr 2>/dev/null
+    openssl x509 -req -in broker.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days "$days" \
+      -extfile broker.ext -out broker.pem 2>/dev/null
+    cat broker.key broker.pem >broker-keystore.pem
+    printf 'extendedKeyUsage=clientAuth\n' >client.ext
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=aistream-client" -keyout client.key -out client.csr 2>/dev/null
+    openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days "$days" \
+      -extfile client.ext -out client.pem 2>/dev/null
+    rm -f ./*.csr ./*.ext ca.srl
+  ) || die "openssl could not create the test certificates in $d"
+  # Hex: no character the --add-scram parser or an env file would mangle.
+  SCRAM_PASSWORD=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+}
+
+# The settings a client of the secured listeners needs; KEY=VALUE lines
+# that test.sh reads with "set -a; . file".
+write_secure_env() {
+  (
+    umask 077
+    cat >"$SECURE_ENV" <<EOF
+AISTREAM_TEST_KAFKA_SASL_SSL=127.0.0.1:${KAFKA_SASL_SSL_PORT}
+AISTREAM_TEST_KAFKA_MTLS=127.0.0.1:${KAFKA_SSL_PORT}
+AISTREAM_TEST_KAFKA_CA=${SECURE_DIR}/ca.pem
+AISTREAM_TEST_KAFKA_CLIENT_CERT=${SECURE_DIR}/client.pem
+AISTREAM_TEST_KAFKA_CLIENT_KEY=${SECURE_DIR}/client.key
+AISTREAM_TEST_KAFKA_SCRAM_USER=${SCRAM_USER}
+AISTREAM_TEST_KAFKA_SCRAM_PASSWORD=${SCRAM_PASSWORD}
+EOF
+  )
+}
+
 # Random KRaft cluster id: a Kafka Uuid is 16 random bytes in URL-safe
 # base64 without padding. Done in bash to save a JVM start (StorageTool random-uuid).
 # Like Kafka's Uuid.randomUuid, never one that starts with '-': the storage
@@ -300,8 +391,9 @@ start() {
 
   # Always give tests a clean broker: stop a previous instance, wipe its data.
   stop quiet
-  local p
-  for p in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do
+  local p ports=("$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT")
+  [[ "$KAFKA_SECURE" == 1 ]] && ports+=("$KAFKA_SASL_SSL_PORT" "$KAFKA_SSL_PORT")
+  for p in "${ports[@]}"; do
     if port_open "$p"; then
       die "port $p on 127.0.0.1 is already in use by another process"
     fi
@@ -312,13 +404,22 @@ start() {
   esac
   rm -rf "$KAFKA_DATA_DIR"
   mkdir -p "$KAFKA_DATA_DIR"
+  local scram=()
+  if [[ "$KAFKA_SECURE" == 1 ]]; then
+    make_secrets
+    local m
+    for m in SCRAM-SHA-512 SCRAM-SHA-256; do
+      scram+=(--add-scram "$m=[name=\"$SCRAM_USER\",password=\"$SCRAM_PASSWORD\"]")
+    done
+  fi
   write_config
 
   local cluster_id
   cluster_id="$(random_cluster_id)"
   log "formatting storage (cluster id $cluster_id)"
   # --standalone: this node is the sole voter of a dynamic KRaft quorum.
-  if ! run_class "$MAIN_STORAGE" format --standalone -t "$cluster_id" -c "$CONFIG_FILE" \
+  # Secured mode's SCRAM credentials go into the metadata log at format time.
+  if ! run_class "$MAIN_STORAGE" format --standalone -t "$cluster_id" -c "$CONFIG_FILE" ${scram[@]+"${scram[@]}"} \
       >"$KAFKA_DATA_DIR/format.log" 2>&1; then
     cat "$KAFKA_DATA_DIR/format.log" >&2
     die "storage format failed"
@@ -348,7 +449,9 @@ start() {
   while :; do
     kill -0 "$pid" 2>/dev/null || fail_start "broker process exited during startup"
     if grep -q "Kafka Server started" "$LOG_FILE" 2>/dev/null && port_open "$KAFKA_PORT"; then
-      break
+      if [[ "$KAFKA_SECURE" != 1 ]] || { port_open "$KAFKA_SASL_SSL_PORT" && port_open "$KAFKA_SSL_PORT"; }; then
+        break
+      fi
     fi
     ((SECONDS < deadline)) || fail_start "broker not ready after ${KAFKA_START_TIMEOUT}s"
     sleep 0.5
@@ -362,6 +465,12 @@ start() {
   fi
   log "broker ready after $((SECONDS - t0))s (pid $pid)"
   echo "KAFKA_BOOTSTRAP_SERVERS=$BOOTSTRAP"
+  if [[ "$KAFKA_SECURE" == 1 ]]; then
+    write_secure_env
+    log "secured: SASL_SSL (SCRAM-SHA-512, SCRAM-SHA-256, user $SCRAM_USER) on 127.0.0.1:$KAFKA_SASL_SSL_PORT, SSL with client certificate on 127.0.0.1:$KAFKA_SSL_PORT"
+    log "CA, client certificate and key, password: $SECURE_ENV"
+    echo "KAFKA_SECURE_ENV=$SECURE_ENV"
+  fi
 }
 
 # ----------------------------------------------------------------- main ----
@@ -374,7 +483,14 @@ cmd="${1:-}"
 [[ $# -gt 0 ]] && shift
 case "$cmd" in
   fetch) fetch ;;
-  start) start ;;
+  start)
+    case "${1:-}" in
+      --secure) KAFKA_SECURE=1 ;;
+      "") ;;
+      *) die "start: unknown option '$1' (only --secure)" ;;
+    esac
+    start
+    ;;
   stop) stop ;;
   status) status ;;
   run-class)

@@ -17,6 +17,7 @@ import (
 	"github.com/aistream/aistream/codecs"
 	"github.com/aistream/aistream/internal/config"
 	"github.com/aistream/aistream/internal/deadletters"
+	"github.com/aistream/aistream/internal/kafkaprobe"
 	"github.com/aistream/aistream/topology"
 )
 
@@ -79,6 +80,9 @@ func cmdDeadLetters(args []string) error {
 
 	ctx, stop := signalContext()
 	defer stop()
+	if err := kafkaprobe.Franz(ctx, kc, opts); err != nil {
+		return configError(err)
+	}
 	sel, err := scan(ctx, opts, f)
 	if err != nil {
 		return err

@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 
 	"github.com/aistream/aistream/internal/config"
+	"github.com/aistream/aistream/internal/kafkaprobe"
 	"github.com/aistream/aistream/internal/replay"
 	"github.com/aistream/aistream/internal/stream"
 )
@@ -112,6 +113,13 @@ func cmdReplay(args []string) error {
 
 	ctx, stop := signalContext()
 	defer stop()
+	probeOpts, err := replay.ClientOptions(kc)
+	if err != nil {
+		return configError(err)
+	}
+	if err := kafkaprobe.Franz(ctx, kc, probeOpts); err != nil {
+		return configError(err)
+	}
 	cl, adm, err := replay.Connect(kc)
 	if err != nil {
 		return err

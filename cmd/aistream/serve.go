@@ -21,6 +21,7 @@ import (
 	"github.com/aistream/aistream/codecs"
 	"github.com/aistream/aistream/internal/config"
 	"github.com/aistream/aistream/internal/httpserve"
+	"github.com/aistream/aistream/internal/kafkaprobe"
 	"github.com/aistream/aistream/internal/stream"
 	"github.com/aistream/aistream/topology"
 	"github.com/aistream/aistream/views"
@@ -113,6 +114,11 @@ func cmdServe(args []string, dev bool) error {
 
 	sc, err := kc.Sarama()
 	if err != nil {
+		return configError(err)
+	}
+	// A wrong password, mechanism or CA stops start-up with one line before
+	// any topic is touched or group joined.
+	if err := kafkaprobe.Sarama(kc, sc); err != nil {
 		return configError(err)
 	}
 	brokers, err := prepareTopics(log, kc.BootstrapServers, sc, internal, sv.ApplyTopics || dev, dev)

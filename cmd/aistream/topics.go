@@ -10,6 +10,7 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/aistream/aistream/internal/config"
+	"github.com/aistream/aistream/internal/kafkaprobe"
 	"github.com/aistream/aistream/internal/stream"
 	"github.com/aistream/aistream/topology"
 )
@@ -51,6 +52,9 @@ func cmdTopics(args []string) error {
 	}
 	sc, err := kc.Sarama()
 	if err != nil {
+		return configError(err)
+	}
+	if err := kafkaprobe.Sarama(kc, sc); err != nil {
 		return configError(err)
 	}
 	rep, err := reconcileTopics(kc.BootstrapServers, sc, internal, verb == "apply")

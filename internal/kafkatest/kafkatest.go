@@ -231,7 +231,14 @@ func ModuleTopics(mods ...*stream.Module) func(prefix string) []topology.Group {
 // before sarama has resolved where "newest" is).
 func StartAtEnd(t testing.TB, prefix string, mods ...*stream.Module) {
 	t.Helper()
-	adm := kadm.NewClient(Client(t))
+	StartAtEndWith(t, Client(t), prefix, mods...)
+}
+
+// StartAtEndWith is StartAtEnd through cl (e.g. a client of a secured
+// listener).
+func StartAtEndWith(t testing.TB, cl *kgo.Client, prefix string, mods ...*stream.Module) {
+	t.Helper()
+	adm := kadm.NewClient(cl)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for _, m := range mods {

@@ -11,24 +11,32 @@ send_and_wait per event. Used by the Go integration tests:
 ai-feedback-events (key: the trace_id); --events trace publishes one thinking
 step, one router decision and one failed span of the trace (key: trace_id),
 all timestamped before the feedback.
+
+--security-protocol SASL_SSL --sasl-mechanism SCRAM-SHA-512 --cafile ca.pem
+connects like the AI Service in production; the user name and password come
+from KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD (never arguments: those
+show in process lists).
 """
 
 import argparse
 import asyncio
 import json
+import os
 from datetime import datetime, timedelta, timezone
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.helpers import create_ssl_context
 
 
 class KafkaEventProducer:
     """The seed's producer wrapper, unchanged in what it sends."""
 
-    def __init__(self, bootstrap_servers: str, security_protocol: str = "PLAINTEXT"):
+    def __init__(self, bootstrap_servers: str, security_protocol: str = "PLAINTEXT", **security):
         self._producer = AIOKafkaProducer(
             bootstrap_servers=bootstrap_servers,
             security_protocol=security_protocol,
             value_serializer=lambda v: json.dumps(v).encode("utf-8"),
+            **security,
         )
 
     async def start(self):
@@ -105,11 +113,20 @@ async def main():
     p.add_argument("--feedback-id", required=True)
     p.add_argument("--at", required=True, help="the feedback's timestamp, RFC 3339")
     p.add_argument("--events", choices=["feedback", "trace"], required=True)
+    p.add_argument("--security-protocol", default="PLAINTEXT")
+    p.add_argument("--sasl-mechanism")
+    p.add_argument("--cafile", help="PEM CA of the brokers' certificates (SSL, SASL_SSL)")
     a = p.parse_args()
     at = datetime.fromisoformat(a.at.replace("Z", "+00:00"))
     events = feedback_events(a, at) if a.events == "feedback" else trace_events(a, at)
 
-    producer = KafkaEventProducer(a.bootstrap)
+    security = {}
+    if a.sasl_mechanism:
+        security.update(sasl_mechanism=a.sasl_mechanism, sasl_plain_username=os.environ["KAFKA_SASL_USERNAME"],
+                        sasl_plain_password=os.environ["KAFKA_SASL_PASSWORD"])
+    if a.security_protocol in ("SSL", "SASL_SSL"):
+        security["ssl_context"] = create_ssl_context(cafile=a.cafile)
+    producer = KafkaEventProducer(a.bootstrap, a.security_protocol, **security)
     await producer.start()
     try:
         for topic, key, event in events:
