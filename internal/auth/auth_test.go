@@ -1,0 +1,126 @@
+package auth
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/rs/zerolog"
+)
+
+func writeFile(t *testing.T, path string, toks ...Token) {
+	t.Helper()
+	if err := (&File{Tokens: toks}).Save(path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestTokenVerifyAndScope(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tokens.json")
+	tokA, a, err := New("acme", false, "ci", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokAdmin, adm, _ := New("", true, "", time.Now())
+	writeFile(t, path, a, adm)
+	fi, _ := os.Stat(path)
+	if fi.Mode().Perm() != 0o600 {
+		t.Fatalf("mode %o, want 600", fi.Mode().Perm())
+	}
+	b, _ := os.ReadFile(path)
+	if strings.Contains(string(b), tokA) || strings.Contains(string(b), strings.Split(tokA, "_")[2]) {
+		t.Fatal("the token file holds a token or its secret")
+	}
+	s, err := Open(path, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sc, ok := s.Verify(tokA); !ok || sc.Tenant != "acme" || sc.Admin || sc.Actor != a.ID {
+		t.Fatalf("tenant token: %+v %v", sc, ok)
+	}
+	if sc, ok := s.Verify(tokAdmin); !ok || !sc.Admin || sc.Tenant != "" {
+		t.Fatalf("admin token: %+v %v", sc, ok)
+	}
+	// Same id, other secret; a wrong format; empty.
+	forged := tokA[:len(tokA)-1] + map[bool]string{true: "0", false: "1"}[tokA[len(tokA)-1] != '0']
+	for _, bad := range []string{forged, "", "ast_", tokA + "0", strings.ToUpper(tokA), "Bearer " + tokA} {
+		if _, ok := s.Verify(bad); ok {
+			t.Errorf("%q verified", bad)
+		}
+	}
+}
+
+func TestReloadKeepsLastGoodSet(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tokens.json")
+	tok1, t1, _ := New("acme", false, "", time.Now())
+	writeFile(t, path, t1)
+	s, err := Open(path, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok2, t2, _ := New("globex", false, "", time.Now())
+	f, _ := Load(path)
+	f.Tokens = append(f.Tokens, t2)
+	f.Revoke(t1.ID)
+	if err := f.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	s.Reload()
+	if _, ok := s.Verify(tok1); ok {
+		t.Error("a revoked token still verifies after the reload")
+	}
+	if _, ok := s.Verify(tok2); !ok {
+		t.Error("a new token does not verify after the reload")
+	}
+	if err := os.WriteFile(path, []byte(`{"tokens": [`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s.Reload()
+	if _, ok := s.Verify(tok2); !ok {
+		t.Error("a broken file dropped the last good tokens")
+	}
+	if got := testutil.ToFloat64(s.reloads.WithLabelValues("error")); got != 1 {
+		t.Errorf("reload errors = %v, want 1", got)
+	}
+}
+
+func TestLoadRefusesHostileFiles(t *testing.T) {
+	dir := t.TempDir()
+	_, tk, _ := New("acme", false, "", time.Now())
+	good := filepath.Join(dir, "good.json")
+	writeFile(t, good, tk)
+	cases := map[string]func() string{
+		"group readable": func() string { p := filepath.Join(dir, "g.json"); writeFile(t, p, tk); _ = os.Chmod(p, 0o640); return p },
+		"symlink":        func() string { p := filepath.Join(dir, "l.json"); _ = os.Symlink(good, p); return p },
+		"too big": func() string {
+			p := filepath.Join(dir, "big.json")
+			_ = os.WriteFile(p, make([]byte, MaxFileBytes+1), 0o600)
+			return p
+		},
+		"unknown field": func() string {
+			p := filepath.Join(dir, "u.json")
+			_ = os.WriteFile(p, []byte(`{"tokens": [], "token": "x"}`), 0o600)
+			return p
+		},
+		"bad tenant": func() string {
+			p := filepath.Join(dir, "t.json")
+			bad := tk
+			bad.Tenant = "../x"
+			writeFile(t, p, bad)
+			return p
+		},
+		"duplicate id": func() string { p := filepath.Join(dir, "d.json"); writeFile(t, p, tk, tk); return p },
+		"missing":      func() string { return filepath.Join(dir, "none.json") },
+	}
+	for name, mk := range cases {
+		if _, err := Load(mk()); err == nil {
+			t.Errorf("%s: loaded", name)
+		}
+	}
+	if _, err := Load(good); err != nil {
+		t.Fatal(err)
+	}
+}
