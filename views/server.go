@@ -55,6 +55,8 @@ type Server struct {
 	methods map[string][]string
 	// partitions are the processor groups' partition states /readyz lists.
 	partitions *stream.Partitions
+	// routes are the mounted read routes, in mount order.
+	routes []api.Route
 }
 
 // NewServer returns a server with /healthz, /readyz and /metrics (when m is
@@ -89,7 +91,17 @@ func (s *Server) ReadyWhen(f func() bool) {
 func (s *Server) Mount(routes ...api.Route) {
 	for _, rt := range routes {
 		s.handle(rt.Method, rt.Pattern, s.read(rt))
+		s.mu.Lock()
+		s.routes = append(s.routes, rt)
+		s.mu.Unlock()
 	}
+}
+
+// Routes returns the mounted read routes, in mount order.
+func (s *Server) Routes() []api.Route {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.routes)
 }
 
 // handle registers a handler for method and path; other methods on the
@@ -122,7 +134,13 @@ func (s *Server) handle(method, path string, h http.HandlerFunc) {
 func (s *Server) read(rt api.Route) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		scope, e, status := s.auth(r)
+		if e == nil && scope.Tenant == "" && !rt.AnyTenant {
+			e, status = &ErrorBody{Error: "tenant_required", Message: "an admin token names the tenant of this route with ?" + TenantParam + "=<tenant>"}, http.StatusBadRequest
+		}
 		if e != nil {
+			if status == http.StatusUnauthorized {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="aistream"`)
+			}
 			WriteJSON(w, status, e)
 			return
 		}

@@ -93,8 +93,13 @@ func TestLoadRefusesHostileFiles(t *testing.T) {
 	good := filepath.Join(dir, "good.json")
 	writeFile(t, good, tk)
 	cases := map[string]func() string{
-		"group readable": func() string { p := filepath.Join(dir, "g.json"); writeFile(t, p, tk); _ = os.Chmod(p, 0o640); return p },
-		"symlink":        func() string { p := filepath.Join(dir, "l.json"); _ = os.Symlink(good, p); return p },
+		"group readable": func() string {
+			p := filepath.Join(dir, "g.json")
+			writeFile(t, p, tk)
+			_ = os.Chmod(p, 0o640)
+			return p
+		},
+		"symlink": func() string { p := filepath.Join(dir, "l.json"); _ = os.Symlink(good, p); return p },
 		"too big": func() string {
 			p := filepath.Join(dir, "big.json")
 			_ = os.WriteFile(p, make([]byte, MaxFileBytes+1), 0o600)

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/aistream/aistream/internal/auth"
+	"github.com/aistream/aistream/internal/config"
+	"github.com/aistream/aistream/internal/demo"
+	"github.com/aistream/aistream/views"
+)
+
+// insecureWarnEvery is how often --insecure-no-auth repeats its warning
+// (with the number of unauthenticated requests) while requests come in.
+const insecureWarnEvery = 10 * time.Second
+
+// devTokenFileName is the token file "aistream dev" writes in its data
+// directory when no --token-file is given.
+const devTokenFileName = "dev-tokens.json"
+
+// apiAuth is the serving commands' Authenticator: the token file's bearer
+// tokens (reloaded while ctx lasts), or with --insecure-no-auth the
+// X-Tenant-ID header. In dev without a token file it writes one with a
+// token per demo tenant and returns them (tenant → token) for the banner.
+func apiAuth(ctx context.Context, log zerolog.Logger, sv config.Serve, dev bool, reg prometheus.Registerer) (views.Authenticator, map[string]string, error) {
+	if sv.InsecureNoAuth {
+		log.Warn().Msg("--insecure-no-auth: /v1 is served WITHOUT authentication; any client reads any tenant's data with " + views.TenantHeader)
+		return views.InsecureHeaderScope(log, insecureWarnEvery), nil, nil
+	}
+	path, created := sv.TokenFile, map[string]string(nil)
+	if path == "" && dev {
+		path = filepath.Join(sv.DataDir, devTokenFileName)
+		f := &auth.File{}
+		created = map[string]string{}
+		for _, t := range demo.Tenants() {
+			tok, entry, err := auth.New(t, false, "aistream dev", time.Now())
+			if err != nil {
+				return nil, nil, err
+			}
+			f.Tokens = append(f.Tokens, entry)
+			created[t] = tok
+		}
+		if err := f.Save(path); err != nil {
+			return nil, nil, err
+		}
+	}
+	if path == "" { // config.Resolve requires one where /v1 is served
+		return func(r *httpRequest) (scopeT, *views.ErrorBody, int) { return noViews(r) }, nil, nil
+	}
+	store, err := auth.Open(path, log)
+	if err != nil {
+		return nil, nil, configError(err)
+	}
+	if err := store.Register(reg); err != nil {
+		return nil, nil, err
+	}
+	go store.Watch(ctx, auth.ReloadInterval)
+	log.Info().Str("token_file", path).Msg("API authentication: bearer tokens")
+	return views.Bearer(store), created, nil
+}
+
+// devTokenLines are the banner's lines for the tokens dev created: one per
+// tenant, and a curl that returns data once demo traffic has flowed.
+func devTokenLines(apiAddr string, tokens map[string]string) []string {
+	tenants := demo.Tenants()
+	lines := []string{fmt.Sprintf("tokens: (written hashed to %s; printed only now)", devTokenFileName)}
+	for _, t := range tenants {
+		if tok, ok := tokens[t]; ok {
+			lines = append(lines, fmt.Sprintf("  %-10s %s", t, tok))
+		}
+	}
+	if tok, ok := tokens[tenants[0]]; ok {
+		lines = append(lines, "try:", fmt.Sprintf("  curl -H 'Authorization: Bearer %s' http://%s/v1/agents/%s/quality", tok, apiAddr, demo.Agents()[0]))
+	}
+	return lines
+}
