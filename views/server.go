@@ -57,6 +57,8 @@ type Server struct {
 	partitions *stream.Partitions
 	// routes are the mounted read routes, in mount order.
 	routes []api.Route
+	// audit records every /v1 read (nil: none).
+	audit *readAudit
 }
 
 // NewServer returns a server with /healthz, /readyz and /metrics (when m is
@@ -130,13 +132,15 @@ func (s *Server) handle(method, path string, h http.HandlerFunc) {
 	})
 }
 
-// read adapts a read route: scope, call, encode.
+// read adapts a read route: scope, call, encode, then audit (after the
+// response is written: the audit never delays a read).
 func (s *Server) read(rt api.Route) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		scope, e, status := s.auth(r)
 		if e == nil && scope.Tenant == "" && !rt.AnyTenant {
 			e, status = &ErrorBody{Error: "tenant_required", Message: "an admin token names the tenant of this route with ?" + TenantParam + "=<tenant>"}, http.StatusBadRequest
 		}
+		defer func() { s.auditRead(rt, r, scope, status) }()
 		if e != nil {
 			if status == http.StatusUnauthorized {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="aistream"`)
@@ -150,10 +154,12 @@ func (s *Server) read(rt api.Route) http.HandlerFunc {
 			if ae.Kind == api.KindInternal {
 				s.log.Error().Err(err).Str("path", r.URL.Path).Msg("read failed")
 			}
-			WriteError(w, statusOf(ae.Kind), ae.Code, ae.Message)
+			status = statusOf(ae.Kind)
+			WriteError(w, status, ae.Code, ae.Message)
 			return
 		}
-		WriteJSON(w, http.StatusOK, v)
+		status = http.StatusOK
+		WriteJSON(w, status, v)
 	}
 }
 

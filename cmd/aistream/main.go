@@ -6,6 +6,7 @@
 //	aistream replay              reset a processor group to reprocess its inputs
 //	aistream demo                produce demo AI Service traffic into a cluster
 //	aistream dead-letters list|replay  print or re-drive rejected messages
+//	aistream tokens create|revoke|list  manage the API's bearer tokens
 package main
 
 import (
@@ -27,6 +28,9 @@ Usage:
   aistream demo [flags]           produce demo AI Service traffic into the cluster in KAFKA_*
   aistream dead-letters list [flags]    print rejected messages: reason, source, a readable excerpt
   aistream dead-letters replay [flags]  re-drive them to their source topic (a dry run without --execute)
+  aistream tokens create --tenant T|--admin [--name N] --token-file F   print a new API token (once)
+  aistream tokens revoke ID --token-file F   revoke a token (servers reload the file within seconds)
+  aistream tokens list --token-file F        print token ids, scopes, names (never the tokens)
 
 Run "aistream <command> -h" for the flags of a command. Every flag also reads
 the environment variable named in its help; a flag given on the command line wins.
@@ -74,6 +78,8 @@ func run(args []string) error {
 		return cmdDeadLetters(args[1:])
 	case "replay":
 		return cmdReplay(args[1:])
+	case "tokens":
+		return cmdTokens(args[1:])
 	case "-h", "--help", "help":
 		fmt.Fprint(os.Stdout, usage)
 		return nil

@@ -129,7 +129,11 @@ func cmdServe(args []string, dev bool) error {
 	}
 	// The HTTP server always runs: /healthz, /readyz and /metrics for every
 	// replica, the /v1 read routes only where --views is on.
-	srv := views.NewServer(log, metrics, views.HeaderScope)
+	authn, devTokens, err := apiAuth(ctx, log, sv, dev, metrics.Registry)
+	if err != nil {
+		return err
+	}
+	srv := views.NewServer(log, metrics, authn)
 	srv.ReadyWhen(runner.Ready)
 	if sv.Views {
 		if err := srv.MountModules(prefix, runner.Open, mods...); err != nil {
@@ -151,8 +155,12 @@ func cmdServe(args []string, dev bool) error {
 	log.Info().Str("addr", "http://"+ln.Addr().String()).Bool("views", sv.Views).Int("max_conns", httpSrv.Limits().MaxConns).
 		Msg("HTTP listening (/v1/..., /healthz, /readyz, /metrics)")
 	if dev {
-		fmt.Fprintf(os.Stderr, "\n  aistream dev\n    broker: %s   (e.g. kcat -b %s -L)\n    API:    http://%s/v1/traces/{trace_id}  (header %s: <tenant>)\n    state:  %s\n\n",
-			sv.BrokerAddr, sv.BrokerAddr, ln.Addr(), views.TenantHeader, sv.DataDir)
+		fmt.Fprintf(os.Stderr, "\n  aistream dev\n    broker: %s   (e.g. kcat -b %s -L)\n    API:    http://%s/v1/traces/{trace_id}  (Authorization: Bearer <token>)\n    state:  %s\n",
+			sv.BrokerAddr, sv.BrokerAddr, ln.Addr(), sv.DataDir)
+		for _, l := range devTokenLines(ln.Addr().String(), devTokens) {
+			fmt.Fprintln(os.Stderr, "    "+l)
+		}
+		fmt.Fprintln(os.Stderr)
 	}
 	if dev && *demo {
 		g.Go(func() error {

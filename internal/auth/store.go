@@ -3,8 +3,10 @@ package auth
 import (
 	"context"
 	"os"
+	"os/signal"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -82,11 +84,13 @@ func (s *Store) load() error {
 }
 
 // Reload loads the file again when its mtime or size changed.
-func (s *Store) Reload() {
+func (s *Store) Reload() { s.reload(false) }
+
+func (s *Store) reload(force bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	fi, err := os.Stat(s.path)
-	if err == nil && (fileStamp{fi.ModTime(), fi.Size()}) == s.stamp {
+	if !force && err == nil && (fileStamp{fi.ModTime(), fi.Size()}) == s.stamp {
 		return
 	}
 	if err := s.load(); err != nil {
@@ -101,14 +105,20 @@ func (s *Store) Reload() {
 	s.log.Info().Int("tokens", len(*s.tokens.Load())).Msg("token file reloaded")
 }
 
-// Watch reloads the file every interval until ctx ends.
+// Watch reloads the file when it changed, checked every interval, and on
+// SIGHUP unconditionally, until ctx ends.
 func (s *Store) Watch(ctx context.Context, interval time.Duration) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-hup:
+			s.reload(true)
 		case <-t.C:
 			s.Reload()
 		}
