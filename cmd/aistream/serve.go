@@ -85,6 +85,15 @@ func cmdServe(args []string, dev bool) error {
 	if err != nil {
 		return err
 	}
+	log := newLogger(rt)
+	ctx, stop := signalContext()
+	defer stop()
+	metrics := stream.NewMetrics()
+	// The token file is checked before any side effect, like the settings.
+	authn, devTokens, err := apiAuth(ctx, log, sv, dev, metrics.Registry)
+	if err != nil {
+		return err
+	}
 	// Binding the HTTP address is the last check and comes before any
 	// side effect: an unusable address must not join a consumer group first.
 	ln, err := rt.Listen()
@@ -92,10 +101,6 @@ func cmdServe(args []string, dev bool) error {
 		return configError(err)
 	}
 	defer ln.Close()
-	log := newLogger(rt)
-
-	ctx, stop := signalContext()
-	defer stop()
 
 	if dev {
 		// dev is "start the embedded broker, then run".
@@ -115,7 +120,6 @@ func cmdServe(args []string, dev bool) error {
 	if err != nil {
 		return err
 	}
-	metrics := stream.NewMetrics()
 	env := &stream.Env{
 		Brokers: kc.BootstrapServers, Sarama: sc, StateDir: rt.StateDir, Replication: min(brokers, 3),
 		Log: log, Metrics: metrics,
@@ -129,10 +133,6 @@ func cmdServe(args []string, dev bool) error {
 	}
 	// The HTTP server always runs: /healthz, /readyz and /metrics for every
 	// replica, the /v1 read routes only where --views is on.
-	authn, devTokens, err := apiAuth(ctx, log, sv, dev, metrics.Registry)
-	if err != nil {
-		return err
-	}
 	srv := views.NewServer(log, metrics, authn)
 	srv.ReadyWhen(runner.Ready)
 	if sv.Views {

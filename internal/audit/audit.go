@@ -33,7 +33,7 @@ import (
 // SystemTenant is the tenant_id of audit events that concern no one tenant
 // (topics apply, an admin token's creation); only admin tokens read it and
 // no token may be issued for it.
-const SystemTenant = "aistream-system"
+const SystemTenant = "aistream"
 
 // Source is the envelope's source of aistream's own audit events.
 const Source = "aistream"

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/aistream/aistream/codecs"
+	"github.com/aistream/aistream/internal/audit"
 )
 
 // Prefix starts every token, so a leaked one is recognisable (secret scanners).
@@ -62,6 +63,8 @@ func (t Token) validate() error {
 		return fmt.Errorf("token %s: an admin token has no tenant", t.ID)
 	case !t.Admin && !codecs.ValidTenant(t.Tenant):
 		return fmt.Errorf("token %s: tenant %q is not a valid tenant id", t.ID, t.Tenant)
+	case t.Tenant == audit.SystemTenant:
+		return fmt.Errorf("token %s: tenant %q is reserved for aistream's own audit events", t.ID, t.Tenant)
 	case len(t.Name) > 200:
 		return fmt.Errorf("token %s: name longer than 200 bytes", t.ID)
 	}
@@ -76,6 +79,9 @@ func New(tenant string, admin bool, name string, now time.Time) (string, Token, 
 	}
 	if !admin && !codecs.ValidTenant(tenant) {
 		return "", Token{}, fmt.Errorf("tenant %q is not a valid tenant id", tenant)
+	}
+	if tenant == audit.SystemTenant {
+		return "", Token{}, fmt.Errorf("tenant %q is reserved for aistream's own audit events; admin tokens read it", tenant)
 	}
 	if len(name) > 200 {
 		return "", Token{}, errors.New("the name is longer than 200 bytes")
