@@ -1,94 +1,176 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
-	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/aistream/aistream/internal/audit"
 	"github.com/aistream/aistream/internal/auth"
 	"github.com/aistream/aistream/internal/config"
 )
 
-// cmdTokens runs "tokens create|revoke|list" on a token file. A running
-// server picks a change up within auth.ReloadInterval.
+const tokensUsage = `Usage:
+  aistream tokens create --tenant T [--name N] --token-file F   a token for one tenant
+  aistream tokens create --admin [--name N] --token-file F      an admin token (every tenant, one per request)
+  aistream tokens revoke --token-file F ID
+  aistream tokens list --token-file F
+
+create prints the new token once, alone on stdout's one line (the file
+keeps only its SHA-256). A running aistream picks up a change within 2s
+(or on SIGHUP). create and revoke append an audit event to audit-events when
+a cluster is given (--bootstrap-servers or KAFKA_BOOTSTRAP_SERVERS).
+
+`
+
+// cmdTokens runs "tokens create|revoke|list".
 func cmdTokens(args []string) error {
 	if len(args) == 0 || (args[0] != "create" && args[0] != "revoke" && args[0] != "list") {
-		return &exitError{code: 2, err: errors.New(`tokens needs a subcommand: create, revoke or list`)}
+		fmt.Fprint(os.Stderr, tokensUsage)
+		return &exitError{code: 2, err: errors.New("tokens needs a subcommand: create, revoke or list")}
 	}
 	verb := args[0]
 	fs := flag.NewFlagSet("aistream tokens "+verb, flag.ContinueOnError)
-	path := config.BindTokenFile(fs, os.Getenv)
-	var tenant, name *string
-	var admin *bool
-	if verb == "create" {
-		tenant = fs.String("tenant", "", "the tenant whose data the token reads")
-		admin = fs.Bool("admin", false, "an admin token: every tenant's data (one named per request with ?tenant=)")
-		name = fs.String("name", "", "what the token is for, shown by \"tokens list\"")
+	fs.Usage = func() { fmt.Fprint(fs.Output(), tokensUsage); fs.PrintDefaults() }
+	file := config.BindTokenFile(fs, os.Getenv)
+	var kf *config.Flags
+	if verb != "list" {
+		kf = config.Bind(fs, os.Getenv, config.Defaults{HTTPAddr: "-", StateDir: "-"})
 	}
+	tenant := fs.String("tenant", "", "create: the tenant the token reads")
+	admin := fs.Bool("admin", false, "create: an admin token")
+	name := fs.String("name", "", "create: a note on what the token is for (shown by list)")
+	actor := fs.String("actor", "", "who acts, for the audit event (default: the OS user)")
 	rest := args[1:]
 	var id string
 	if verb == "revoke" {
-		if len(rest) == 0 || strings.HasPrefix(rest[0], "-") {
-			return &exitError{code: 2, err: errors.New("tokens revoke needs the token id: aistream tokens revoke ID --token-file F (ids: \"aistream tokens list\")")}
+		// The id may come before or after the flags.
+		if len(rest) > 0 && rest[0] != "" && rest[0][0] != '-' {
+			id, rest = rest[0], rest[1:]
 		}
-		id, rest = rest[0], rest[1:]
 	}
-	if err := parse(fs, rest); err != nil {
-		return err
+	fs.SetOutput(os.Stderr)
+	if err := fs.Parse(rest); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return &exitError{code: 0, err: err}
+		}
+		return &exitError{code: 2, err: err}
 	}
-	if *path == "" {
-		return configError(errors.New("AISTREAM_TOKEN_FILE (--token-file): name the token file"))
+	if verb == "revoke" && id == "" && fs.NArg() == 1 {
+		id = fs.Arg(0)
+	} else if fs.NArg() > 0 {
+		return &exitError{code: 2, err: fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+	}
+	if *file == "" {
+		return configError(errors.New("--token-file (AISTREAM_TOKEN_FILE) is required: the JSON file aistream run/dev read with the same flag"))
 	}
 	switch verb {
-	case "create":
-		return tokensCreate(*path, *tenant, *admin, *name)
+	case "list":
+		return listTokens(*file)
 	case "revoke":
-		return tokensRevoke(*path, id)
+		if id == "" {
+			return configError(errors.New("tokens revoke needs the token's id (see \"aistream tokens list\")"))
+		}
+	case "create":
+		if *admin == (*tenant != "") {
+			return configError(errors.New("give --tenant T for a tenant's token or --admin for an admin token (one of them)"))
+		}
 	}
-	return tokensList(*path)
-}
-
-func tokensCreate(path, tenant string, admin bool, name string) error {
-	if !admin && tenant == "" {
-		return configError(errors.New("--tenant: name the tenant the token reads (or --admin for every tenant)"))
-	}
-	f, err := auth.LoadOrEmpty(path)
-	if err != nil {
-		return err
-	}
-	tok, entry, err := auth.New(tenant, admin, name, time.Now())
+	who, err := actorName(*actor)
 	if err != nil {
 		return configError(err)
 	}
-	f.Tokens = append(f.Tokens, entry)
-	if err := f.Save(path); err != nil {
-		return err
+	send, err := auditSender(fs, kf)
+	if err != nil {
+		return configError(err)
 	}
-	fmt.Fprintf(os.Stderr, "created token %s (%s) in %s; it is shown only now: store it as a secret.\nuse it as: Authorization: Bearer <token>\n", entry.ID, entry.Scope(), path)
-	fmt.Fprintln(os.Stdout, tok)
-	return nil
-}
-
-func tokensRevoke(path, id string) error {
-	f, err := auth.Load(path)
+	f, err := auth.LoadOrEmpty(*file)
 	if err != nil {
 		return err
 	}
-	if !f.Revoke(id) {
-		return &exitError{code: 1, err: fmt.Errorf("no token with id %q in %s (ids: \"aistream tokens list\")", id, path)}
+	var ev audit.Event
+	if verb == "create" {
+		tok, entry, err := auth.New(*tenant, *admin, *name, time.Now())
+		if err != nil {
+			return configError(err)
+		}
+		f.Tokens = append(f.Tokens, entry)
+		if err := f.Save(*file); err != nil {
+			return err
+		}
+		fmt.Println(tok)
+		fmt.Fprintf(os.Stderr, "created token %s (%s) in %s; the line above is the token, shown only this once: send it as \"Authorization: Bearer <token>\"\n", entry.ID, entry.Scope(), *file)
+		ev = audit.Event{ID: audit.DerivedID("tokens.create", entry.ID), Tenant: entry.Tenant, Action: "tokens.create",
+			Resource: "token " + entry.ID, Details: map[string]string{"scope": entry.Scope(), "name": entry.Name}}
+	} else {
+		var gone auth.Token
+		for _, t := range f.Tokens {
+			if t.ID == id {
+				gone = t
+			}
+		}
+		if !f.Revoke(id) {
+			return &exitError{code: 1, err: fmt.Errorf("no token %q in %s (see \"aistream tokens list\")", id, *file)}
+		}
+		if err := f.Save(*file); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "revoked token %s (%s); a running aistream stops accepting it within 2s\n", id, gone.Scope())
+		ev = audit.Event{ID: audit.DerivedID("tokens.revoke", id), Tenant: gone.Tenant, Action: "tokens.revoke",
+			Resource: "token " + id, Details: map[string]string{"scope": gone.Scope()}}
 	}
-	if err := f.Save(path); err != nil {
+	ev.Actor, ev.Outcome, ev.Time = "cli:"+who, audit.Success, time.Now()
+	return send(ev)
+}
+
+// auditSender writes one audit event synchronously to the cluster named by
+// the flags, or only notes on stderr that none was given.
+func auditSender(fs *flag.FlagSet, kf *config.Flags) (func(audit.Event) error, error) {
+	if fs.Lookup("bootstrap-servers").Value.String() == "" {
+		return func(e audit.Event) error {
+			fmt.Fprintf(os.Stderr, "no audit event written (no cluster given: set KAFKA_BOOTSTRAP_SERVERS to append %s %s to audit-events)\n", e.Action, e.Resource)
+			return nil
+		}, nil
+	}
+	kc, _, err := kf.Resolve()
+	if err != nil {
+		return nil, err
+	}
+	opts, err := kc.Franz()
+	if err != nil {
+		return nil, err
+	}
+	return func(e audit.Event) error { return writeAudit(opts, e) }, nil
+}
+
+// writeAudit produces one audit event and waits (at most 15s) for the ack:
+// the admin commands' direct write.
+func writeAudit(opts []kgo.Opt, e audit.Event) error {
+	rec, err := e.Record()
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "revoked token %s; running servers stop accepting it within %s\n", id, auth.ReloadInterval)
+	cl, err := kgo.NewClient(append(opts, kgo.RequiredAcks(kgo.AllISRAcks()))...)
+	if err != nil {
+		return fmt.Errorf("audit producer: %w", err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := cl.ProduceSync(ctx, rec).FirstErr(); err != nil {
+		return fmt.Errorf("%s is done but its audit event was not written to audit-events: %w", e.Action, err)
+	}
+	fmt.Fprintf(os.Stderr, "audit event %s appended to audit-events\n", string(rec.Key)+"/"+e.ID)
 	return nil
 }
 
-func tokensList(path string) error {
+func listTokens(path string) error {
 	f, err := auth.Load(path)
 	if err != nil {
 		return err
