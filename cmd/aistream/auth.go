@@ -10,9 +10,11 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/aistream/aistream/internal/api"
+	"github.com/aistream/aistream/internal/audit"
 	"github.com/aistream/aistream/internal/auth"
 	"github.com/aistream/aistream/internal/config"
 	"github.com/aistream/aistream/internal/demo"
+	"github.com/aistream/aistream/internal/stream"
 	"github.com/aistream/aistream/views"
 )
 
@@ -85,3 +87,25 @@ func devTokenLines(apiAddr string, tokens map[string]string) []string {
 type noTokens struct{}
 
 func (noTokens) Verify(string) (api.Scope, bool) { return api.Scope{}, false }
+
+// startAudit starts the writer of the API's audit events (its own
+// producer) and has srv record every /v1 read with it.
+func startAudit(kc config.Kafka, log zerolog.Logger, m *stream.Metrics, srv *views.Server) (*audit.Writer, error) {
+	opts, err := kc.Franz()
+	if err != nil {
+		return nil, configError(err)
+	}
+	w, err := audit.NewWriter(opts, audit.DefaultOptions(), audit.NewMetrics(m.Registry), log)
+	if err != nil {
+		return nil, err
+	}
+	srv.AuditTo(w, m.Registry)
+	return w, nil
+}
+
+// closeAudit writes what is queued (at most 5s) at shutdown.
+func closeAudit(w *audit.Writer) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	w.Close(ctx)
+}

@@ -135,6 +135,11 @@ func cmdServe(args []string, dev bool) error {
 	// replica, the /v1 read routes only where --views is on.
 	srv := views.NewServer(log, metrics, authn)
 	srv.ReadyWhen(runner.Ready)
+	auditW, err := startAudit(kc, log, metrics, srv)
+	if err != nil {
+		return err
+	}
+	defer closeAudit(auditW)
 	if sv.Views {
 		if err := srv.MountModules(prefix, runner.Open, mods...); err != nil {
 			return err
