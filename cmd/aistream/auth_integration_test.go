@@ -178,13 +178,15 @@ func TestIntegrationAuthTenantScopeAndAudit(t *testing.T) {
 		foreignCode, foreign, _ := c.get(t, path, tokB)
 		unk := map[string]string{}
 		for k := range vals {
-			unk[k] = "zz-unknown-" + k
+			unk[k] = "zz.unknown." + k // qualified: dataset names are echoed qualified
 		}
 		unkCode, unknownBody, _ := c.get(t, fill(rt.Pattern, unk, "x"), tokB)
-		for k, v := range vals {
-			foreign = bytes.ReplaceAll(foreign, []byte(v), []byte(unk[k]))
-		}
-		if foreignCode != unkCode || !bytes.Equal(foreign, unknownBody) {
+		if rt.Pattern == "/v1/audit" {
+			// B's own trail grows with every read: only B's events, never A's.
+			if bytes.Contains(foreign, []byte(`"tenant_id": "`+a+`"`)) || foreignCode != http.StatusOK {
+				t.Errorf("tenant B's audit trail: %.400s", foreign)
+			}
+		} else if !sameAnswer(foreignCode, foreign, unkCode, unknownBody, vals, unk) {
 			t.Errorf("%s: tenant B on A's ids answers %d %s\nbut on unknown ids %d %s", rt.Pattern, foreignCode, foreign, unkCode, unknownBody)
 		}
 		if bytes.Contains(foreign, []byte(`"`+a+`"`)) {
@@ -392,4 +394,22 @@ func learn(vals map[string]string, ev *codecs.Event) {
 		}
 	}
 	set("agent", demo.Agents()[0])
+}
+
+// sameAnswer reports whether two answers are the same up to the ids in the
+// request: error answers by status and error code (their messages echo the
+// ids), others byte for byte once A's ids are replaced by the unknown ones.
+func sameAnswer(code1 int, body1 []byte, code2 int, body2 []byte, vals, unk map[string]string) bool {
+	if code1 != code2 {
+		return false
+	}
+	var e1, e2 views.ErrorBody
+	if json.Unmarshal(body1, &e1) == nil && json.Unmarshal(body2, &e2) == nil && e1.Error != "" {
+		return e1.Error == e2.Error
+	}
+	var pairs []string
+	for k, v := range vals {
+		pairs = append(pairs, v, unk[k])
+	}
+	return strings.NewReplacer(pairs...).Replace(string(body1)) == string(body2)
 }
