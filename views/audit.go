@@ -58,14 +58,8 @@ func Resource(rt api.Route, r *http.Request) string {
 		name := wildcard.FindStringSubmatch(m)[1]
 		return r.PathValue(name)
 	})
-	if len(res) > maxResource {
-		res = res[:maxResource] + "…"
-	}
-	return res
+	return res // audit.Event bounds it
 }
-
-// maxResource bounds an audit event's resource (path values are the client's).
-const maxResource = 512
 
 // OutcomeOf maps a status to an audit outcome: 2xx success, 401/403
 // denied, anything else error (the status is in the event's details).

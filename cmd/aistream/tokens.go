@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -181,4 +183,32 @@ func listTokens(path string) error {
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", t.ID, t.Scope(), t.Name, t.Created.Format(time.RFC3339))
 	}
 	return w.Flush()
+}
+
+// auditTopicsApply appends the audit event of a "topics apply": who, what
+// it created and the drifts it left. Its id is derived from the prefix, the
+// outcome and the second it ran.
+func auditTopicsApply(kc config.Kafka, actorFlag string, rep topicReport) error {
+	who, err := actorName(actorFlag)
+	if err != nil {
+		return configError(err)
+	}
+	opts, err := kc.Franz()
+	if err != nil {
+		return configError(err)
+	}
+	now := time.Now()
+	created := strings.Join(rep.created, ",")
+	outcome := audit.Success
+	if len(rep.drifts) > 0 {
+		outcome = audit.Error
+	}
+	details := map[string]string{"created": created, "drifts": strconv.Itoa(len(rep.drifts)), "topics": strconv.Itoa(len(rep.plan.Topics))}
+	if len(created) > 4000 {
+		details["created"] = created[:4000] + "…"
+	}
+	return writeAudit(opts, audit.Event{
+		ID:    audit.DerivedID("topics.apply", kc.ConsumerGroup, created, now.UTC().Truncate(time.Second).Format(time.RFC3339)),
+		Actor: "cli:" + who, Action: "topics.apply", Resource: "topics of " + kc.ConsumerGroup, Outcome: outcome, Time: now, Details: details,
+	})
 }

@@ -19,8 +19,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
@@ -90,7 +92,9 @@ func (e Event) Record() (*kgo.Record, error) {
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}
-	p := codecs.Audit{Actor: e.Actor, Action: e.Action, Resource: e.Resource, Outcome: e.Outcome, Details: e.Details}
+	// The client names part of a resource (path values): made valid UTF-8
+	// and cut to the envelope's bound, so the strict decoder accepts it.
+	p := codecs.Audit{Actor: clip(e.Actor), Action: clip(e.Action), Resource: clip(e.Resource), Outcome: e.Outcome, Details: e.Details}
 	if err := p.Validate(); err != nil {
 		return nil, fmt.Errorf("audit event %s: %w", e.ID, err)
 	}
@@ -100,6 +104,20 @@ func (e Event) Record() (*kgo.Record, error) {
 		return nil, err
 	}
 	return &kgo.Record{Topic: topology.AuditEvents, Key: []byte(e.Tenant), Value: v}, nil
+}
+
+// clip makes s valid UTF-8 of at most codecs.MaxIDBytes, cut at a rune
+// boundary with "…" marking the cut.
+func clip(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if len(s) <= codecs.MaxIDBytes {
+		return s
+	}
+	n := codecs.MaxIDBytes - len("…")
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 // Metrics count the writer's events.

@@ -3,6 +3,7 @@ package audit_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -86,5 +87,19 @@ func TestDerivedID(t *testing.T) {
 	if audit.DerivedID("tokens.create", "ab") != audit.DerivedID("tokens.create", "ab") ||
 		audit.DerivedID("tokens.create", "ab") == audit.DerivedID("tokens.createa", "b") || audit.NewID() == audit.NewID() {
 		t.Error("ids")
+	}
+}
+
+// A resource the client names (long, not UTF-8) still makes an event the
+// strict decoder accepts.
+func TestRecordClipsHostileResources(t *testing.T) {
+	for _, res := range []string{strings.Repeat("é", 500), "GET /v1/traces/\xff\xfe" + strings.Repeat("x", 300)} {
+		r, err := audit.Event{Actor: "a", Action: "read", Resource: res, Outcome: audit.Success}.Record()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := (codecs.Decoder{}).Decode(r.Value); err != nil {
+			t.Errorf("%.20q: %v", res, err)
+		}
 	}
 }
