@@ -32,7 +32,6 @@ const devTokenFileName = "dev-tokens.json"
 // token per demo tenant and returns them (tenant → token) for the banner.
 func apiAuth(ctx context.Context, log zerolog.Logger, sv config.Serve, dev bool, reg prometheus.Registerer) (views.Authenticator, map[string]string, error) {
 	if sv.InsecureNoAuth {
-		log.Warn().Msg("--insecure-no-auth: /v1 is served WITHOUT authentication; any client reads any tenant's data with " + views.TenantHeader)
 		return views.InsecureHeaderScope(log, insecureWarnEvery), nil, nil
 	}
 	path, created := sv.TokenFile, map[string]string(nil)
@@ -65,6 +64,14 @@ func apiAuth(ctx context.Context, log zerolog.Logger, sv config.Serve, dev bool,
 	go store.Watch(ctx, auth.ReloadInterval)
 	log.Info().Str("token_file", path).Msg("API authentication: bearer tokens")
 	return views.Bearer(store), created, nil
+}
+
+// warnInsecure is the start-up warning of --insecure-no-auth, logged once
+// every setting has been checked (a bad one is the only line then).
+func warnInsecure(log zerolog.Logger, sv config.Serve) {
+	if sv.InsecureNoAuth {
+		log.Warn().Msg("--insecure-no-auth: /v1 is served WITHOUT authentication; any client reads any tenant's data with " + views.TenantHeader)
+	}
 }
 
 // devTokenLines are the banner's lines for the tokens dev created: one per

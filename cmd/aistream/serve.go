@@ -101,6 +101,7 @@ func cmdServe(args []string, dev bool) error {
 		return configError(err)
 	}
 	defer ln.Close()
+	warnInsecure(log, sv)
 
 	if dev {
 		// dev is "start the embedded broker, then run".
