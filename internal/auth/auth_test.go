@@ -129,3 +129,15 @@ func TestLoadRefusesHostileFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// The system tenant of aistream's own audit events gets no token: only
+// admins read it.
+func TestSystemTenantIsReserved(t *testing.T) {
+	if _, _, err := New("aistream", false, "", time.Now()); err == nil {
+		t.Error("a token for the system tenant was issued")
+	}
+	entry := Token{ID: "0123456789abcdef", SHA256: strings.Repeat("a", 64), Tenant: "aistream"}
+	if err := entry.validate(); err == nil {
+		t.Error("a token file entry for the system tenant is accepted")
+	}
+}
