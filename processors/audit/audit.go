@@ -5,17 +5,20 @@
 //
 // Group "<prefix>-audit" decodes every record strictly (the seed's
 // envelope, event_type audit.recorded; anything else goes to the dead-letter
-// topic) and keeps it under the key tenant|<bucket start, unix seconds>,
-// one key per tenant and BucketWidth of event time, re-keyed through the
-// group's loop. Time buckets keep a hot tenant fast: a write rewrites one
-// bucket, not the tenant's whole history. Bound: MaxPerBucket events per
-// bucket (past it the oldest are evicted and counted in Dropped); a query
-// reads at most MaxRange of buckets. A redelivered event (same event_id)
-// changes nothing.
+// topic) and keeps it under the key tenant|<bucket start, unix seconds>/<shard>:
+// one key per tenant, BucketWidth of event time and one of Shards shards
+// (a hash of the event id), re-keyed through the group's loop. A write
+// rewrites one small value — its changelog record included — not the
+// tenant's history: time buckets and shards keep a hot tenant fast
+// (BenchmarkFullBucketRewrite: a value's cost grows with its events).
+// Bound: MaxPerKey events per key (past it the oldest are evicted and
+// counted in Dropped); a query reads at most MaxRange of buckets. A
+// redelivered event (same event_id, so same key) changes nothing.
 package audit
 
 import (
 	"flag"
+	"hash/fnv"
 	"sort"
 	"strconv"
 	"time"
@@ -36,26 +39,29 @@ const Name = "audit"
 // BucketWidth is the event-time span of one table key.
 const BucketWidth = 10 * time.Minute
 
+// Shards is the number of keys a tenant's bucket is spread over.
+const Shards = 16
+
 // MaxRange bounds the span of one GET /v1/audit (until - since).
 const MaxRange = 31 * 24 * time.Hour
 
 // Config holds the group's settings.
 type Config struct {
-	// MaxPerBucket bounds the events kept per tenant and bucket.
-	MaxPerBucket int
+	// MaxPerKey bounds the events kept per table key (tenant, bucket, shard).
+	MaxPerKey int
 }
 
 // DefaultConfig returns the defaults.
-func DefaultConfig() Config { return Config{MaxPerBucket: 2000} }
+func DefaultConfig() Config { return Config{MaxPerKey: 128} }
 
 // RegisterFlags registers --audit-* flags.
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
-	fs.IntVar(&c.MaxPerBucket, "audit-max-per-bucket", c.MaxPerBucket, "audit events kept per tenant and 10 minutes in the audit view (oldest evicted past it, counted as dropped)")
+	fs.IntVar(&c.MaxPerKey, "audit-max-per-key", c.MaxPerKey, "audit events kept per table key of the audit view: per tenant, 10 minutes and one of 16 shards (oldest evicted past it, counted as dropped)")
 }
 
 // Validate checks the settings.
 func (c Config) Validate() error {
-	return config.CheckInts(config.IntFlag{Flag: "audit-max-per-bucket", Value: c.MaxPerBucket, Lo: 1, Hi: 100000})
+	return config.CheckInts(config.IntFlag{Flag: "audit-max-per-key", Value: c.MaxPerKey, Lo: 1, Hi: 10000})
 }
 
 // Entry is one stored audit event.
@@ -83,9 +89,16 @@ type Bucket struct {
 // Codec stores Bucket in the table.
 type Codec = codecs.JSON[Bucket]
 
-// BucketKey is the table key of tenant's events at t.
-func BucketKey(tenant string, t time.Time) string {
-	return codecs.TenantKey(tenant, strconv.FormatInt(t.UTC().Truncate(BucketWidth).Unix(), 10))
+// Key is the table key of tenant's bucket starting at bucket, shard shard.
+func Key(tenant string, bucket time.Time, shard int) string {
+	return codecs.TenantKey(tenant, strconv.FormatInt(bucket.UTC().Truncate(BucketWidth).Unix(), 10)+"/"+strconv.Itoa(shard))
+}
+
+// ShardOf is the shard of an event id.
+func ShardOf(eventID string) int {
+	h := fnv.New32a()
+	h.Write([]byte(eventID))
+	return int(h.Sum32() % Shards)
 }
 
 // Newer reports whether a sorts before b in newest-first order.
@@ -112,7 +125,7 @@ func NewModule(c Config) *stream.Module {
 }
 
 func graph(o stream.Options, c Config) *goka.GroupGraph {
-	input, loop := stream.Keyed(o.Metrics, Decoder(o.Decoder), func(ctx goka.Context, e Entry) { store(ctx, e, c.MaxPerBucket) })
+	input, loop := stream.Keyed(o.Metrics, Decoder(o.Decoder), func(ctx goka.Context, e Entry) { store(ctx, e, c.MaxPerKey) })
 	return goka.DefineGroup(o.Group(Name),
 		goka.Input(goka.Stream(topology.AuditEvents), new(codec.Bytes), input),
 		goka.Loop(new(codec.Bytes), loop),
@@ -133,7 +146,7 @@ func Decoder(d codecs.Decoder) stream.KeyedDecoder[Entry] {
 			return "", Entry{}, codecs.Reject(codecs.ReasonWrongTopic, "event_type", "%q is not %s, the event type of %s", ev.EventType, codecs.TypeAudit, topology.AuditEvents)
 		}
 		t := ev.Timestamp.Time.UTC()
-		return BucketKey(ev.TenantID, t), Entry{EventID: ev.EventID, Time: t, Source: ev.Source, Actor: a.Actor,
+		return Key(ev.TenantID, t, ShardOf(ev.EventID)), Entry{EventID: ev.EventID, Time: t, Source: ev.Source, Actor: a.Actor,
 			Action: a.Action, Resource: a.Resource, Outcome: a.Outcome, Details: a.Details}, nil
 	}
 }

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"encoding/base64"
+	"sort"
 	"strings"
 	"time"
 
@@ -81,15 +82,12 @@ func (q Query) List(tenant string, f Filter) (*List, error) {
 		top = after.Time.Add(time.Nanosecond)
 	}
 	for b := top.UTC().Truncate(BucketWidth); !b.Add(BucketWidth).Before(f.Since) && !b.Add(BucketWidth).Equal(f.Since); b = b.Add(-BucketWidth) {
-		bk, err := api.Lookup[Bucket](q.table, BucketKey(tenant, b))
+		events, dropped, err := q.bucket(tenant, b)
 		if err != nil {
 			return nil, err
 		}
-		if bk == nil {
-			continue
-		}
-		out.Dropped += bk.Dropped
-		for _, e := range bk.Events {
+		out.Dropped += dropped
+		for _, e := range events {
 			if !e.Time.Before(f.Until) || e.Time.Before(f.Since) || (after != nil && !Newer(*after, e)) || !match(e, f) {
 				continue
 			}
@@ -107,6 +105,24 @@ func (q Query) List(tenant string, f Filter) (*List, error) {
 		}
 	}
 	return out, nil
+}
+
+// bucket merges the shards of one bucket, newest first.
+func (q Query) bucket(tenant string, b time.Time) ([]Entry, int, error) {
+	var events []Entry
+	dropped := 0
+	for shard := range Shards {
+		bk, err := api.Lookup[Bucket](q.table, Key(tenant, b, shard))
+		if err != nil {
+			return nil, 0, err
+		}
+		if bk != nil {
+			events = append(events, bk.Events...)
+			dropped += bk.Dropped
+		}
+	}
+	sort.Slice(events, func(i, j int) bool { return Newer(events[i], events[j]) })
+	return events, dropped, nil
 }
 
 func match(e Entry, f Filter) bool {
