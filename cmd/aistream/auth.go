@@ -77,6 +77,9 @@ func warnInsecure(log zerolog.Logger, sv config.Serve) {
 // devTokenLines are the banner's lines for the tokens dev created: one per
 // tenant, and a curl that returns data once demo traffic has flowed.
 func devTokenLines(apiAddr string, tokens map[string]string) []string {
+	if len(tokens) == 0 {
+		return []string{"tokens: from --token-file (make more with \"aistream tokens create --tenant T --token-file F\")"}
+	}
 	tenants := demo.Tenants()
 	lines := []string{fmt.Sprintf("tokens: (written hashed to %s; printed only now)", devTokenFileName)}
 	for _, t := range tenants {

@@ -227,7 +227,11 @@ func TestIntegrationAuthTenantScopeAndAudit(t *testing.T) {
 		t.Errorf("tokens list: %s", list)
 	}
 
-	// 4. Every access is exactly one audit event of its tenant, served by
+	if out, err := exec.Command(bin, "topics", "apply", "--bootstrap-servers", broker, "--consumer-group", "devtest", "--actor", "it-ops").CombinedOutput(); err != nil {
+		t.Fatalf("topics apply: %v\n%s", err, out)
+	}
+
+		// 4. Every access is exactly one audit event of its tenant, served by
 	// GET /v1/audit; the admin operations are there too.
 	want := map[string]int{}
 	c.mu.Lock()
@@ -258,6 +262,17 @@ func TestIntegrationAuthTenantScopeAndAudit(t *testing.T) {
 	code, body, _ := c.get(t, "/v1/audit?outcome=denied&limit=1000&tenant="+audit.SystemTenant, tokAdmin)
 	if code != http.StatusOK || !bytes.Contains(body, []byte(`"anonymous"`)) {
 		t.Errorf("admin's view of the system tenant's denied reads: %d %.300s", code, body)
+	}
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		code, body, _ := c.get(t, "/v1/audit?action=topics.apply&actor=cli:it-ops&tenant="+audit.SystemTenant, tokAdmin)
+		if code == http.StatusOK && bytes.Count(body, []byte(`"topics.apply"`)) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("topics apply not in the system tenant's audit trail: %d %.400s", code, body)
+		}
+		time.Sleep(500 * time.Millisecond)
 	}
 	if code, _, _ := c.get(t, "/v1/audit?tenant="+audit.SystemTenant, tokA); code != http.StatusOK {
 		t.Errorf("tenant A's own audit with ?tenant=: %d", code)
