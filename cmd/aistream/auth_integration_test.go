@@ -231,7 +231,7 @@ func TestIntegrationAuthTenantScopeAndAudit(t *testing.T) {
 		t.Fatalf("topics apply: %v\n%s", err, out)
 	}
 
-		// 4. Every access is exactly one audit event of its tenant, served by
+	// 4. Every access is exactly one audit event of its tenant, served by
 	// GET /v1/audit; the admin operations are there too.
 	want := map[string]int{}
 	c.mu.Lock()
