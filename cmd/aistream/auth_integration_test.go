@@ -132,8 +132,11 @@ func TestIntegrationAuthTenantScopeAndAudit(t *testing.T) {
 	p.waitReady(t, 90*time.Second)
 	c := &client{base: p.api, n: map[string]int{}}
 
-	// Only tenant A's traffic: every id below is A's and B has no data.
-	vals := produceTenant(t, broker, a)
+	// Both tenants' traffic, from different seeds: trace ids (and the
+	// response ids made of them) are A's alone; agents and dataset names are
+	// shared, as tenants share names in real life.
+	vals, secretsA := produceTenant(t, broker, a, 42)
+	valsB, _ := produceTenant(t, broker, b, 4242)
 	routes := mountedRoutes(t)
 
 	// 1. No token, a malformed one, a well-formed unknown one: 401 on every route.
@@ -166,13 +169,30 @@ func TestIntegrationAuthTenantScopeAndAudit(t *testing.T) {
 		}
 		time.Sleep(300 * time.Millisecond)
 	}
+	waitStatus(t, c, "/v1/traces/"+valsB["trace_id"], tokB, http.StatusOK)
 	time.Sleep(2 * time.Second) // the other views catch up
 	served := 0
+	var holding []string     // shared-name routes whose answer to A holds A's trace ids
+	var variants []api.Route // lineage traversal at its deepest, both ways
 	for _, rt := range routes {
+		if rt.Pattern == "/v1/lineage/{dataset}" {
+			rt.Pattern += "?direction=both&depth=10"
+			variants = append(variants, rt)
+		}
+	}
+	for _, rt := range append(routes, variants...) {
 		path := fill(rt.Pattern, vals, "x")
 		codeA, bodyA, _ := c.get(t, path, tokA)
 		if codeA == http.StatusOK && !strings.Contains(rt.Pattern, "/v1/audit") && bytes.Contains(bodyA, []byte(a)) {
 			served++
+		}
+		if !tenantOwned(rt.Pattern) {
+			for id := range secretsA {
+				if bytes.Contains(bodyA, []byte(id)) {
+					holding = append(holding, rt.Pattern)
+					break
+				}
+			}
 		}
 		// B on A's ids answers exactly as B on unknown ids.
 		foreignCode, foreign, _ := c.get(t, path, tokB)
@@ -186,11 +206,22 @@ func TestIntegrationAuthTenantScopeAndAudit(t *testing.T) {
 			if bytes.Contains(foreign, []byte(`"tenant_id": "`+a+`"`)) || foreignCode != http.StatusOK {
 				t.Errorf("tenant B's audit trail: %.400s", foreign)
 			}
-		} else if !sameAnswer(foreignCode, foreign, unkCode, unknownBody, vals, unk) {
+		} else if tenantOwned(rt.Pattern) && !sameAnswer(foreignCode, foreign, unkCode, unknownBody, vals, unk) {
 			t.Errorf("%s: tenant B on A's ids answers %d %s\nbut on unknown ids %d %s", rt.Pattern, foreignCode, foreign, unkCode, unknownBody)
 		}
 		if bytes.Contains(foreign, []byte(`"`+a+`"`)) {
 			t.Errorf("%s: tenant B's answer names tenant A", rt.Pattern)
+		}
+		var echo []string // the ids the request named may be echoed
+		for _, v := range vals {
+			echo = append(echo, v, "")
+		}
+		stripped := strings.NewReplacer(echo...).Replace(string(foreign))
+		for id := range secretsA {
+			if strings.Contains(stripped, id) {
+				t.Errorf("%s: tenant B's answer holds A's trace %s: %.300s", rt.Pattern, id, foreign)
+				break
+			}
 		}
 		// An admin token needs ?tenant= and then reads A's like A.
 		if code, _, _ := c.get(t, path, tokAdmin); code != http.StatusBadRequest {
@@ -207,6 +238,10 @@ func TestIntegrationAuthTenantScopeAndAudit(t *testing.T) {
 		if code, body, _ := c.get(t, path+sep+"tenant="+a, tokB); bytes.Contains(body, []byte(`"`+a+`"`)) {
 			t.Errorf("%s?tenant=%s with B's token: %d names tenant A", path, a, code)
 		}
+	}
+	t.Logf("routes of shared names whose answer to A holds A's trace ids (B's must not): %v", holding)
+	if len(holding) == 0 {
+		t.Error("no shared-name route's answer holds A's trace ids: the lineage isolation check proves nothing")
 	}
 	if served < 3 {
 		t.Errorf("only %d routes served tenant A's data to A: the isolation check proves little", served)
@@ -347,16 +382,28 @@ func waitStatus(t *testing.T, c *client, path, tok string, want int) {
 	}
 }
 
+// tenantOwned reports whether every wildcard of the pattern names an id
+// only one tenant has in this test (trace and response ids).
+func tenantOwned(pattern string) bool {
+	for _, m := range wildcardRe.FindAllStringSubmatch(pattern, -1) {
+		if m[1] != "trace_id" && m[1] != "response_id" {
+			return false
+		}
+	}
+	return true
+}
+
 // produceTenant produces the demo traffic of one tenant into the broker and
-// returns ids of it for the routes' wildcards.
-func produceTenant(t *testing.T, broker, tenant string) map[string]string {
+// returns ids of it for the routes' wildcards, and all its trace ids.
+func produceTenant(t *testing.T, broker, tenant string, seed uint64) (map[string]string, map[string]bool) {
 	t.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(broker), kgo.AllowAutoTopicCreation())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	gen := demo.New(42)
+	gen := demo.New(seed)
+	traces := map[string]bool{}
 	gen.MalformedShare = 0
 	vals := map[string]string{"agent": ""}
 	now := time.Now()
@@ -369,6 +416,9 @@ func produceTenant(t *testing.T, broker, tenant string) map[string]string {
 				continue
 			}
 			learn(vals, ev)
+			if sp, ok := ev.Payload.(*codecs.Span); ok {
+				traces[sp.TraceID] = true
+			}
 			if err := cl.ProduceSync(ctx, &kgo.Record{Topic: r.Topic, Key: r.Key, Value: r.Value}).FirstErr(); err != nil {
 				t.Fatal(err)
 			}
@@ -382,8 +432,8 @@ func produceTenant(t *testing.T, broker, tenant string) map[string]string {
 	if vals["trace_id"] == "" {
 		t.Fatalf("no trace of %s in the demo traffic", tenant)
 	}
-	t.Logf("tenant %s ids: %v", tenant, vals)
-	return vals
+	t.Logf("tenant %s ids: %v (%d traces)", tenant, vals, len(traces))
+	return vals, traces
 }
 
 // learn keeps the first id of each kind the routes name.
