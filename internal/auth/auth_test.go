@@ -1,9 +1,12 @@
 package auth
 
 import (
+	"context"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -139,5 +142,43 @@ func TestSystemTenantIsReserved(t *testing.T) {
 	entry := Token{ID: "0123456789abcdef", SHA256: strings.Repeat("a", 64), Tenant: "aistream"}
 	if err := entry.validate(); err == nil {
 		t.Error("a token file entry for the system tenant is accepted")
+	}
+}
+
+// SIGHUP reloads even a change the poll cannot see (same size and mtime).
+func TestSIGHUPReloads(t *testing.T) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP) // the test process survives a SIGHUP sent before Watch listens
+	defer signal.Stop(hup)
+	path := filepath.Join(t.TempDir(), "tokens.json")
+	tok1, t1, _ := New("acme", false, "one", time.Now())
+	writeFile(t, path, t1)
+	fi, _ := os.Stat(path)
+	s, err := Open(path, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go s.Watch(ctx, time.Hour)
+	tok2, t2, _ := New("acme", false, "two", t1.Created)
+	writeFile(t, path, t2)
+	if err := os.Chtimes(path, fi.ModTime(), fi.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	if fi2, _ := os.Stat(path); fi2.Size() != fi.Size() {
+		t.Fatalf("sizes differ (%d, %d): the test needs a change the poll cannot see", fi.Size(), fi2.Size())
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_ = syscall.Kill(os.Getpid(), syscall.SIGHUP)
+		_, ok1 := s.Verify(tok1)
+		if _, ok2 := s.Verify(tok2); ok2 && !ok1 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("SIGHUP did not reload the token file")
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
