@@ -148,6 +148,10 @@ type Writer struct {
 	log   zerolog.Logger
 	queue chan Event
 	done  chan struct{}
+	// ctx ends at Close's deadline: a produce blocked on a full producer
+	// buffer (broker down) then gives up and is counted.
+	ctx    context.Context
+	cancel context.CancelFunc
 	wg    sync.WaitGroup
 
 	mu      sync.Mutex
@@ -179,6 +183,7 @@ func NewWriter(base []kgo.Opt, o Options, m *Metrics, log zerolog.Logger) (*Writ
 		return nil, fmt.Errorf("audit producer: %w", err)
 	}
 	w := &Writer{cl: cl, m: m, log: log, queue: make(chan Event, o.Queue), done: make(chan struct{})}
+	w.ctx, w.cancel = context.WithCancel(context.Background())
 	w.wg.Add(1)
 	go w.loop()
 	return w, nil
@@ -220,7 +225,7 @@ func (w *Writer) produce(e Event) {
 	}
 	// Produce blocks while the producer holds MaxBufferedRecords: the
 	// queue in front of it then fills and Record counts the overflow.
-	w.cl.Produce(context.Background(), rec, func(_ *kgo.Record, err error) {
+	w.cl.Produce(w.ctx, rec, func(_ *kgo.Record, err error) {
 		if err != nil {
 			w.drop("produce_failed", err)
 			return
@@ -245,9 +250,12 @@ func (w *Writer) drop(reason string, err error) {
 // the producer; what is not delivered by then is counted as dropped.
 func (w *Writer) Close(ctx context.Context) {
 	close(w.done)
+	stop := context.AfterFunc(ctx, w.cancel)
+	defer stop()
 	w.wg.Wait()
 	if err := w.cl.Flush(ctx); err != nil {
 		w.log.Warn().Err(err).Msg("audit writer closed before every event was delivered")
 	}
+	w.cancel()
 	w.cl.Close() // fails what is still buffered: their callbacks count them
 }
