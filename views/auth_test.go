@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -136,3 +137,37 @@ func TestUnauthenticatedAuditIsRateLimited(t *testing.T) {
 		t.Errorf("%d audit events of %d 401s, want the per-second bound to cut some", n, views.UnauthenticatedPerSecond*3)
 	}
 }
+
+// --insecure-no-auth scopes by X-Tenant-ID and warns once per interval
+// with the number of requests, not once per request.
+func TestInsecureHeaderScopeWarnsPerBatch(t *testing.T) {
+	var buf strings.Builder
+	var mu sync.Mutex
+	log := zerolog.New(zerolog.SyncWriter(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return buf.Write(p)
+	})))
+	s := views.NewServer(zerolog.Nop(), nil, views.InsecureHeaderScope(log, time.Hour))
+	s.Mount(api.Route{Method: "GET", Pattern: "/v1/me", Handle: func(r *api.Request) (any, error) { return r.Scope.Tenant, nil }})
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	for range 5 {
+		req, _ := http.NewRequest("GET", srv.URL+"/v1/me", nil)
+		req.Header.Set(views.TenantHeader, "acme")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("%v %v", resp, err)
+		}
+		resp.Body.Close()
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if n := strings.Count(buf.String(), "WITHOUT authentication"); n != 1 {
+		t.Errorf("%d warnings for 5 requests in one interval, want 1:\n%s", n, buf.String())
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
