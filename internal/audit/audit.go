@@ -152,7 +152,7 @@ type Writer struct {
 	// buffer (broker down) then gives up and is counted.
 	ctx    context.Context
 	cancel context.CancelFunc
-	wg    sync.WaitGroup
+	wg     sync.WaitGroup
 
 	mu      sync.Mutex
 	lastLog time.Time
