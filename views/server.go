@@ -58,6 +58,10 @@ type Server struct {
 	partitions *stream.Partitions
 	// metrics count requests and latency per route; nil without metrics.
 	metrics *stream.Metrics
+	// routes are the mounted read routes, in mount order.
+	routes []api.Route
+	// audit records every /v1 read (nil: none).
+	audit *readAudit
 }
 
 // NewServer returns a server with /healthz, /readyz and /metrics (when m is
@@ -92,7 +96,17 @@ func (s *Server) ReadyWhen(f func() bool) {
 func (s *Server) Mount(routes ...api.Route) {
 	for _, rt := range routes {
 		s.handle(rt.Method, rt.Pattern, s.read(rt))
+		s.mu.Lock()
+		s.routes = append(s.routes, rt)
+		s.mu.Unlock()
 	}
+}
+
+// Routes returns the mounted read routes, in mount order.
+func (s *Server) Routes() []api.Route {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.routes)
 }
 
 // handle registers a handler for method and path; other methods on the
@@ -121,11 +135,19 @@ func (s *Server) handle(method, path string, h http.HandlerFunc) {
 	}))
 }
 
-// read adapts a read route: scope, call, encode.
+// read adapts a read route: scope, call, encode, then audit (after the
+// response is written: the audit never delays a read).
 func (s *Server) read(rt api.Route) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		scope, e, status := s.auth(r)
+		if e == nil && scope.Tenant == "" && !rt.AnyTenant {
+			e, status = &ErrorBody{Error: "tenant_required", Message: "an admin token names the tenant of this route with ?" + TenantParam + "=<tenant>"}, http.StatusBadRequest
+		}
+		defer func() { s.auditRead(rt, r, scope, status) }()
 		if e != nil {
+			if status == http.StatusUnauthorized {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="aistream"`)
+			}
 			WriteJSON(w, status, e)
 			return
 		}
@@ -135,10 +157,12 @@ func (s *Server) read(rt api.Route) http.HandlerFunc {
 			if ae.Kind == api.KindInternal {
 				s.log.Error().Err(err).Str("path", r.URL.Path).Msg("read failed")
 			}
-			WriteError(w, statusOf(ae.Kind), ae.Code, ae.Message)
+			status = statusOf(ae.Kind)
+			WriteError(w, status, ae.Code, ae.Message)
 			return
 		}
-		WriteJSON(w, http.StatusOK, v)
+		status = http.StatusOK
+		WriteJSON(w, status, v)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -65,6 +66,11 @@ func startAistream(t *testing.T, bin, api string, env []string, args ...string) 
 	t.Helper()
 	cmd := exec.Command(bin, append(args, "--http-addr", api)...)
 	cmd.Env = append(append(os.Environ(), "AISTREAM_LOG_LEVEL=info"), env...)
+	if !slices.Contains(args, "--token-file") {
+		// The tests of other concerns read with X-Tenant-ID; auth_integration_test.go
+		// tests authentication and passes --token-file.
+		cmd.Env = append(cmd.Env, "AISTREAM_INSECURE_NO_AUTH=true")
+	}
 	out := &bytes.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {

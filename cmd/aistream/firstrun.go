@@ -17,25 +17,42 @@ import (
 	"github.com/aistream/aistream/views"
 )
 
-// devRequestHeader is the header ("Name: value") the dev banner's ready
-// request sends to read tenant's data. Today that is the X-Tenant-ID header
-// of views.HeaderScope; with bearer tokens it becomes
-// "Authorization: Bearer <tenant's demo token>" (the one place to change).
-var devRequestHeader = func(tenant string) string { return views.TenantHeader + ": " + tenant }
+// devAccess is how dev's ready request reads a tenant's data: the demo
+// token dev created for it, or the X-Tenant-ID header under
+// --insecure-no-auth. With a --token-file of the user's, dev knows no token.
+type devAccess struct {
+	tokens   map[string]string
+	insecure bool
+}
+
+// header is the header ("Name: value") that reads tenant's data, or false
+// when dev has no credentials of tenant's.
+func (a devAccess) header(tenant string) (string, bool) {
+	if tok, ok := a.tokens[tenant]; ok {
+		return "Authorization: Bearer " + tok, true
+	}
+	if a.insecure {
+		return views.TenantHeader + ": " + tenant, true
+	}
+	return "", false
+}
 
 // devProgressEvery is how often dev logs its one-line progress summary.
 const devProgressEvery = 5 * time.Second
 
 // devCurl is a ready-to-paste request for path as tenant.
-func devCurl(apiAddr, tenant, path string) string {
-	return fmt.Sprintf("curl -s -H '%s' http://%s%s", devRequestHeader(tenant), apiAddr, path)
+func devCurl(header, apiAddr, path string) string {
+	return fmt.Sprintf("curl -s -H '%s' http://%s%s", header, apiAddr, path)
 }
 
 // printDevBanner is dev's start banner: where everything is, and the demo's
 // tenants (from internal/demo) when demo traffic runs.
-func printDevBanner(w io.Writer, broker, apiAddr, dataDir string, withDemo bool) {
-	fmt.Fprintf(w, "\n  aistream dev\n    broker:  %s   (e.g. kcat -b %s -L)\n    API:     http://%s/v1/...   (header %s: <tenant>)\n    state:   %s\n",
-		broker, broker, apiAddr, views.TenantHeader, dataDir)
+func printDevBanner(w io.Writer, broker, apiAddr, dataDir string, withDemo bool, tokenLines []string) {
+	fmt.Fprintf(w, "\n  aistream dev\n    broker:  %s   (e.g. kcat -b %s -L)\n    API:     http://%s/v1/...   (Authorization: Bearer <token>; index at /)\n    state:   %s\n",
+		broker, broker, apiAddr, dataDir)
+	for _, l := range tokenLines {
+		fmt.Fprintln(w, "    "+l)
+	}
 	if withDemo {
 		fmt.Fprintf(w, "    tenants: %s   (demo traffic)\n    A ready-to-paste request follows once the first demo trace is served (a few seconds).\n",
 			strings.Join(demo.Tenants(), ", "))
@@ -47,9 +64,14 @@ func printDevBanner(w io.Writer, broker, apiAddr, dataDir string, withDemo bool)
 
 // announceFirstTrace waits until the API serves the trace as tenant, then
 // prints the request that read it. It gives up silently when ctx ends.
-func announceFirstTrace(ctx context.Context, w io.Writer, log zerolog.Logger, apiAddr, tenant, traceID string) {
+func announceFirstTrace(ctx context.Context, w io.Writer, log zerolog.Logger, access devAccess, apiAddr, tenant, traceID string) {
 	path := "/v1/traces/" + traceID
-	name, value, _ := strings.Cut(devRequestHeader(tenant), ": ")
+	header, ok := access.header(tenant)
+	if !ok {
+		fmt.Fprintf(w, "\n  the demo's first trace (tenant %s): curl -s -H 'Authorization: Bearer <a token of %s>' http://%s%s\n\n", tenant, tenant, apiAddr, path)
+		return
+	}
+	name, value, _ := strings.Cut(header, ": ")
 	client := &http.Client{Timeout: 2 * time.Second}
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
@@ -72,7 +94,7 @@ func announceFirstTrace(ctx context.Context, w io.Writer, log zerolog.Logger, ap
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 		resp.Body.Close()
 		if resp.StatusCode == http.StatusOK && len(strings.TrimSpace(string(body))) > 2 {
-			fmt.Fprintf(w, "\n  ready: the demo's first trace (tenant %s) is served; paste this:\n    %s\n\n", tenant, devCurl(apiAddr, tenant, path))
+			fmt.Fprintf(w, "\n  ready: the demo's first trace (tenant %s) is served; paste this:\n    %s\n\n", tenant, devCurl(header, apiAddr, path))
 			return
 		}
 	}

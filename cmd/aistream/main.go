@@ -8,6 +8,7 @@
 //	aistream dead-letters list|replay  print or re-drive rejected messages
 //	aistream loadtest            measure the read API of a running server
 //	aistream bench               benchmark every processor group beside a plain client
+//	aistream tokens create|revoke|list  manage the API's bearer tokens
 package main
 
 import (
@@ -31,6 +32,9 @@ Usage:
   aistream dead-letters replay [flags]  re-drive them to their source topic (a dry run without --execute)
   aistream loadtest [flags]       measure the read API of a running server beside /healthz, idle and under ingest
   aistream bench [flags]          benchmark every processor group against the cluster in KAFKA_*, beside a plain client
+  aistream tokens create --tenant T|--admin [--name N] --token-file F   print a new API token (once)
+  aistream tokens revoke ID --token-file F   revoke a token (servers reload the file within seconds)
+  aistream tokens list --token-file F        print token ids, scopes, names (never the tokens)
 
 Run "aistream <command> -h" for the flags of a command. Every flag also reads
 the environment variable named in its help; a flag given on the command line wins.
@@ -82,6 +86,8 @@ func run(args []string) error {
 		return cmdLoadtest(args[1:])
 	case "bench":
 		return cmdBench(args[1:])
+	case "tokens":
+		return cmdTokens(args[1:])
 	case "-h", "--help", "help":
 		fmt.Fprint(os.Stdout, usage)
 		return nil

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/aistream/aistream/internal/stream"
+	"github.com/aistream/aistream/processors/audit"
 	"github.com/aistream/aistream/processors/contextgraph"
 	"github.com/aistream/aistream/processors/insights"
 	"github.com/aistream/aistream/processors/lineage"
@@ -22,6 +23,7 @@ func modules() []*stream.Module {
 		quality.Module(),
 		insights.Module(),
 		lineage.Module(),
+		audit.Module(),
 	}
 }
 

@@ -481,7 +481,7 @@ func TestIntegrationReplayRefusedWithLiveMember(t *testing.T) {
 	cmd := exec.Command(e.bin, "replay", "--group", "context-grph", "--to-earliest", "--bootstrap-servers", "127.0.0.1:1")
 	out, err := cmd.CombinedOutput()
 	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(string(out), "use one of agent-quality, agent-quality-router, context-graph, insights, query-lineage, responses") {
+	if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(string(out), "use one of "+strings.Join(stream.Names(modules()), ", ")) {
 		t.Errorf("mistyped group: %v\n%s", err, out)
 	}
 	code, got := e.aistream("replay", "--group", "insights", "--to-earliest", "--execute")

@@ -79,9 +79,9 @@ func (s secured) mutualTLS() []string {
 	}
 }
 
-// client is a franz-go client configured from env the way aistream
+// secureClient is a franz-go client configured from env the way aistream
 // configures itself (config.Kafka.Franz), for the test's own records.
-func client(t *testing.T, env []string) *kgo.Client {
+func secureClient(t *testing.T, env []string) *kgo.Client {
 	t.Helper()
 	vars := map[string]string{}
 	for _, kv := range env {
@@ -138,7 +138,7 @@ func endToEnd(t *testing.T, env []string, secret string, more func(p *devProcess
 	if code, out, errOut := runCmd(t, bin, env, "topics", "apply"); code != 0 {
 		t.Fatalf("topics apply: exit %d\n%s%s", code, out, errOut)
 	}
-	cl := client(t, env)
+	cl := secureClient(t, env)
 	// The contract topics are shared with the other tests: start after
 	// their history.
 	kafkatest.StartAtEndWith(t, cl, group, contextgraph.Module())

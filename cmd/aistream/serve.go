@@ -86,6 +86,15 @@ func cmdServe(args []string, dev bool) error {
 	if err != nil {
 		return err
 	}
+	log := newLogger(rt)
+	ctx, stop := signalContext()
+	defer stop()
+	metrics := stream.NewMetrics()
+	// The token file is checked before any side effect, like the settings.
+	authn, devTokens, err := apiAuth(ctx, log, sv, dev, metrics.Registry)
+	if err != nil {
+		return err
+	}
 	// Binding the HTTP address is the last check and comes before any
 	// side effect: an unusable address must not join a consumer group first.
 	ln, err := rt.Listen()
@@ -97,10 +106,7 @@ func cmdServe(args []string, dev bool) error {
 	if err != nil {
 		return err
 	}
-	log := newLogger(rt)
-
-	ctx, stop := signalContext()
-	defer stop()
+	warnInsecure(log, sv)
 
 	if dev {
 		// dev is "start the embedded broker, then run".
@@ -125,7 +131,6 @@ func cmdServe(args []string, dev bool) error {
 	if err != nil {
 		return err
 	}
-	metrics := stream.NewMetrics()
 	env := &stream.Env{
 		Brokers: kc.BootstrapServers, Sarama: sc, StateDir: rt.StateDir, Replication: min(brokers, 3),
 		Log: log, Metrics: metrics,
@@ -140,8 +145,13 @@ func cmdServe(args []string, dev bool) error {
 	}
 	// The HTTP server always runs: /healthz, /readyz and /metrics for every
 	// replica, the /v1 read routes only where --views is on.
-	srv := views.NewServer(log, metrics, views.HeaderScope)
+	srv := views.NewServer(log, metrics, authn)
 	srv.ReadyWhen(runner.Ready)
+	auditW, err := startAudit(kc, log, metrics, srv)
+	if err != nil {
+		return err
+	}
+	defer closeAudit(auditW)
 	if sv.Views {
 		if err := srv.MountModules(prefix, runner.Open, mods...); err != nil {
 			return err
@@ -166,7 +176,11 @@ func cmdServe(args []string, dev bool) error {
 	log.Info().Str("addr", "http://"+ln.Addr().String()).Bool("views", sv.Views).Int("max_conns", httpSrv.Limits().MaxConns).
 		Msg("HTTP listening (/v1/..., /healthz, /readyz, /metrics)")
 	if dev {
-		printDevBanner(os.Stderr, sv.BrokerAddr, ln.Addr().String(), sv.DataDir, *demo)
+		var tokenLines []string
+		if !sv.InsecureNoAuth {
+			tokenLines = devTokenLines(devTokens)
+		}
+		printDevBanner(os.Stderr, sv.BrokerAddr, ln.Addr().String(), sv.DataDir, *demo, tokenLines)
 		g.Go(func() error {
 			reportProgress(runCtx, log, metrics, devProgressEvery)
 			return nil
@@ -175,7 +189,7 @@ func cmdServe(args []string, dev bool) error {
 	if dev && *demo {
 		first := func(tenant, traceID string) {
 			g.Go(func() error {
-				announceFirstTrace(runCtx, os.Stderr, log, ln.Addr().String(), tenant, traceID)
+				announceFirstTrace(runCtx, os.Stderr, log, devAccess{tokens: devTokens, insecure: sv.InsecureNoAuth}, ln.Addr().String(), tenant, traceID)
 				return nil
 			})
 		}

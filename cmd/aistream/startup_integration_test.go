@@ -33,6 +33,11 @@ func TestIntegrationBadSettingsStopStartupBeforeAnySideEffect(t *testing.T) {
 	if err := os.WriteFile(file, []byte("x"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	openTokens := filepath.Join(t.TempDir(), "tokens.json")
+	if err := os.WriteFile(openTokens, []byte(`{"tokens": []}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	secure := func(more ...string) []string { return append([]string{"--insecure-no-auth=false"}, more...) }
 	cases := []struct {
 		name, want string
 		args       []string
@@ -43,6 +48,10 @@ func TestIntegrationBadSettingsStopStartupBeforeAnySideEffect(t *testing.T) {
 		{"group prefix with illegal characters", "KAFKA_CONSUMER_GROUP", []string{"--consumer-group", "bad prefix!"}, nil},
 		{"group prefix too long", "KAFKA_CONSUMER_GROUP", []string{"--consumer-group", strings.Repeat("p", 240)}, nil},
 		{"empty bootstrap servers", "KAFKA_BOOTSTRAP_SERVERS", []string{"--bootstrap-servers", " "}, nil},
+		{"neither token file nor --insecure-no-auth", "AISTREAM_TOKEN_FILE", secure(), nil},
+		{"token file missing", "aistream tokens create", secure("--token-file", file+".none"), nil},
+		{"token file readable by others", "chmod 600", secure("--token-file", openTokens), nil},
+		{"token file not JSON", "is not valid", secure("--token-file", file), nil},
 	}
 	adm := kadm.NewClient(kafkatest.Client(t))
 	for i, c := range cases {
@@ -50,7 +59,7 @@ func TestIntegrationBadSettingsStopStartupBeforeAnySideEffect(t *testing.T) {
 			prefix := fmt.Sprintf("startup-%d-%d", time.Now().UnixNano(), i)
 			args := append([]string{"run", "--bootstrap-servers", brokers, "--state-dir", t.TempDir(), "--http-addr", "127.0.0.1:0", "--consumer-group", prefix}, c.args...)
 			cmd := exec.Command(bin, args...)
-			cmd.Env = append(os.Environ(), c.env...)
+			cmd.Env = append(append(os.Environ(), "AISTREAM_INSECURE_NO_AUTH=true"), c.env...)
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
 			done := make(chan error, 1)

@@ -24,6 +24,7 @@ func cmdTopics(args []string) error {
 	fs := flag.NewFlagSet("aistream topics "+verb, flag.ContinueOnError)
 	kf := config.Bind(fs, os.Getenv, config.Defaults{Bootstrap: "localhost:9092", HTTPAddr: "-", StateDir: "-"})
 	mods := bindModules(fs)
+	actor := fs.String("actor", "", "apply: who applies, for the audit event (default: the OS user)")
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
@@ -72,6 +73,9 @@ func cmdTopics(args []string) error {
 			fmt.Println("drift (not fixed: changing it moves keys or data; decide by hand): " + d.String())
 		}
 		fmt.Printf("%d topics checked, %d created\n", len(rep.plan.Topics), len(rep.created))
+		if err := auditTopicsApply(kc, *actor, rep); err != nil {
+			return err
+		}
 		if len(rep.drifts) > 0 {
 			return &exitError{code: 1, err: fmt.Errorf("%d drift(s) left", len(rep.drifts))}
 		}

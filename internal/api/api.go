@@ -18,9 +18,15 @@ import (
 )
 
 // Scope is who is asking: every read is scoped to one tenant. It comes from
-// the request's credentials, never from the route's parameters.
+// the request's credentials, never from the route's parameters; only an
+// admin may name the tenant (views takes it from ?tenant=).
 type Scope struct {
 	Tenant string
+	// Admin is the admin scope: every tenant's data, one named per request.
+	Admin bool
+	// Actor is who asks, for the audit trail: the token's public id, never
+	// the token.
+	Actor string
 }
 
 // Route is one read of a read model, e.g. Method "GET" and Pattern
@@ -30,7 +36,10 @@ type Route struct {
 	Pattern string
 	// Summary is a one-line description for the route index and docs.
 	Summary string
-	Handle  func(*Request) (any, error)
+	// AnyTenant marks a route an admin may call without naming a tenant
+	// (Scope.Tenant empty then means every tenant's).
+	AnyTenant bool
+	Handle    func(*Request) (any, error)
 }
 
 // Request is one scoped read.

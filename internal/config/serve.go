@@ -17,6 +17,12 @@ type Serve struct {
 	// Dev only (BindServe with dev): the embedded broker.
 	DataDir    string // its log, and the default state directory beneath it
 	BrokerAddr string // where it listens, host:port
+	// TokenFile is the API's token file (see internal/auth); empty only
+	// with InsecureNoAuth, or in dev (which then creates one).
+	TokenFile string
+	// InsecureNoAuth serves /v1 without authentication, scoped by the
+	// X-Tenant-ID header.
+	InsecureNoAuth bool
 }
 
 var (
@@ -25,7 +31,19 @@ var (
 	sApplyTopics = setting{"AISTREAM_APPLY_TOPICS", "apply-topics", "create missing topics at start; false only checks them"}
 	sDataDir     = setting{"AISTREAM_DATA_DIR", "data-dir", "directory of the embedded broker's log and the local state; kept across restarts"}
 	sBrokerAddr  = setting{"AISTREAM_BROKER_ADDR", "broker-addr", "where the embedded broker listens"}
+	sTokenFile   = setting{"AISTREAM_TOKEN_FILE", "token-file", "JSON file of the API's hashed bearer tokens (\"aistream tokens create\" writes it); reloaded when it changes"}
+	sInsecure    = setting{"AISTREAM_INSECURE_NO_AUTH", "insecure-no-auth", "serve /v1 WITHOUT authentication, scoped by the X-Tenant-ID header (any client reads any tenant)"}
 )
+
+// BindTokenFile registers --token-file (AISTREAM_TOKEN_FILE) on fs.
+func BindTokenFile(fs *flag.FlagSet, env func(string) string) *string {
+	if env == nil {
+		env = os.Getenv
+	}
+	p := new(string)
+	sTokenFile.bindString(fs, env, p, "")
+	return p
+}
 
 // ServeFlags binds the serving commands' flags; call Resolve after fs.Parse.
 type ServeFlags struct {
@@ -33,6 +51,8 @@ type ServeFlags struct {
 	processors          string
 	views, applyTopics  bool
 	dataDir, brokerAddr string
+	tokenFile           *string
+	insecure            bool
 	fs                  *flag.FlagSet
 	envErrs             []envErr
 }
@@ -65,6 +85,8 @@ func BindServe(fs *flag.FlagSet, env func(string) string, dev bool) *ServeFlags 
 	str(&f.processors, sProcessors, "all")
 	boolean(&f.views, sViews, true)
 	boolean(&f.applyTopics, sApplyTopics, true)
+	f.tokenFile = BindTokenFile(fs, env)
+	boolean(&f.insecure, sInsecure, false)
 	if dev {
 		str(&f.dataDir, sDataDir, ".aistream-dev")
 		str(&f.brokerAddr, sBrokerAddr, "127.0.0.1:9092")
@@ -76,11 +98,18 @@ func BindServe(fs *flag.FlagSet, env func(string) string, dev bool) *ServeFlags 
 // fix. In dev it creates the data directory if it is missing (and a file in
 // it, to check it is writable).
 func (f *ServeFlags) Resolve() (Serve, error) {
-	s := Serve{Processors: f.processors, Views: f.views, ApplyTopics: f.applyTopics, DataDir: f.dataDir, BrokerAddr: f.brokerAddr}
+	s := Serve{Processors: f.processors, Views: f.views, ApplyTopics: f.applyTopics, DataDir: f.dataDir, BrokerAddr: f.brokerAddr,
+		TokenFile: *f.tokenFile, InsecureNoAuth: f.insecure}
 	for _, e := range f.envErrs {
 		if !isSet(f.fs, e.flag) {
 			return s, e.err
 		}
+	}
+	switch {
+	case s.TokenFile != "" && s.InsecureNoAuth:
+		return s, &Error{Setting: sInsecure.name(), Want: "it contradicts " + sTokenFile.name() + ": give one of them"}
+	case s.TokenFile == "" && !s.InsecureNoAuth && !f.dev && s.Views:
+		return s, &Error{Setting: sTokenFile.name(), Want: "the API needs a token file: create one with \"aistream tokens create --tenant T --token-file F\" and pass --token-file F, or run without authentication with --insecure-no-auth"}
 	}
 	if !f.dev {
 		return s, nil

@@ -20,12 +20,18 @@ func resolveServe(t *testing.T, dev bool, env map[string]string, args ...string)
 }
 
 func TestServeDefaultsEnvAndFlags(t *testing.T) {
-	s, err := resolveServe(t, false, nil)
+	s, err := resolveServe(t, false, map[string]string{"AISTREAM_TOKEN_FILE": "/etc/aistream/tokens.json"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s != (Serve{Processors: "all", Views: true, ApplyTopics: true}) {
+	if s != (Serve{Processors: "all", Views: true, ApplyTopics: true, TokenFile: "/etc/aistream/tokens.json"}) {
 		t.Errorf("run defaults: %+v", s)
+	}
+	if s, err = resolveServe(t, false, nil, "--insecure-no-auth"); err != nil || !s.InsecureNoAuth {
+		t.Errorf("--insecure-no-auth: %+v %v", s, err)
+	}
+	if _, err = resolveServe(t, false, nil, "--views=false"); err != nil {
+		t.Errorf("a processors-only replica needs no token file: %v", err)
 	}
 	data := filepath.Join(t.TempDir(), "dev")
 	s, err = resolveServe(t, true,
@@ -55,6 +61,10 @@ func TestServeRejections(t *testing.T) {
 		env  map[string]string
 		want string
 	}{
+		{"no token file, no --insecure-no-auth", false, nil,
+			`AISTREAM_TOKEN_FILE (--token-file): the API needs a token file: create one with "aistream tokens create --tenant T --token-file F" and pass --token-file F, or run without authentication with --insecure-no-auth`},
+		{"token file and --insecure-no-auth", false, map[string]string{"AISTREAM_TOKEN_FILE": "t.json", "AISTREAM_INSECURE_NO_AUTH": "true"},
+			`AISTREAM_INSECURE_NO_AUTH (--insecure-no-auth): it contradicts AISTREAM_TOKEN_FILE (--token-file): give one of them`},
 		{"views not a boolean", false, map[string]string{"AISTREAM_VIEWS": "yes please"},
 			`AISTREAM_VIEWS (--views)="yes please" is not valid: use true or false`},
 		{"apply-topics not a boolean", false, map[string]string{"AISTREAM_APPLY_TOPICS": "sometimes"},

@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/aistream/aistream/codecs"
+	"github.com/aistream/aistream/internal/audit"
 	"github.com/aistream/aistream/topology"
 )
 
@@ -18,7 +19,7 @@ import (
 // one tenant's data; the records it re-drives keep their own tenants).
 const (
 	AuditAction = "dead-letters.replay"
-	AuditTenant = "aistream"
+	AuditTenant = audit.SystemTenant
 )
 
 // AuditRecord is the audit.recorded event of one executed replay of plan,

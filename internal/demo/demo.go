@@ -193,3 +193,6 @@ func (g *Generator) malformed(tenant, traceID string, now time.Time) Record {
 }
 
 func round(f float64) float64 { return float64(int(f*1000)) / 1000 }
+
+// Agents returns the demo's agents.
+func Agents() []string { return append([]string(nil), agents...) }

@@ -11,12 +11,13 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/aistream/aistream/codecs"
+	"github.com/aistream/aistream/internal/audit"
 	"github.com/aistream/aistream/topology"
 )
 
 // AuditTenant is the tenant_id of the audit events of replays: a replay
 // acts on the deployment, for every tenant at once.
-const AuditTenant = "aistream"
+const AuditTenant = audit.SystemTenant
 
 // AuditEventID is the event_id of the plan's audit event: derived from the
 // plan (target, every partition's move), so retrying one replay records it

@@ -1,0 +1,161 @@
+package audit_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/lovoo/goka/tester"
+
+	"github.com/aistream/aistream/codecs"
+	"github.com/aistream/aistream/internal/api"
+	"github.com/aistream/aistream/internal/kafkatest"
+	"github.com/aistream/aistream/internal/stream"
+	"github.com/aistream/aistream/processors/audit"
+	"github.com/aistream/aistream/topology"
+)
+
+const prefix = "test"
+
+type harness struct {
+	t    *testing.T
+	tt   *tester.Tester
+	dead *tester.QueueTracker
+	q    audit.Query
+}
+
+func newHarness(t *testing.T, c audit.Config) *harness {
+	t.Helper()
+	tt := tester.New(t)
+	kafkatest.RunModuleOnTester(t, tt, prefix, audit.NewModule(c))
+	h := &harness{t: t, tt: tt, dead: tt.NewQueueTracker(topology.DeadLetters)}
+	h.q = audit.NewQuery(table{tt})
+	return h
+}
+
+// table reads the tester's group table like a view.
+type table struct{ tt *tester.Tester }
+
+func (t table) Get(key string) (any, error) {
+	v := t.tt.TableValue(stream.Prefix(prefix).Table(audit.Name), key)
+	if v == nil {
+		return nil, nil
+	}
+	return v, nil
+}
+func (table) Recovered() bool { return true }
+
+var base = time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+
+func rec(t *testing.T, id, tenant string, at time.Time, actor, outcome string) []byte {
+	t.Helper()
+	b, err := codecs.Encode(codecs.Envelope{EventID: id, EventType: codecs.TypeAudit, TenantID: tenant, Timestamp: codecs.NewTime(at), Source: "ai-service"},
+		codecs.Audit{Actor: actor, Action: "read", Resource: "GET /v1/traces/" + id, Outcome: outcome})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func (h *harness) list(tenant string, f audit.Filter) *audit.List {
+	h.t.Helper()
+	if f.Limit == 0 {
+		f.Limit = 100
+	}
+	l, err := h.q.List(tenant, f)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return l
+}
+
+func ids(l *audit.List) []string {
+	var out []string
+	for _, e := range l.Events {
+		out = append(out, e.EventID)
+	}
+	return out
+}
+
+func TestAuditIndexesPerTenantNewestFirstAcrossBuckets(t *testing.T) {
+	h := newHarness(t, audit.DefaultConfig())
+	// Across three buckets, out of order, one redelivered, one foreign tenant.
+	h.tt.Consume(topology.AuditEvents, "acme", rec(t, "a2", "acme", base.Add(15*time.Minute), "tok1", "success"))
+	h.tt.Consume(topology.AuditEvents, "acme", rec(t, "a1", "acme", base, "tok1", "denied"))
+	h.tt.Consume(topology.AuditEvents, "acme", rec(t, "a3", "acme", base.Add(25*time.Minute), "tok2", "success"))
+	h.tt.Consume(topology.AuditEvents, "acme", rec(t, "a2", "acme", base.Add(15*time.Minute), "tok1", "success"))
+	h.tt.Consume(topology.AuditEvents, "globex", rec(t, "g1", "globex", base.Add(time.Minute), "tok9", "success"))
+
+	if got := fmt.Sprint(ids(h.list("acme", audit.Filter{}))); got != "[a3 a2 a1]" {
+		t.Errorf("acme: %s, want [a3 a2 a1] (newest first, the redelivery once, no globex)", got)
+	}
+	if got := fmt.Sprint(ids(h.list("globex", audit.Filter{}))); got != "[g1]" {
+		t.Errorf("globex: %s", got)
+	}
+	if got := fmt.Sprint(ids(h.list("acme", audit.Filter{Actor: "tok1"}))); got != "[a2 a1]" {
+		t.Errorf("actor filter: %s", got)
+	}
+	if got := fmt.Sprint(ids(h.list("acme", audit.Filter{Outcome: "denied"}))); got != "[a1]" {
+		t.Errorf("outcome filter: %s", got)
+	}
+	if got := fmt.Sprint(ids(h.list("acme", audit.Filter{Since: base.Add(10 * time.Minute), Until: base.Add(20 * time.Minute)}))); got != "[a2]" {
+		t.Errorf("since/until: %s", got)
+	}
+	// Pages of one: a3, a2, a1, then no cursor.
+	var seen []string
+	f := audit.Filter{Limit: 1}
+	for range 5 {
+		l := h.list("acme", f)
+		seen = append(seen, ids(l)...)
+		if l.NextCursor == "" {
+			break
+		}
+		f.Cursor = l.NextCursor
+	}
+	if got := fmt.Sprint(seen); got != "[a3 a2 a1]" {
+		t.Errorf("pages: %s", got)
+	}
+	if _, err := h.q.List("acme", audit.Filter{Limit: 1, Cursor: "!!"}); api.AsError(err).Kind != api.KindInvalid {
+		t.Errorf("bad cursor: %v", err)
+	}
+	if h.dead.Hwm() != 0 {
+		t.Errorf("%d dead letters from valid input", h.dead.Hwm())
+	}
+}
+
+func TestAuditBoundsABucketAndDeadLettersBadRecords(t *testing.T) {
+	h := newHarness(t, audit.Config{MaxPerKey: 2})
+	// Four events of one key (same bucket and shard), one of another shard.
+	var same []string
+	for i := 0; len(same) < 4; i++ {
+		if id := fmt.Sprintf("e%d", i); audit.ShardOf(id) == audit.ShardOf("e0") {
+			same = append(same, id)
+		}
+	}
+	other := "x0"
+	for i := 0; audit.ShardOf(other) == audit.ShardOf("e0"); i++ {
+		other = fmt.Sprintf("x%d", i)
+	}
+	for i, id := range same {
+		h.tt.Consume(topology.AuditEvents, "acme", rec(t, id, "acme", base.Add(time.Duration(i)*time.Second), "tok", "success"))
+	}
+	h.tt.Consume(topology.AuditEvents, "acme", rec(t, other, "acme", base.Add(-time.Second), "tok", "success"))
+	l := h.list("acme", audit.Filter{})
+	if got, want := fmt.Sprint(ids(l)), fmt.Sprint([]string{same[3], same[2], other}); got != want || l.Dropped != 2 {
+		t.Errorf("bounded key: %s dropped %d, want %s dropped 2", got, l.Dropped, want)
+	}
+	bad := [][]byte{
+		[]byte(`{"event_id": "x"`),
+		rec(t, "bad-outcome", "acme", base, "tok", "success")[:0],
+		[]byte(`{"event_id":"w","event_type":"feedback.submitted","tenant_id":"acme","timestamp":"2025-03-15T10:00:00Z","source":"s","data":{}}`),
+	}
+	for _, b := range bad {
+		h.tt.Consume(topology.AuditEvents, "acme", b)
+	}
+	if n := h.dead.Hwm(); n != int64(len(bad)) {
+		t.Errorf("%d dead letters, want %d", n, len(bad))
+	}
+	if got := fmt.Sprint(ids(h.list("acme", audit.Filter{}))); got != fmt.Sprint(ids(l)) {
+		t.Errorf("bad records changed the view: %s", got)
+	}
+}
