@@ -1,0 +1,134 @@
+package api
+
+import (
+	"encoding/base64"
+	"slices"
+	"strings"
+
+	"github.com/lovoo/goka"
+)
+
+// Pagination bounds of every list route: limit defaults to DefaultLimit and
+// may go up to MaxLimit.
+const (
+	DefaultLimit = 50
+	MaxLimit     = 500
+)
+
+// Ranger is a Table that iterates a key range, as goka's View does (one
+// leveldb range per partition). PrefixPage needs it.
+type Ranger interface {
+	IteratorWithRange(start, limit string) (goka.Iterator, error)
+}
+
+// Page is the pagination of one list request: Limit items after Cursor.
+type Page struct {
+	Limit int
+	// After is the position the decoded cursor names; "" for the first page.
+	After string
+}
+
+// PageOf reads limit and cursor. A cursor is opaque to clients: it is the
+// next_cursor of the previous page of the same route and tenant; anything
+// else is 400 bad_cursor.
+func (r *Request) PageOf() (Page, error) {
+	limit, err := r.Int("limit", DefaultLimit, 1, MaxLimit)
+	if err != nil {
+		return Page{}, err
+	}
+	p := Page{Limit: limit}
+	if c := r.Query.Get("cursor"); c != "" {
+		b, err := base64.RawURLEncoding.DecodeString(c)
+		if err != nil || len(b) == 0 {
+			return Page{}, Invalid("bad_cursor", "cursor is not a next_cursor of this endpoint; omit it for the first page")
+		}
+		p.After = string(b)
+	}
+	return p, nil
+}
+
+// Cursor encodes position as an opaque next_cursor.
+func Cursor(position string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(position))
+}
+
+// KeyValue is one entry of a key range.
+type KeyValue[T any] struct {
+	Key   string
+	Value *T
+}
+
+// PrefixPage returns up to p.Limit entries of t whose keys start with prefix
+// and sort after p.After, in key order, and the next_cursor ("" on the last
+// page). It reads only the keys in the prefix's range (O(matches) keys, not
+// the table) and decodes only the page's values. A cursor outside the
+// prefix (another route's or another tenant's) is 400 bad_cursor.
+func PrefixPage[T any](t Table, prefix string, p Page) ([]KeyValue[T], string, error) {
+	if !t.Recovered() {
+		return nil, "", ErrNotReady
+	}
+	rg, ok := t.(Ranger)
+	if !ok {
+		return nil, "", &Error{Kind: KindInternal, Code: "view_error", Message: "this table cannot be listed"}
+	}
+	start := prefix
+	if p.After != "" {
+		if !strings.HasPrefix(p.After, prefix) {
+			return nil, "", Invalid("bad_cursor", "cursor is not a next_cursor of this list; omit it for the first page")
+		}
+		start = p.After + "\x00"
+	}
+	it, err := rg.IteratorWithRange(start, prefixEnd(prefix))
+	if err != nil {
+		return nil, "", err
+	}
+	defer it.Release()
+	// The iterator concatenates the partitions' ranges: keep the smallest
+	// Limit+1 keys (sorted, bounded), whatever the order they come in.
+	keys := make([]string, 0, p.Limit+1)
+	for it.Next() {
+		k := it.Key()
+		if k <= p.After || !strings.HasPrefix(k, prefix) {
+			continue
+		}
+		if len(keys) == p.Limit+1 && k >= keys[p.Limit] {
+			continue
+		}
+		i, _ := slices.BinarySearch(keys, k)
+		if len(keys) == p.Limit+1 {
+			keys = keys[:p.Limit]
+		}
+		keys = slices.Insert(keys, i, k)
+	}
+	if err := it.Err(); err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(keys) > p.Limit {
+		keys = keys[:p.Limit]
+		next = Cursor(keys[len(keys)-1])
+	}
+	out := make([]KeyValue[T], 0, len(keys))
+	for _, k := range keys {
+		v, err := Lookup[T](t, k)
+		if err != nil {
+			return nil, "", err
+		}
+		if v != nil { // deleted between the range and the read
+			out = append(out, KeyValue[T]{Key: k, Value: v})
+		}
+	}
+	return out, next, nil
+}
+
+// prefixEnd is the smallest key after every key with prefix ("" when none).
+func prefixEnd(prefix string) string {
+	b := []byte(prefix)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] < 0xff {
+			b[i]++
+			return string(b[:i+1])
+		}
+	}
+	return ""
+}
