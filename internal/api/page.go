@@ -16,9 +16,17 @@ const (
 )
 
 // Ranger is a Table that iterates a key range, as goka's View does (one
-// leveldb range per partition). PrefixPage needs it.
+// leveldb range per partition, merged in key order). PrefixPage needs it.
 type Ranger interface {
 	IteratorWithRange(start, limit string) (goka.Iterator, error)
+}
+
+// UnsortedRanger is a Ranger whose ranges are not in key order: goka's
+// tester keeps tables in memory in insertion order. PrefixPage then reads
+// the whole range instead of stopping after the page.
+type UnsortedRanger interface {
+	Ranger
+	UnsortedRanges()
 }
 
 // Page is the pagination of one list request: Limit items after Cursor.
@@ -60,8 +68,9 @@ type KeyValue[T any] struct {
 
 // PrefixPage returns up to p.Limit entries of t whose keys start with prefix
 // and sort after p.After, in key order, and the next_cursor ("" on the last
-// page). It reads only the keys in the prefix's range (O(matches) keys, not
-// the table) and decodes only the page's values. A cursor outside the
+// page). goka's views merge their partitions' leveldb ranges in key order,
+// so it reads p.Limit+1 keys of the range (never the table, nor the rest of
+// the tenant) and decodes only the page's values. A cursor outside the
 // prefix (another route's or another tenant's) is 400 bad_cursor.
 func PrefixPage[T any](t Table, prefix string, p Page) ([]KeyValue[T], string, error) {
 	if !t.Recovered() {
@@ -83,10 +92,11 @@ func PrefixPage[T any](t Table, prefix string, p Page) ([]KeyValue[T], string, e
 		return nil, "", err
 	}
 	defer it.Release()
-	// The iterator concatenates the partitions' ranges: keep the smallest
-	// Limit+1 keys (sorted, bounded), whatever the order they come in.
+	_, unsorted := t.(UnsortedRanger)
+	// Keep the smallest Limit+1 keys (sorted, bounded); a sorted range ends
+	// there.
 	keys := make([]string, 0, p.Limit+1)
-	for it.Next() {
+	for (unsorted || len(keys) <= p.Limit) && it.Next() {
 		k := it.Key()
 		if k <= p.After || !strings.HasPrefix(k, prefix) {
 			continue
