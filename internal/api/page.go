@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/base64"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -73,6 +74,23 @@ type KeyValue[T any] struct {
 // the tenant) and decodes only the page's values. A cursor outside the
 // prefix (another route's or another tenant's) is 400 bad_cursor.
 func PrefixPage[T any](t Table, prefix string, p Page) ([]KeyValue[T], string, error) {
+	return RangePage[T](t, Range{Prefix: prefix}, p)
+}
+
+// Range is the part of a table a list reads: keys with Prefix, below End
+// when set (End itself excluded), those Keep accepts when set.
+type Range struct {
+	Prefix string
+	End    string
+	Keep   func(key string, value any) bool
+	// MaxScan bounds the entries Keep may reject in one page (0: 10,000);
+	// a page that reaches it ends early, with a next_cursor to go on from.
+	MaxScan int
+}
+
+// RangePage is PrefixPage over r: with Keep, it decodes the entries it
+// scans and stops after p.Limit+1 kept or r.MaxScan scanned.
+func RangePage[T any](t Table, r Range, p Page) ([]KeyValue[T], string, error) {
 	if !t.Recovered() {
 		return nil, "", ErrNotReady
 	}
@@ -80,29 +98,54 @@ func PrefixPage[T any](t Table, prefix string, p Page) ([]KeyValue[T], string, e
 	if !ok {
 		return nil, "", &Error{Kind: KindInternal, Code: "view_error", Message: "this table cannot be listed"}
 	}
-	start := prefix
+	start := r.Prefix
 	if p.After != "" {
-		if !strings.HasPrefix(p.After, prefix) {
+		if !strings.HasPrefix(p.After, r.Prefix) {
 			return nil, "", Invalid("bad_cursor", "cursor is not a next_cursor of this list; omit it for the first page")
 		}
 		start = p.After + "\x00"
 	}
-	it, err := rg.IteratorWithRange(start, prefixEnd(prefix))
+	end := prefixEnd(r.Prefix)
+	if r.End != "" && (end == "" || r.End < end) {
+		end = r.End
+	}
+	if end != "" && start >= end {
+		return []KeyValue[T]{}, "", nil
+	}
+	maxScan := r.MaxScan
+	if maxScan <= 0 {
+		maxScan = 10000
+	}
+	it, err := rg.IteratorWithRange(start, end)
 	if err != nil {
 		return nil, "", err
 	}
 	defer it.Release()
 	_, unsorted := t.(UnsortedRanger)
 	// Keep the smallest Limit+1 keys (sorted, bounded); a sorted range ends
-	// there.
+	// there, or where the scan bound stops it.
 	keys := make([]string, 0, p.Limit+1)
+	scanned, stoppedAt := 0, ""
 	for (unsorted || len(keys) <= p.Limit) && it.Next() {
 		k := it.Key()
-		if k <= p.After || !strings.HasPrefix(k, prefix) {
+		if k <= p.After || !strings.HasPrefix(k, r.Prefix) || (end != "" && k >= end) {
 			continue
 		}
 		if len(keys) == p.Limit+1 && k >= keys[p.Limit] {
 			continue
+		}
+		if r.Keep != nil {
+			v, err := it.Value()
+			if err != nil {
+				return nil, "", fmt.Errorf("read %q: %w", k, err)
+			}
+			if !r.Keep(k, v) {
+				if scanned++; !unsorted && scanned >= maxScan {
+					stoppedAt = k
+					break
+				}
+				continue
+			}
 		}
 		i, _ := slices.BinarySearch(keys, k)
 		if len(keys) == p.Limit+1 {
@@ -114,9 +157,12 @@ func PrefixPage[T any](t Table, prefix string, p Page) ([]KeyValue[T], string, e
 		return nil, "", err
 	}
 	next := ""
-	if len(keys) > p.Limit {
+	switch {
+	case len(keys) > p.Limit:
 		keys = keys[:p.Limit]
 		next = Cursor(keys[len(keys)-1])
+	case stoppedAt != "":
+		next = Cursor(stoppedAt)
 	}
 	out := make([]KeyValue[T], 0, len(keys))
 	for _, k := range keys {
