@@ -11,6 +11,8 @@
 # Environment (all optional):
 #   AISTREAM_PYTHON          venv interpreter with schemathesis (scripts/python-venv.sh)
 #   AISTREAM_FUZZ_EXAMPLES   examples per operation (60)
+#   AISTREAM_FUZZ_CALLER     tenant whose credentials A's requests carry (A; a
+#                            self-test of the cross-tenant check sets B)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -56,14 +58,20 @@ log "starting aistream dev --demo at $BASE (broker $BROKER, data $work/data)"
 "$BIN" dev --demo --demo-rate 50 --http-addr "$HTTP" --broker-addr "$BROKER" --data-dir "$work/data" >"$work/dev.log" 2>&1 &
 pid=$!
 
-mapfile -t AUTH_A < <(api_auth_args "$TENANT_A")
+# AISTREAM_FUZZ_CALLER (tenant B, say) sends A's requests with other
+# credentials: the run must then fail, which shows the check can.
+mapfile -t AUTH_A < <(api_auth_args "${AISTREAM_FUZZ_CALLER:-$TENANT_A}")
 mapfile -t AUTH_B < <(api_auth_args "$TENANT_B")
 
-# ids_of_b prints tenant B's ids the routes return to B.
-ids_of_b() {
-	curl -fsS "${AUTH_B[@]}" "$BASE/v1/insights?limit=500" |
+# ids_of AUTH... prints the ids the discovery routes return to the
+# credentials given: the tenant's traces and insights.
+ids_of() {
+	curl -fsS "$@" "$BASE/v1/traces?limit=500" |
+		"$PY" -c 'import json,sys; [print(t["trace_id"]) for t in json.load(sys.stdin)["traces"]]'
+	curl -fsS "$@" "$BASE/v1/insights?limit=500" |
 		"$PY" -c 'import json,sys; [print(i["insight_id"]) for i in json.load(sys.stdin)["insights"]]'
 }
+ids_of_b() { ids_of "${AUTH_B[@]}"; }
 
 deadline=$((SECONDS + 120))
 until curl -fsS -o /dev/null "$BASE/readyz" 2>/dev/null && [[ -n "$(ids_of_b 2>/dev/null)" ]]; do
@@ -72,12 +80,13 @@ until curl -fsS -o /dev/null "$BASE/readyz" 2>/dev/null && [[ -n "$(ids_of_b 2>/
 	sleep 1
 done
 ids_of_b >"$work/foreign-ids"
+ids_of "${AUTH_A[@]}" >"$work/own-ids"
 log "$(wc -l <"$work/foreign-ids") ids of $TENANT_B to probe as $TENANT_A"
 
 # GET /v1/audit is documented ahead of the audit processor: excluded until
 # it is mounted (views/openapi_test.go's documentedNotMounted).
 log "schemathesis $("$ST" --version | awk '{print $NF}')"
-AISTREAM_FUZZ_TENANT="$TENANT_A" AISTREAM_FUZZ_FOREIGN_IDS="$work/foreign-ids" \
+AISTREAM_FUZZ_TENANT="$TENANT_A" AISTREAM_FUZZ_FOREIGN_IDS="$work/foreign-ids" AISTREAM_FUZZ_OWN_IDS="$work/own-ids" \
 	SCHEMATHESIS_HOOKS=api_fuzz_hooks PYTHONPATH="$PWD/scripts" \
 	"$ST" run views/openapi.yaml --url "$BASE" "${AUTH_A[@]}" \
 	--checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,no_cross_tenant_data \

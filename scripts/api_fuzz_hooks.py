@@ -14,8 +14,16 @@ import schemathesis
 from hypothesis import strategies as st
 
 TENANT = os.environ["AISTREAM_FUZZ_TENANT"]
-with open(os.environ["AISTREAM_FUZZ_FOREIGN_IDS"], encoding="utf-8") as f:
-    FOREIGN = sorted({line.strip() for line in f if line.strip()})
+
+
+def _ids(var):
+    with open(os.environ[var], encoding="utf-8") as f:
+        return sorted({line.strip() for line in f if line.strip()})
+
+
+FOREIGN = _ids("AISTREAM_FUZZ_FOREIGN_IDS")
+# A's own ids let the fuzzer reach the routes' data, not only their 404s.
+OWN = sorted(set(_ids("AISTREAM_FUZZ_OWN_IDS")) - set(FOREIGN))
 
 # Path parameters that name a tenant's entity, and which of B's ids fit them.
 ID_PARAMS = {"trace_id": "trace", "response_id": "resp", "agent": "", "dataset": "", "other": ""}
@@ -23,13 +31,17 @@ ID_PARAMS = {"trace_id": "trace", "response_id": "resp", "agent": "", "dataset":
 
 @schemathesis.hook
 def flatmap_path_parameters(context, path_parameters):
-    """Sometimes ask for one of tenant B's ids instead of a generated one."""
+    """Sometimes ask for one of tenant B's ids, or one of A's, instead of a
+    generated one."""
     names = [n for n in (path_parameters or {}) if n in ID_PARAMS]
     if not names or not FOREIGN:
         return st.just(path_parameters)
-    foreign = st.sampled_from(FOREIGN).flatmap(
-        lambda i: st.sampled_from(names).map(lambda n: {**path_parameters, n: i}))
-    return st.one_of(st.just(path_parameters), foreign)
+    choices = [st.just(path_parameters)]
+    for ids in (FOREIGN, OWN):
+        if ids:
+            choices.append(st.sampled_from(ids).flatmap(
+                lambda i: st.sampled_from(names).map(lambda n: {**path_parameters, n: i})))
+    return st.one_of(*choices)
 
 
 def _walk(v, path="$"):
