@@ -86,9 +86,12 @@ log "$(wc -l <"$work/foreign-ids") ids of $TENANT_B to probe as $TENANT_A"
 # GET /v1/audit is documented ahead of the audit processor: excluded until
 # it is mounted (views/openapi_test.go's documentedNotMounted).
 log "schemathesis $("$ST" --version | awk '{print $NF}')"
+# It runs in the work directory: its example database stays out of the repo.
+repo="$PWD"
+cd "$work"
 AISTREAM_FUZZ_TENANT="$TENANT_A" AISTREAM_FUZZ_FOREIGN_IDS="$work/foreign-ids" AISTREAM_FUZZ_OWN_IDS="$work/own-ids" \
-	SCHEMATHESIS_HOOKS=api_fuzz_hooks PYTHONPATH="$PWD/scripts" \
-	"$ST" run views/openapi.yaml --url "$BASE" "${AUTH_A[@]}" \
+	SCHEMATHESIS_HOOKS=api_fuzz_hooks PYTHONPATH="$repo/scripts" \
+	"$ST" run "$repo/views/openapi.yaml" --url "$BASE" "${AUTH_A[@]}" \
 	--checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,no_cross_tenant_data \
 	--exclude-path /v1/audit \
 	--phases examples,coverage,fuzzing \

@@ -2,8 +2,12 @@ package views
 
 import (
 	_ "embed"
+	"fmt"
+	"html"
+	"io"
 	"net/http"
 	"slices"
+	"strings"
 )
 
 // OpenAPIPath is where the server serves its OpenAPI document.
@@ -44,6 +48,22 @@ func (s *Server) Routes() []IndexRoute {
 	return slices.Clone(s.index)
 }
 
-func (s *Server) serveIndex(w http.ResponseWriter, _ *http.Request) {
-	WriteJSON(w, http.StatusOK, Index{Routes: s.Routes(), OpenAPI: OpenAPIPath})
+// serveIndex answers JSON, or a small HTML page of the same routes when the
+// client asks for text/html (a browser).
+func (s *Server) serveIndex(w http.ResponseWriter, r *http.Request) {
+	if !strings.Contains(r.Header.Get("Accept"), "text/html") {
+		WriteJSON(w, http.StatusOK, Index{Routes: s.Routes(), OpenAPI: OpenAPIPath})
+		return
+	}
+	var b strings.Builder
+	b.WriteString("<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>aistream API</title></head><body>\n<h1>aistream API</h1>\n")
+	fmt.Fprintf(&b, "<p>OpenAPI document: <a href=\"%s\">%s</a>. <code>/v1</code> routes need credentials.</p>\n<table>\n<tr><th>method</th><th>path</th><th>summary</th></tr>\n", OpenAPIPath, OpenAPIPath)
+	for _, rt := range s.Routes() {
+		fmt.Fprintf(&b, "<tr><td>%s</td><td><code>%s</code></td><td>%s</td></tr>\n",
+			html.EscapeString(rt.Method), html.EscapeString(rt.Path), html.EscapeString(rt.Summary))
+	}
+	b.WriteString("</table>\n</body></html>\n")
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	_, _ = io.WriteString(w, b.String())
 }

@@ -170,54 +170,56 @@ var conformanceCases = []struct {
 	path   string
 	tenant string
 	status int
+	accept string
 }{
-	{"/", "", 200},
-	{"/openapi.yaml", "", 200},
-	{"/healthz", "", 200},
-	{"/readyz", "", 200},
-	{"/metrics", "", 200},
-	{"/v1/traces/tr-acme", "acme", 200},
-	{"/v1/traces/tr-globex", "acme", 404},
-	{"/v1/traces/tr-acme", "", 401},
-	{"/v1/traces/tr-acme", "bad tenant!", 400},
-	{"/v1/responses/resp-acme/feedback", "acme", 200},
-	{"/v1/responses/resp-globex/feedback", "acme", 404},
-	{"/v1/responses/resp-acme/feedback", "", 401},
-	{"/v1/agents/planner/quality", "acme", 200},
-	{"/v1/agents/nobody/quality", "acme", 404},
-	{"/v1/agents/planner/quality", "", 401},
-	{"/v1/insights", "acme", 200},
-	{"/v1/traces", "acme", 200},
-	{"/v1/traces?since=2025-03-15T10:00:00Z&agent=planner&status=error&limit=1", "acme", 200},
-	{"/v1/traces?status=maybe", "acme", 400},
-	{"/v1/traces?since=yesterday", "acme", 400},
-	{"/v1/traces", "", 401},
-	{"/v1/agents", "acme", 200},
-	{"/v1/agents?limit=1", "acme", 200},
-	{"/v1/agents?limit=501", "acme", 400},
-	{"/v1/agents?cursor=%21%21", "acme", 400},
-	{"/v1/agents", "", 401},
-	{"/v1/datasets?prefix=raw.", "acme", 200},
-	{"/v1/datasets?limit=1", "acme", 200},
-	{"/v1/datasets?cursor=Z2xvYmV4fHJhdy5vcmRlcnM", "acme", 400},
-	{"/v1/datasets", "", 401},
-	{"/v1/insights?severity=critical&limit=1", "acme", 200},
-	{"/v1/insights?limit=0", "acme", 400},
-	{"/v1/insights?cursor=bm90", "acme", 400},
-	{"/v1/insights", "initech", 200},
-	{"/v1/insights", "", 401},
-	{"/v1/lineage/raw.orders?direction=downstream&include_failed=true&recent=3", "acme", 200},
-	{"/v1/lineage/mart.orders?direction=upstream&depth=2", "acme", 200},
-	{"/v1/lineage/raw.orders?direction=sideways", "acme", 400},
-	{"/v1/lineage/nowhere.none", "acme", 404},
-	{"/v1/lineage/raw.orders", "", 401},
-	{"/v1/lineage/mart.orders/columns/id", "acme", 200},
-	{"/v1/lineage/raw.orders/columns/id?direction=downstream", "acme", 200},
-	{"/v1/lineage/mart.orders/columns/id?depth=0", "acme", 400},
-	{"/v1/lineage/mart.orders/columns/nope", "acme", 404},
-	{"/v1/lineage/raw.orders/edges/mart.orders/queries", "acme", 200},
-	{"/v1/lineage/raw.orders/edges/nowhere.none/queries", "acme", 404},
-	{"/v1/lineage/raw.orders/edges/mart.orders/queries", "", 401},
+	{"/", "", 200, ""},
+	{"/", "", 200, "text/html,application/xhtml+xml"},
+	{"/openapi.yaml", "", 200, ""},
+	{"/healthz", "", 200, ""},
+	{"/readyz", "", 200, ""},
+	{"/metrics", "", 200, ""},
+	{"/v1/traces/tr-acme", "acme", 200, ""},
+	{"/v1/traces/tr-globex", "acme", 404, ""},
+	{"/v1/traces/tr-acme", "", 401, ""},
+	{"/v1/traces/tr-acme", "bad tenant!", 400, ""},
+	{"/v1/responses/resp-acme/feedback", "acme", 200, ""},
+	{"/v1/responses/resp-globex/feedback", "acme", 404, ""},
+	{"/v1/responses/resp-acme/feedback", "", 401, ""},
+	{"/v1/agents/planner/quality", "acme", 200, ""},
+	{"/v1/agents/nobody/quality", "acme", 404, ""},
+	{"/v1/agents/planner/quality", "", 401, ""},
+	{"/v1/insights", "acme", 200, ""},
+	{"/v1/traces", "acme", 200, ""},
+	{"/v1/traces?since=2025-03-15T10:00:00Z&agent=planner&status=error&limit=1", "acme", 200, ""},
+	{"/v1/traces?status=maybe", "acme", 400, ""},
+	{"/v1/traces?since=yesterday", "acme", 400, ""},
+	{"/v1/traces", "", 401, ""},
+	{"/v1/agents", "acme", 200, ""},
+	{"/v1/agents?limit=1", "acme", 200, ""},
+	{"/v1/agents?limit=501", "acme", 400, ""},
+	{"/v1/agents?cursor=%21%21", "acme", 400, ""},
+	{"/v1/agents", "", 401, ""},
+	{"/v1/datasets?prefix=raw.", "acme", 200, ""},
+	{"/v1/datasets?limit=1", "acme", 200, ""},
+	{"/v1/datasets?cursor=Z2xvYmV4fHJhdy5vcmRlcnM", "acme", 400, ""},
+	{"/v1/datasets", "", 401, ""},
+	{"/v1/insights?severity=critical&limit=1", "acme", 200, ""},
+	{"/v1/insights?limit=0", "acme", 400, ""},
+	{"/v1/insights?cursor=bm90", "acme", 400, ""},
+	{"/v1/insights", "initech", 200, ""},
+	{"/v1/insights", "", 401, ""},
+	{"/v1/lineage/raw.orders?direction=downstream&include_failed=true&recent=3", "acme", 200, ""},
+	{"/v1/lineage/mart.orders?direction=upstream&depth=2", "acme", 200, ""},
+	{"/v1/lineage/raw.orders?direction=sideways", "acme", 400, ""},
+	{"/v1/lineage/nowhere.none", "acme", 404, ""},
+	{"/v1/lineage/raw.orders", "", 401, ""},
+	{"/v1/lineage/mart.orders/columns/id", "acme", 200, ""},
+	{"/v1/lineage/raw.orders/columns/id?direction=downstream", "acme", 200, ""},
+	{"/v1/lineage/mart.orders/columns/id?depth=0", "acme", 400, ""},
+	{"/v1/lineage/mart.orders/columns/nope", "acme", 404, ""},
+	{"/v1/lineage/raw.orders/edges/mart.orders/queries", "acme", 200, ""},
+	{"/v1/lineage/raw.orders/edges/nowhere.none/queries", "acme", 404, ""},
+	{"/v1/lineage/raw.orders/edges/mart.orders/queries", "", 401, ""},
 }
 
 // Every route's real responses, with data and errors, conform to the
@@ -231,6 +233,9 @@ func TestResponsesConformToOpenAPI(t *testing.T) {
 		req, _ := http.NewRequest(http.MethodGet, srv.URL+c.path, nil)
 		if c.tenant != "" {
 			req.Header.Set(views.TenantHeader, c.tenant)
+		}
+		if c.accept != "" {
+			req.Header.Set("Accept", c.accept)
 		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -256,6 +261,10 @@ func TestResponsesConformToOpenAPI(t *testing.T) {
 		}
 	}
 }
+
+// The index's HTML page is validated as a string (kin-openapi has no
+// text/html decoder of its own).
+func init() { openapi3filter.RegisterBodyDecoder("text/html", openapi3filter.FileBodyDecoder) }
 
 func validateResponse(router routers.Router, req *http.Request, resp *http.Response, body []byte) error {
 	// The router matches the path against the document: drop the test
@@ -304,5 +313,34 @@ func TestOpenAPIValidationRejectsDrift(t *testing.T) {
 	}
 	if !bytes.Contains(views.OpenAPI, []byte("openapi: 3.1")) || !strings.Contains(string(views.OpenAPI), "bearer") {
 		t.Error("the document is not OpenAPI 3.1 with a bearer scheme")
+	}
+}
+
+// GET / lists exactly the mounted routes, as JSON and, for a browser, as
+// HTML.
+func TestIndexListsTheMountedRoutes(t *testing.T) {
+	_, s, srv := fullServer(t)
+	var idx views.Index
+	if code := kafkatest.GetJSON(t, srv.URL+"/", &idx); code != http.StatusOK || !slices.Equal(idx.Routes, s.Routes()) || idx.OpenAPI != views.OpenAPIPath {
+		t.Errorf("GET /: %d %+v", code, idx)
+	}
+	if len(idx.Routes) < 15 || !slices.ContainsFunc(idx.Routes, func(r views.IndexRoute) bool { return r.Path == "/v1/traces" }) {
+		t.Errorf("GET / lists %d routes: %+v", len(idx.Routes), idx.Routes)
+	}
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/", nil)
+	req.Header.Set("Accept", "text/html")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+		t.Errorf("HTML index: %s", resp.Header.Get("Content-Type"))
+	}
+	for _, r := range s.Routes() {
+		if !strings.Contains(string(body), "<code>"+r.Path+"</code>") {
+			t.Errorf("HTML index lacks %s", r.Path)
+		}
 	}
 }
