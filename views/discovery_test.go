@@ -182,3 +182,41 @@ func TestAgentAndDatasetLists(t *testing.T) {
 		t.Errorf("mart.orders: %+v", d.Datasets)
 	}
 }
+
+// The context-graph group writes a trace's index entry only when its
+// summary changes: not per span, once per new agent or first failure, and
+// a delete plus a write when its start moves earlier.
+func TestTraceIndexWritesOnlyOnChange(t *testing.T) {
+	tt, _, _ := fullServer(t)
+	s := &sender{t: t, tt: tt}
+	qt := tt.NewQueueTracker("oa-" + contextgraph.IndexStream)
+	writes := func() int {
+		n := 0
+		for {
+			if _, _, ok := qt.NextRaw(); !ok {
+				return n
+			}
+			n++
+		}
+	}
+	t0 := time.Date(2025, 3, 15, 10, 0, 0, 0, time.UTC)
+	for i := range 5 {
+		s.span("acme", "tr-w", fmt.Sprintf("s%d", i), "planner", "ok", t0.Add(time.Duration(i)*time.Second))
+	}
+	if n := writes(); n != 1 {
+		t.Errorf("5 spans of one agent: %d index writes, want 1", n)
+	}
+	s.span("acme", "tr-w", "s9", "planner", "error", t0.Add(9*time.Second))
+	s.span("acme", "tr-w", "s10", "planner", "error", t0.Add(10*time.Second))
+	if n := writes(); n != 1 {
+		t.Errorf("first and second failure: %d index writes, want 1", n)
+	}
+	s.span("acme", "tr-w", "s11", "writer", "ok", t0.Add(11*time.Second))
+	if n := writes(); n != 1 {
+		t.Errorf("a new agent: %d index writes, want 1", n)
+	}
+	s.span("acme", "tr-w", "s-1", "planner", "ok", t0.Add(-time.Second))
+	if n := writes(); n != 2 {
+		t.Errorf("an earlier start: %d index writes, want 2 (delete, write)", n)
+	}
+}

@@ -18,8 +18,8 @@ import (
 //
 // The trace index lists a tenant's traces newest first for GET /v1/traces.
 // The context-graph group writes an IndexUpdate to the internal topic
-// "<prefix>-context-graph-index" whenever a graph's summary (start, end,
-// agents, status, counts) changes, and re-writes it on a redelivery; the
+// "<prefix>-context-graph-index" whenever a graph's summary (start, agents,
+// status) changes, and re-writes it on a redelivery; the
 // index group stores the summary under IndexKey(tenant, started, trace_id)
 // and deletes the entry under the trace's previous start when an earlier
 // event moved it. Keys start with the tenant and then the inverted start
@@ -40,18 +40,17 @@ const indexPartitions = 6
 // indexAgents bounds the agents a summary lists.
 const indexAgents = 16
 
-// TraceSummary is one trace of the index.
+// TraceSummary is one trace of the index. It holds what changes seldom in
+// a trace's life (its start, a new agent, a first failure), so the
+// context-graph group writes it a few times per trace, not per event; GET
+// /v1/traces/{trace_id} has the rest.
 type TraceSummary struct {
-	TenantID string       `json:"tenant_id"`
-	TraceID  string       `json:"trace_id"`
-	Started  codecs.Time  `json:"started"`
-	Ended    *codecs.Time `json:"ended,omitempty"`
-	Agents   []string     `json:"agents"`
+	TenantID string      `json:"tenant_id"`
+	TraceID  string      `json:"trace_id"`
+	Started  codecs.Time `json:"started"`
+	Agents   []string    `json:"agents"`
 	// Status is "error" when a span failed, else "ok".
 	Status string `json:"status"`
-	Spans  int    `json:"spans"`
-	Errors int    `json:"errors"`
-	Events int    `json:"events"`
 }
 
 // IndexUpdate is a record of the index stream: the summary to store under
@@ -77,8 +76,7 @@ func (g *Graph) summary() *TraceSummary {
 	if g == nil || g.Started == nil {
 		return nil
 	}
-	s := &TraceSummary{TenantID: g.TenantID, TraceID: g.TraceID, Started: *g.Started, Ended: g.Ended,
-		Agents: []string{}, Status: "ok", Spans: len(g.Spans), Errors: len(g.Errors), Events: g.Events}
+	s := &TraceSummary{TenantID: g.TenantID, TraceID: g.TraceID, Started: *g.Started, Agents: []string{}, Status: "ok"}
 	for _, a := range g.Agents {
 		if len(s.Agents) == indexAgents {
 			break
@@ -100,10 +98,8 @@ func sameSummary(a, b *TraceSummary) bool {
 	if a == nil || b == nil {
 		return a == b
 	}
-	endA, endB := a.Ended != nil, b.Ended != nil
 	return a.TenantID == b.TenantID && a.TraceID == b.TraceID && a.Started.Equal(b.Started.Time) &&
-		endA == endB && (!endA || a.Ended.Equal(b.Ended.Time)) && slices.Equal(a.Agents, b.Agents) &&
-		a.Status == b.Status && a.Spans == b.Spans && a.Errors == b.Errors && a.Events == b.Events
+		slices.Equal(a.Agents, b.Agents) && a.Status == b.Status
 }
 
 // index writes the graph's index update when its summary changed from
