@@ -1,9 +1,12 @@
 package contextgraph_test
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/aistream/aistream/codecs"
 	"github.com/aistream/aistream/internal/kafkatest"
@@ -46,5 +49,68 @@ func TestIntegrationTraceIndex(t *testing.T) {
 	var l contextgraph.TraceList
 	if !p.get(t, "/v1/traces", other, &l) || len(l.Traces) != 1 || l.Traces[0].TraceID != p.prefix+"-y0" {
 		t.Errorf("the other tenant's list: %+v", l)
+	}
+}
+
+// TestIntegrationTraceListLatency: with thousands of traces of two tenants
+// in the index, a page of the newest 50 (filtered or not) is the right
+// page, and the test logs the list route's latency next to the single-trace
+// route's (figures only, never asserted: the machine's clock swings).
+func TestIntegrationTraceListLatency(t *testing.T) {
+	if testing.Short() {
+		t.Skip("produces thousands of traces")
+	}
+	p := startPipeline(t, contextgraph.DefaultConfig())
+	tenant, other := p.prefix+"-a", p.prefix+"-b"
+	at := time.Date(2025, 3, 15, 10, 0, 0, 0, time.UTC)
+	const n = 3000
+	var recs []*kgo.Record
+	for i := range n {
+		for _, tn := range []string{tenant, other} {
+			trace := fmt.Sprintf("%s-%s-%05d", p.prefix, tn[len(tn)-1:], i)
+			start := at.Add(time.Duration(i) * time.Second)
+			recs = append(recs, record(topology.TraceEvents, trace, envelope(trace+"-s1", codecs.TypeSpan, tn, start, spanData(trace, "s1", start))))
+		}
+	}
+	kafkatest.Produce(t, kafkatest.Client(t), recs...)
+	newest := fmt.Sprintf("%s-a-%05d", p.prefix, n-1)
+	calls := 0
+	kafkatest.Eventually(t, 120*time.Second, "every trace indexed", func() bool {
+		var l contextgraph.TraceList
+		ok := p.get(t, "/v1/traces?limit=1", tenant, &l)
+		if calls++; calls%20 == 0 {
+			t.Logf("newest so far: %v %+v", ok, l.Traces)
+		}
+		return ok && len(l.Traces) == 1 && l.Traces[0].TraceID == newest
+	})
+	// Everything of the last trace is in: wait until the oldest is too.
+	kafkatest.Eventually(t, 120*time.Second, "the oldest trace indexed", func() bool {
+		var l contextgraph.TraceList
+		return p.get(t, "/v1/traces?limit=1&since=2025-03-15T10:00:00Z", tenant, &l) && len(l.Traces) == 1
+	})
+	measure := func(path string) (p50, p99 time.Duration) {
+		var ds []time.Duration
+		for range 300 {
+			start := time.Now()
+			if !p.get(t, path, tenant, nil) {
+				t.Fatalf("GET %s failed", path)
+			}
+			ds = append(ds, time.Since(start))
+		}
+		slices.Sort(ds)
+		return ds[len(ds)/2], ds[len(ds)*99/100]
+	}
+	var l contextgraph.TraceList
+	if !p.get(t, "/v1/traces?limit=50", tenant, &l) || len(l.Traces) != 50 || l.Traces[0].TraceID != newest || l.NextCursor == "" {
+		t.Fatalf("first page: %d traces, first %+v", len(l.Traces), l.Traces[:min(1, len(l.Traces))])
+	}
+	for i, s := range l.Traces {
+		if want := fmt.Sprintf("%s-a-%05d", p.prefix, n-1-i); s.TraceID != want || s.TenantID != tenant {
+			t.Fatalf("trace %d of the page: %s of %s, want %s", i, s.TraceID, s.TenantID, want)
+		}
+	}
+	for _, path := range []string{"/v1/traces?limit=50", "/v1/traces?limit=50&agent=sql-agent&status=ok", "/v1/traces/" + newest, "/healthz"} {
+		p50, p99 := measure(path)
+		t.Logf("%d traces per tenant, GET %s: p50 %v, p99 %v (sequential, one client)", n, path, p50, p99)
 	}
 }
