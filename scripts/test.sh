@@ -7,7 +7,9 @@
 #      with SASL_SSL/SCRAM and mutual-TLS listeners for the TestSecure* tests),
 #      the Python (aiokafka) interop test included;
 #   3. the integration tests again against the embedded broker (kfake), which
-#      must pass the same way.
+#      must pass the same way;
+#   4. the property-based API fuzzer (schemathesis) against the built binary's
+#      "aistream dev --demo" (scripts/api-fuzz.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -53,3 +55,6 @@ go test -race -count=1 -timeout 30m ./...
 
 step "integration tests against the embedded broker (kfake)"
 AISTREAM_TEST_KAFKA= go test -count=1 -timeout 20m -run 'Integration' ./...
+
+step "API fuzzer (schemathesis) against aistream dev --demo"
+scripts/api-fuzz.sh

@@ -62,6 +62,8 @@ type Server struct {
 	routes []api.Route
 	// audit records every /v1 read (nil: none).
 	audit *readAudit
+	// index lists every mounted route in mount order; GET / serves it.
+	index []IndexRoute
 }
 
 // NewServer returns a server with /healthz, /readyz and /metrics (when m is
@@ -72,12 +74,14 @@ func NewServer(log zerolog.Logger, m *stream.Metrics, auth Authenticator) *Serve
 	if m != nil {
 		s.partitions, s.metrics = m.Partitions, m
 	}
-	s.handle("GET", "/healthz", func(w http.ResponseWriter, _ *http.Request) {
+	s.route("GET", "/{$}", "the index of every route of the API with its summary", s.serveIndex)
+	s.route("GET", OpenAPIPath, "this API's OpenAPI 3.1 document", serveOpenAPI)
+	s.route("GET", "/healthz", "liveness, 200 while the process serves HTTP", func(w http.ResponseWriter, _ *http.Request) {
 		WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	s.handle("GET", "/readyz", s.readyz)
+	s.route("GET", "/readyz", "readiness, 200 once the processors run and the views have recovered", s.readyz)
 	if m != nil {
-		s.handle("GET", "/metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}).ServeHTTP)
+		s.route("GET", "/metrics", "Prometheus metrics of this replica", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}).ServeHTTP)
 	}
 	s.mux.HandleFunc("/", s.instrument("unmatched", func(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusNotFound, "not_found", "no route "+r.URL.Path+"; the API's routes are under /v1")
@@ -95,18 +99,26 @@ func (s *Server) ReadyWhen(f func() bool) {
 // Mount serves read routes, each scoped by the server's Authenticator.
 func (s *Server) Mount(routes ...api.Route) {
 	for _, rt := range routes {
-		s.handle(rt.Method, rt.Pattern, s.read(rt))
+		s.route(rt.Method, rt.Pattern, rt.Summary, s.read(rt))
 		s.mu.Lock()
 		s.routes = append(s.routes, rt)
 		s.mu.Unlock()
 	}
 }
 
-// Routes returns the mounted read routes, in mount order.
-func (s *Server) Routes() []api.Route {
+// ReadRoutes returns the mounted read routes (the /v1 API), in mount order.
+func (s *Server) ReadRoutes() []api.Route {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.routes)
+}
+
+// route registers a handler like handle and lists it in the index.
+func (s *Server) route(method, path, summary string, h http.HandlerFunc) {
+	s.handle(method, path, h)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.index = append(s.index, IndexRoute{Method: method, Path: strings.TrimSuffix(path, "{$}"), Summary: summary})
 }
 
 // handle registers a handler for method and path; other methods on the

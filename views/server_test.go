@@ -23,7 +23,7 @@ func TestUnknownRoutesAndMethodsAnswerJSON(t *testing.T) {
 		code, allow  string
 	}{
 		{"GET", "/nope", http.StatusNotFound, "not_found", ""},
-		{"GET", "/v1/traces", http.StatusNotFound, "not_found", ""},
+		{"GET", "/v1/traces/tr-1/nope", http.StatusNotFound, "not_found", ""},
 		{"POST", "/v1/traces/tr-1", http.StatusMethodNotAllowed, "method_not_allowed", "GET, HEAD"},
 		{"DELETE", "/healthz", http.StatusMethodNotAllowed, "method_not_allowed", "GET, HEAD"},
 	} {

@@ -109,7 +109,7 @@ func TestIntegrationAuthTenantScopeAndAudit(t *testing.T) {
 		unkCode, unknownBody, _ := c.get(t, fill(rt.Pattern, unk, "x"), tokB)
 		if rt.Pattern == "/v1/audit" {
 			// B's own trail grows with every read: only B's events, never A's.
-			if bytes.Contains(foreign, []byte(`"tenant_id": "`+a+`"`)) || foreignCode != http.StatusOK {
+			if bytes.Contains(foreign, []byte(`"tenant_id":"`+a+`"`)) || foreignCode != http.StatusOK {
 				t.Errorf("tenant B's audit trail: %.400s", foreign)
 			}
 		} else if tenantOwned(rt.Pattern) && !sameAnswer(foreignCode, foreign, unkCode, unknownBody, vals, unk) {

@@ -35,7 +35,7 @@ func mountedRoutes(t *testing.T) []api.Route {
 	if err := srv.MountModules(stream.Prefix("routes"), open, modules()...); err != nil {
 		t.Fatal(err)
 	}
-	rs := srv.Routes()
+	rs := srv.ReadRoutes()
 	if len(rs) < 5 {
 		t.Fatalf("only %d routes mounted", len(rs))
 	}

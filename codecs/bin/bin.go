@@ -211,6 +211,9 @@ func (r *Reader) Count(least int) int {
 	return int(n)
 }
 
+// Remaining is the number of bytes not read yet.
+func (r *Reader) Remaining() int { return len(r.src) - r.i }
+
 // Bool reads a Uvarint; any non-zero one is true.
 func (r *Reader) Bool() bool { return r.Uvarint() != 0 }
 

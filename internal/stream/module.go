@@ -67,6 +67,9 @@ type Group struct {
 	// ctx ends: for work goka has no edge for, like asking every key on a
 	// wall-clock tick whether it went quiet (Processor.VisitAll).
 	Companion func(ctx context.Context, p *goka.Processor)
+	// Partitions is the partition count of a group that reads only
+	// internal streams (a group reading a contract topic has its count).
+	Partitions int32
 }
 
 // Topics returns the internal topics of every group of the modules, derived
@@ -98,6 +101,9 @@ func (g Group) Topics(p Prefix) (topology.Group, error) {
 			continue
 		}
 		tg.Extra = append(tg.Extra, e.Topic())
+	}
+	if tg.Partitions == 0 {
+		tg.Partitions = g.Partitions
 	}
 	if tg.Partitions == 0 {
 		return tg, fmt.Errorf("group %s reads no topic of the contract: its partition count is unknown", gg.Group())

@@ -216,7 +216,19 @@ type graphReader struct{ bin.Reader }
 
 // list reads a list's length: -1 for nil. least is the fewest bytes an
 // element takes, so that a corrupt length cannot allocate much.
-func (r *graphReader) list(least int) int { return r.Count(least) - 1 }
+// The length is stored plus one, so the bound applies to the decremented
+// count (a one-element list near the end of the value is not truncated).
+func (r *graphReader) list(least int) int {
+	n := r.Uvarint()
+	if r.Err() != nil || n == 0 {
+		return -1
+	}
+	if n-1 > uint64(r.Remaining()/least) {
+		r.Fail(bin.ErrTruncated)
+		return -1
+	}
+	return int(n - 1)
+}
 
 func (r *graphReader) time() codecs.Time { return codecs.NewTime(r.Time()) }
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/aistream/aistream/codecs"
+	"github.com/aistream/aistream/internal/stream"
 )
 
 // graphsForCodec are graphs the handlers built from every kind of event:
@@ -105,5 +106,25 @@ func TestGraphCodecRefusesCutValues(t *testing.T) {
 		if _, err := (GraphCodec{}).Decode(b[:n]); err == nil {
 			t.Fatalf("a value cut to %d of %d bytes decoded", n, len(b))
 		}
+	}
+}
+
+// A list's stored length is its length plus one: a short graph whose last
+// lists hold one element each must still decode (the bound once counted
+// the extra one as an element and refused it as truncated).
+func TestGraphCodecShortListsAtTheEnd(t *testing.T) {
+	g := &Graph{TenantID: "acme", TraceID: "tr-1",
+		Feedback: []FeedbackEntry{{EventID: "fb1", SignalID: "sig-1", Revision: 2, Fingerprint: "f"}},
+		Offsets:  stream.Offsets{{Topic: "t", Offset: 7}}, Bytes: 123}
+	b, err := GraphCodec{}.Encode(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := GraphCodec{}.Decode(b)
+	if err != nil {
+		t.Fatalf("decode: %v", err)
+	}
+	if got := v.(*Graph); got.TraceID != "tr-1" || len(got.Feedback) != 1 || got.Feedback[0].Revision != 2 || len(got.Offsets) != 1 || got.Offsets[0].Offset != 7 {
+		t.Errorf("round trip: %+v", got)
 	}
 }

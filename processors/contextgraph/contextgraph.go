@@ -147,7 +147,7 @@ var inputs = []string{topology.ThinkingEvents, topology.DecisionEvents, topology
 
 // graph builds the context-graph group.
 func graph(o stream.Options, c Config) *goka.GroupGraph {
-	p := &processor{cfg: c, m: o.Metrics}
+	p := &processor{cfg: c, m: o.Metrics, prefix: o.Prefix}
 	var (
 		edges []goka.Edge
 		all   []string
@@ -161,6 +161,7 @@ func graph(o stream.Options, c Config) *goka.GroupGraph {
 		goka.Loop(new(codec.Bytes), stream.Accept(o.Decoder, o.Metrics, all, p.handle)),
 		goka.Persist(new(TableCodec)),
 		goka.Output(SignalStream, new(codec.Bytes)),
+		goka.Output(o.Prefix.Stream(IndexStream), new(codec.Bytes)),
 		stream.DeadLetterOutput(),
 	)
 	return goka.DefineGroup(o.Group(Name), edges...)
@@ -180,7 +181,20 @@ func NewModule(c Config) *stream.Module {
 		Name:     Name,
 		Flags:    cfg.RegisterFlags,
 		Validate: func() error { return cfg.Validate() },
-		Groups:   []stream.Group{{Name: Name, Graph: func(o stream.Options) *goka.GroupGraph { return graph(o, *cfg) }}},
-		Read:     stream.ReadTable(Name, new(TableCodec), func(t api.Table) ([]api.Route, error) { return NewQuery(t).Routes(), nil }),
+		Groups: []stream.Group{
+			{Name: Name, Graph: func(o stream.Options) *goka.GroupGraph { return graph(o, *cfg) }},
+			{Name: IndexName, Graph: indexGraph, Partitions: indexPartitions},
+		},
+		Read: func(p stream.Prefix, open api.Opener) ([]api.Route, error) {
+			t, err := open(p.Table(Name), new(TableCodec))
+			if err != nil {
+				return nil, err
+			}
+			idx, err := open(p.Table(IndexName), new(codecs.JSON[TraceSummary]))
+			if err != nil {
+				return nil, err
+			}
+			return append(NewQuery(t).Routes(), indexRoutes(idx)...), nil
+		},
 	}
 }

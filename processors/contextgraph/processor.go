@@ -14,8 +14,9 @@ import (
 // processor holds the handlers of the context-graph group. Its methods are
 // pure functions of the goka context and the message.
 type processor struct {
-	cfg Config
-	m   *stream.Metrics
+	cfg    Config
+	m      *stream.Metrics
+	prefix stream.Prefix
 }
 
 // traceOf is the trace an accepted event belongs to.
@@ -73,12 +74,14 @@ func (p *processor) handle(ctx goka.Context, ev *codecs.Event) {
 		return
 	}
 	g.migrate()
+	before := g.summary()
 	fb, isFeedback := ev.Payload.(*codecs.Feedback)
 	if g.has(ev.EventID) || isFeedback && g.DroppedFeedback.Seen(ev.EventID, ev.Timestamp.Time) {
 		if g.Offsets.Redelivered(ctx) {
 			// The state holds this very message: its outputs and the
 			// changelog write may have been lost in a crash.
 			p.replay(ctx, g, ev, fb)
+			p.index(ctx, nil, before, true)
 			ctx.SetValue(g)
 		}
 		return // a duplicate: already in the graph, its signal already out
@@ -91,6 +94,7 @@ func (p *processor) handle(ctx goka.Context, ev *codecs.Event) {
 	} else {
 		p.revise(ctx, g, ev.Timestamp)
 	}
+	p.index(ctx, before, g.summary(), false)
 	g.Offsets.Advance(ctx)
 	ctx.SetValue(g)
 }

@@ -1,7 +1,6 @@
 package insights
 
 import (
-	"encoding/base64"
 	"strings"
 	"time"
 
@@ -35,16 +34,17 @@ type Filter struct {
 	// MinSeverity is a minimum rank (SeverityRank); 0 keeps all.
 	MinSeverity int
 	Limit       int
-	// Cursor is NextCursor of the previous page.
-	Cursor string
+	// After is the position the previous page's next_cursor names (see
+	// api.Page); "" for the first page.
+	After string
 }
 
 // List returns the tenant's insights, newest first (the group keeps the
 // newest MaxPerTenant per tenant).
 func (q Query) List(tenant string, f Filter) (*List, error) {
 	var after *Item
-	if f.Cursor != "" {
-		c, ok := decodeCursor(f.Cursor)
+	if f.After != "" {
+		c, ok := decodePosition(f.After)
 		if !ok {
 			return nil, api.Invalid("bad_cursor", "cursor is not a next_cursor of this endpoint")
 		}
@@ -70,7 +70,7 @@ func (q Query) List(tenant string, f Filter) (*List, error) {
 		}
 		if len(out.Insights) == f.Limit {
 			last := out.Insights[f.Limit-1]
-			out.NextCursor = encodeCursor(last.Time, last.InsightID)
+			out.NextCursor = api.Cursor(position(last.Time, last.InsightID))
 			break
 		}
 		out.Insights = append(out.Insights, ListItem{TenantID: tenant, Time: it.Time, Insight: it.Insight})
@@ -80,7 +80,7 @@ func (q Query) List(tenant string, f Filter) (*List, error) {
 
 // handle serves GET /v1/insights?since=&severity=&limit=&cursor=.
 func (q Query) handle(r *api.Request) (any, error) {
-	limit, err := r.Int("limit", 50, 1, 500)
+	p, err := r.PageOf()
 	if err != nil {
 		return nil, err
 	}
@@ -88,7 +88,7 @@ func (q Query) handle(r *api.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := Filter{Since: since, Limit: limit, Cursor: r.Query.Get("cursor")}
+	f := Filter{Since: since, Limit: p.Limit, After: p.After}
 	if sev := r.Query.Get("severity"); sev != "" {
 		if f.MinSeverity = SeverityRank(sev); f.MinSeverity == 0 {
 			return nil, api.Invalid("bad_severity", "severity must be one of info, warning, critical (a minimum)")
@@ -97,17 +97,13 @@ func (q Query) handle(r *api.Request) (any, error) {
 	return q.List(r.Scope.Tenant, f)
 }
 
-// A cursor is the position (time, insight id) of the last insight served.
-func encodeCursor(t time.Time, id string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(t.UTC().Format(time.RFC3339Nano) + " " + id))
+// A cursor names the position (time, insight id) of the last insight served.
+func position(t time.Time, id string) string {
+	return t.UTC().Format(time.RFC3339Nano) + " " + id
 }
 
-func decodeCursor(s string) (Item, bool) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return Item{}, false
-	}
-	ts, id, ok := strings.Cut(string(b), " ")
+func decodePosition(s string) (Item, bool) {
+	ts, id, ok := strings.Cut(s, " ")
 	t, err := time.Parse(time.RFC3339Nano, ts)
 	if !ok || err != nil || id == "" {
 		return Item{}, false

@@ -29,6 +29,48 @@ func NewQuery(t api.Table, c Config) (Query, error) {
 	return Query{table: t, names: names, cfg: c}, nil
 }
 
+// DatasetList is GET /v1/datasets: the tenant's datasets by name.
+type DatasetList struct {
+	Datasets   []DatasetSummary `json:"datasets"`
+	NextCursor string           `json:"next_cursor,omitempty"`
+}
+
+// DatasetSummary is one dataset; GET /v1/lineage/{dataset} has its graph.
+type DatasetSummary struct {
+	Dataset    string      `json:"dataset"`
+	FirstSeen  codecs.Time `json:"first_seen"`
+	LastSeen   codecs.Time `json:"last_seen"`
+	Events     int64       `json:"events"`
+	Upstream   int         `json:"upstream"`   // datasets it is written from
+	Downstream int         `json:"downstream"` // datasets written from it
+	Columns    int         `json:"columns"`
+}
+
+// maxPrefixBytes bounds a dataset prefix (a dataset name is bounded too).
+const maxPrefixBytes = 512
+
+// Datasets lists the tenant's datasets whose canonical name starts with
+// prefix, in name order. Keys are tenant|dataset, so the page is a key
+// range of this tenant's matching datasets only.
+func (q Query) Datasets(tenant, prefix string, p api.Page) (*DatasetList, error) {
+	if len(prefix) > maxPrefixBytes {
+		return nil, api.Invalid("bad_prefix", fmt.Sprintf("prefix must be at most %d bytes", maxPrefixBytes))
+	}
+	page, next, err := api.PrefixPage[Node](q.table, codecs.TenantKey(tenant, prefix), p)
+	if err != nil {
+		return nil, err
+	}
+	out := &DatasetList{Datasets: []DatasetSummary{}, NextCursor: next}
+	for _, kv := range page {
+		n := kv.Value
+		out.Datasets = append(out.Datasets, DatasetSummary{
+			Dataset: n.Dataset, FirstSeen: n.FirstSeen, LastSeen: n.LastSeen, Events: n.Events,
+			Upstream: len(n.Upstream), Downstream: len(n.Downstream), Columns: len(n.Columns),
+		})
+	}
+	return out, nil
+}
+
 // Graph is GET /v1/lineage/{dataset}.
 type Graph struct {
 	Root      string      `json:"root"`
@@ -377,6 +419,17 @@ func (q Query) Routes() []api.Route {
 		return min(d, q.cfg.MaxDepth), nil
 	}
 	return []api.Route{
+		{
+			Method: "GET", Pattern: "/v1/datasets",
+			Summary: "the tenant's lineage datasets by name (prefix, limit, cursor)",
+			Handle: func(r *api.Request) (any, error) {
+				p, err := r.PageOf()
+				if err != nil {
+					return nil, err
+				}
+				return q.Datasets(r.Scope.Tenant, r.Query.Get("prefix"), p)
+			},
+		},
 		{
 			Method: "GET", Pattern: "/v1/lineage/{dataset}",
 			Summary: "the lineage graph of a dataset (direction, depth, recent, include_failed, dialect)",

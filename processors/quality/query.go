@@ -85,11 +85,67 @@ func (q Query) Agent(tenant, agent string) (*AgentQuality, error) {
 	return out, nil
 }
 
+// AgentList is GET /v1/agents: the tenant's agents by name, each with its
+// current quality.
+type AgentList struct {
+	Agents     []AgentSummary `json:"agents"`
+	NextCursor string         `json:"next_cursor,omitempty"`
+}
+
+// AgentSummary is one agent's current quality; GET
+// /v1/agents/{agent}/quality has its windows.
+type AgentSummary struct {
+	Agent         string                 `json:"agent"`
+	Watermark     time.Time              `json:"watermark"`
+	CurrentWindow *Summary               `json:"current_window"` // null when no window is open
+	Baseline      BaselineView           `json:"baseline"`
+	ActiveAlerts  map[string]ActiveAlert `json:"active_alerts"` // by rule
+}
+
+// Agents lists the tenant's agents in name order. The table is keyed
+// tenant|agent, so the page is a key range of this tenant's agents only.
+func (q Query) Agents(tenant string, p api.Page) (*AgentList, error) {
+	page, next, err := api.PrefixPage[State](q.table, codecs.TenantKey(tenant, ""), p)
+	if err != nil {
+		return nil, err
+	}
+	out := &AgentList{Agents: []AgentSummary{}, NextCursor: next}
+	for _, kv := range page {
+		st := kv.Value
+		a := AgentSummary{
+			Agent: st.Agent, Watermark: st.Windows.Watermark,
+			Baseline: BaselineView{
+				SatisfactionRate: Mean(st.Base.SatisfactionRate), LatencyP95: Mean(st.Base.LatencyP95),
+				ErrorRate: Mean(st.Base.ErrorRate), CostPerRequest: Mean(st.Base.CostPerRequest),
+			},
+			ActiveAlerts: map[string]ActiveAlert{},
+		}
+		if open := st.OpenSummaries(); len(open) > 0 {
+			a.CurrentWindow = &open[len(open)-1]
+		}
+		for rule, al := range st.Alerts {
+			a.ActiveAlerts[rule] = ActiveAlert(*al)
+		}
+		out.Agents = append(out.Agents, a)
+	}
+	return out, nil
+}
+
 // Routes are the read model's routes.
 func (q Query) Routes() []api.Route {
 	return []api.Route{{
 		Method: "GET", Pattern: "/v1/agents/{agent}/quality",
 		Summary: "an agent's open window, recent closed windows, baseline and active alerts",
 		Handle:  func(r *api.Request) (any, error) { return q.Agent(r.Scope.Tenant, r.Path("agent")) },
+	}, {
+		Method: "GET", Pattern: "/v1/agents",
+		Summary: "the tenant's agents by name with their current quality (limit, cursor)",
+		Handle: func(r *api.Request) (any, error) {
+			p, err := r.PageOf()
+			if err != nil {
+				return nil, err
+			}
+			return q.Agents(r.Scope.Tenant, p)
+		},
 	}}
 }
