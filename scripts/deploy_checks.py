@@ -44,11 +44,12 @@ def check_argv(where, argv):
     binp = os.environ.get("AISTREAM_BIN")
     if not binp or not argv:
         return [] if binp else ["deploy_checks: set AISTREAM_BIN to the built aistream binary"]
-    sub = tuple(argv[:2] if argv[0] == "topics" else argv[:1])
+    sub = tuple(argv[:2] if argv[0] in ("topics", "tokens", "dead-letters") else argv[:1])
     if sub not in _flags:
         r = subprocess.run([binp, *sub, "-h"], capture_output=True, text=True)
         out = r.stdout + r.stderr
-        _flags[sub] = set(re.findall(r"(?m)^  -([a-z0-9-]+)", out)) if "Usage of aistream" in out else None
+        found = set(re.findall(r"(?m)^  -([a-z0-9-]+)", out))
+        _flags[sub] = found if "Usage of aistream" in out or (r.returncode in (0, 2) and found and "unknown command" not in out) else None
     flags = _flags[sub]
     if flags is None:
         return [f"{where}: aistream has no command {' '.join(sub)!r}"]

@@ -96,13 +96,27 @@ func TestLoadRefusesHostileFiles(t *testing.T) {
 	good := filepath.Join(dir, "good.json")
 	writeFile(t, good, tk)
 	cases := map[string]func() string{
-		"group readable": func() string {
-			p := filepath.Join(dir, "g.json")
+		"readable by others": func() string {
+			p := filepath.Join(dir, "o.json")
 			writeFile(t, p, tk)
-			_ = os.Chmod(p, 0o640)
+			_ = os.Chmod(p, 0o644)
 			return p
 		},
-		"symlink": func() string { p := filepath.Join(dir, "l.json"); _ = os.Symlink(good, p); return p },
+		"group writable": func() string {
+			p := filepath.Join(dir, "gw.json")
+			writeFile(t, p, tk)
+			_ = os.Chmod(p, 0o660)
+			return p
+		},
+		"symlink to a readable-by-others file": func() string {
+			o := filepath.Join(dir, "o2.json")
+			writeFile(t, o, tk)
+			_ = os.Chmod(o, 0o644)
+			p := filepath.Join(dir, "l2.json")
+			_ = os.Symlink(o, p)
+			return p
+		},
+		"directory": func() string { return dir },
 		"too big": func() string {
 			p := filepath.Join(dir, "big.json")
 			_ = os.WriteFile(p, make([]byte, MaxFileBytes+1), 0o600)
@@ -130,6 +144,16 @@ func TestLoadRefusesHostileFiles(t *testing.T) {
 	}
 	if _, err := Load(good); err != nil {
 		t.Fatal(err)
+	}
+	// What Kubernetes mounts: a symlink (into ..data) to a file the pod's
+	// fsGroup may read.
+	mounted := filepath.Join(dir, "mounted.json")
+	writeFile(t, mounted, tk)
+	_ = os.Chmod(mounted, 0o440)
+	link := filepath.Join(dir, "link.json")
+	_ = os.Symlink(mounted, link)
+	if _, err := Load(link); err != nil {
+		t.Errorf("a group-readable file through a symlink (a Kubernetes mount): %v", err)
 	}
 }
 

@@ -18,26 +18,29 @@ type File struct {
 	Tokens []Token `json:"tokens"`
 }
 
-// Load reads and checks the token file at path: a regular file, at most
-// MaxFileBytes, not readable or writable by group or others, strict JSON,
-// every entry valid and every id unique. A missing file is an error that
-// says how to create one.
+// Load reads and checks the token file at path: a regular file (a symlink
+// to one is followed: Kubernetes mounts ConfigMap and Secret files as
+// symlinks), at most MaxFileBytes, writable by its owner only and readable
+// by no one outside its group (Kubernetes gives a mounted file the pod's
+// fsGroup, read-only), strict JSON, every entry valid and every id unique.
+// The checks are of the opened file, so a swap between check and read
+// cannot pass them. A missing file is an error that says how to create one.
 func Load(path string) (*File, error) {
-	fi, err := os.Lstat(path)
+	fh, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("token file %s does not exist: create one with \"aistream tokens create --tenant T --token-file %s\"", path, path)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("token file: %w", err)
 	}
-	if err := checkMode(path, fi); err != nil {
-		return nil, err
-	}
-	fh, err := os.Open(path)
+	defer fh.Close()
+	fi, err := fh.Stat()
 	if err != nil {
 		return nil, fmt.Errorf("token file: %w", err)
 	}
-	defer fh.Close()
+	if err := checkMode(path, fi); err != nil {
+		return nil, err
+	}
 	b, err := io.ReadAll(io.LimitReader(fh, MaxFileBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("token file %s: %w", path, err)
@@ -50,13 +53,13 @@ func Load(path string) (*File, error) {
 
 func checkMode(path string, fi os.FileInfo) error {
 	if !fi.Mode().IsRegular() {
-		return fmt.Errorf("token file %s is not a regular file (a symlink, directory or device is refused)", path)
+		return fmt.Errorf("token file %s is not a regular file (a directory or device is refused)", path)
 	}
 	if fi.Size() > MaxFileBytes {
 		return fmt.Errorf("token file %s is larger than %d bytes", path, MaxFileBytes)
 	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		return fmt.Errorf("token file %s has mode %o: group and others must have no access; run \"chmod 600 %s\"", path, fi.Mode().Perm(), path)
+	if fi.Mode().Perm()&0o037 != 0 {
+		return fmt.Errorf("token file %s has mode %o: others must have no access and the group at most read; run \"chmod 600 %s\"", path, fi.Mode().Perm(), path)
 	}
 	return nil
 }
