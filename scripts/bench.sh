@@ -13,11 +13,15 @@ if [ "${1:-}" = "loadtest" ]; then
   shift
   dir=$(mktemp -d)
   go build -o "$dir/aistream" ./cmd/aistream
-  "$dir/aistream" dev --demo --data-dir "$dir/data" --broker-addr 127.0.0.1:${LOADTEST_BROKER_PORT:-29392} \
+  # The reads authenticate like any client: a token of the load test's
+  # tenant, made before dev starts (dev then uses the file as it is).
+  token=$(KAFKA_BOOTSTRAP_SERVERS= "$dir/aistream" tokens create --tenant "${LOADTEST_TENANT:-acme-corp}" --name loadtest --token-file "$dir/tokens.json")
+  "$dir/aistream" dev --demo --token-file "$dir/tokens.json" --data-dir "$dir/data" --broker-addr 127.0.0.1:${LOADTEST_BROKER_PORT:-29392} \
     --http-addr 127.0.0.1:${LOADTEST_HTTP_PORT:-28380} --log-level warn >"$dir/dev.log" 2>&1 &
   pid=$!
   trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir"' EXIT
-  "$dir/aistream" loadtest --api http://127.0.0.1:${LOADTEST_HTTP_PORT:-28380} --broker 127.0.0.1:${LOADTEST_BROKER_PORT:-29392} "$@"
+  "$dir/aistream" loadtest --api http://127.0.0.1:${LOADTEST_HTTP_PORT:-28380} --broker 127.0.0.1:${LOADTEST_BROKER_PORT:-29392} \
+    --tenant "${LOADTEST_TENANT:-acme-corp}" --token "$token" "$@"
   exit
 fi
 started=""
