@@ -27,7 +27,7 @@ import (
 // devProcess is "aistream dev" running as a real process.
 type devProcess struct {
 	cmd    *exec.Cmd
-	out    *bytes.Buffer
+	out    *lockedBuffer
 	api    string
 	broker string
 }
@@ -71,7 +71,7 @@ func startAistream(t *testing.T, bin, api string, env []string, args ...string) 
 		// tests authentication and passes --token-file.
 		cmd.Env = append(cmd.Env, "AISTREAM_INSECURE_NO_AUTH=true")
 	}
-	out := &bytes.Buffer{}
+	out := &lockedBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

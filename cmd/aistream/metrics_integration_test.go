@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -56,7 +57,11 @@ func TestIntegrationDocumentedMetricsHaveSamples(t *testing.T) {
 	docs := documentedMetrics(t)
 	bin := buildBinary(t)
 	api, broker := freePort(t), freePort(t)
-	p := startDev(t, bin, t.TempDir(), broker, api, "--demo", "--demo-rate", "20")
+	// Authenticated as in production (the token store's metrics exist only
+	// with a token file); the probe reads below are 401s, which count too.
+	tokens := filepath.Join(t.TempDir(), "tokens.json")
+	createToken(t, bin, tokens, nil, "--tenant", "acme-corp")
+	p := startDev(t, bin, t.TempDir(), broker, api, "--demo", "--demo-rate", "20", "--token-file", tokens)
 	defer p.stop(t)
 	p.waitReady(t, 90*time.Second)
 	name := regexp.MustCompile(`^((?:ai_kafka|aistream)_[a-z_]+?)(?:_bucket|_sum|_count)?(?:\{| )`)

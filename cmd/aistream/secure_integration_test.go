@@ -241,7 +241,7 @@ func TestSecureMisconfigurationsFailWithOneLine(t *testing.T) {
 	wrong := "wrong-" + s.password[:8] + "-pw"
 	otherCA, otherCert, otherKey := writeOtherCA(t)
 	tooLate := time.Now().Add(time.Hour).Format(time.RFC3339)
-	run := []string{"run", "--state-dir", t.TempDir(), "--http-addr", "127.0.0.1:0"}
+	run := []string{"run", "--views=false", "--state-dir", t.TempDir(), "--http-addr", "127.0.0.1:0"}
 	dlList := []string{"dead-letters", "list", "--since", tooLate}
 	replayStatus := []string{"replay", "--status", "--group", "context-graph"}
 
