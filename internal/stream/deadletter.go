@@ -110,6 +110,8 @@ func Accept(dec codecs.Decoder, m *Metrics, types []string, h Handler) goka.Proc
 		accepted[t] = true
 	}
 	return func(ctx goka.Context, msg any) {
+		span := startSpan(ctx)
+		defer endSpan(span)
 		ctx = WithTrace(ctx)
 		Count(ctx, m)
 		if msg == nil {
@@ -126,6 +128,7 @@ func Accept(dec codecs.Decoder, m *Metrics, types []string, h Handler) goka.Proc
 			DeadLetter(ctx, m, raw, codecs.Reject(codecs.ReasonWrongTopic, "event_type", "%q does not belong on %s", ev.EventType, ctx.Topic()))
 			return
 		}
+		spanEvent(span, ev)
 		Guard(ctx, m, raw, func() { h(ctx, ev) })
 	}
 }
