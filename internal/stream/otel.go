@@ -81,6 +81,9 @@ func StartTracing(ctx context.Context, service string) (shutdown func(context.Co
 	}, nil
 }
 
+// TracingEnabled reports whether spans are being exported.
+func TracingEnabled() bool { return tracer.Load() != nil }
+
 // checkEndpoint accepts an absolute http or https URL with a host.
 func checkEndpoint(v string) error {
 	u, err := url.Parse(v)
