@@ -66,20 +66,20 @@ func (h *generationHandler) Setup(s sarama.ConsumerGroupSession) error {
 	slices.Sort(parts)
 	parts = slices.Compact(parts)
 	h.g.parts.assign(h.g.group, parts)
-	h.g.log.Info().Str("group", h.g.group).Int32("generation", s.GenerationID()).Ints32("partitions", parts).Msg("partitions assigned")
+	h.g.log.Info().Str("group", h.g.group).Ints32("partitions", parts).Msg("partitions assigned")
 	// goka restores every assigned (and hot standby) partition before it
 	// returns, then sarama starts the claims.
 	if err := h.inner.Setup(s); err != nil {
 		return err
 	}
 	h.g.parts.run(h.g.group)
-	h.g.log.Info().Str("group", h.g.group).Int32("generation", s.GenerationID()).Ints32("partitions", parts).Msg("partitions recovered; processing")
+	h.g.log.Info().Str("group", h.g.group).Ints32("partitions", parts).Msg("partitions recovered; processing")
 	return nil
 }
 
 func (h *generationHandler) Cleanup(s sarama.ConsumerGroupSession) error {
 	h.g.parts.revoke(h.g.group)
-	h.g.log.Info().Str("group", h.g.group).Int32("generation", s.GenerationID()).Msg("partitions revoked")
+	h.g.log.Info().Str("group", h.g.group).Msg("partitions revoked")
 	return h.inner.Cleanup(s)
 }
 
