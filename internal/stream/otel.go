@@ -99,23 +99,28 @@ func checkEndpoint(v string) error {
 	return nil
 }
 
-// samplerFromEnv returns a parent-based ratio sampler when the sampler
-// variables are set (the ratio from OTEL_TRACES_SAMPLER_ARG, 1.0 without
-// it), or nil for the SDK's default.
+// samplerFromEnv returns a parent-based ratio sampler when
+// OTEL_TRACES_SAMPLER_ARG is set or OTEL_TRACES_SAMPLER names
+// parentbased_traceidratio (the ratio from OTEL_TRACES_SAMPLER_ARG, 1.0
+// without it), or nil for the SDK's default, which also honours the other
+// sampler names (always_on, always_off, traceidratio, ...). A ratio that is
+// not a number in [0, 1] is an error.
 func samplerFromEnv() (sdktrace.Sampler, error) {
-	name, arg := os.Getenv(EnvTracesSampler), os.Getenv(EnvTracesSamplerArg)
-	if name == "" && arg == "" {
-		return nil, nil
-	}
+	name, arg := strings.TrimSpace(os.Getenv(EnvTracesSampler)), strings.TrimSpace(os.Getenv(EnvTracesSamplerArg))
 	ratio := 1.0
 	if arg != "" {
-		r, err := strconv.ParseFloat(strings.TrimSpace(arg), 64)
+		r, err := strconv.ParseFloat(arg, 64)
 		if err != nil || r < 0 || r > 1 {
 			return nil, fmt.Errorf("%s=%q: want a ratio between 0 and 1", EnvTracesSamplerArg, arg)
 		}
 		ratio = r
 	}
-	return sdktrace.ParentBased(sdktrace.TraceIDRatioBased(ratio)), nil
+	switch {
+	case name == "parentbased_traceidratio", name == "" && arg != "":
+		return sdktrace.ParentBased(sdktrace.TraceIDRatioBased(ratio)), nil
+	default:
+		return nil, nil
+	}
 }
 
 // startSpan starts the span of the record ctx processes, parented on its

@@ -168,3 +168,40 @@ func TestTracingBadEnv(t *testing.T) {
 		})
 	}
 }
+
+// Sampling is parent-based: with OTEL_TRACES_SAMPLER_ARG=0 a record whose
+// traceparent is sampled still yields its span, one without a trace
+// context none.
+func TestSpansSampledByParentWithRatio(t *testing.T) {
+	col := &collector{}
+	srv := httptest.NewServer(col)
+	defer srv.Close()
+	t.Setenv(stream.EnvOTLPEndpoint, "")
+	t.Setenv(stream.EnvOTLPTracesEndpoint, srv.URL+"/v1/traces")
+	t.Setenv(stream.EnvTracesSampler, "")
+	t.Setenv(stream.EnvTracesSamplerArg, "0")
+	shutdown, err := stream.StartTracing(context.Background(), "aistream-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = shutdown(context.Background()) }()
+	tt := tester.New(t)
+	kafkatest.RunOnTester(t, tt, goka.DefineGroup("otel-ratio",
+		goka.Input(goka.Stream("otel-ratio-in"), new(codec.Bytes), stream.Accept(codecs.Decoder{}, nil, []string{codecs.TypeThinking},
+			func(goka.Context, *codecs.Event) {})),
+		stream.DeadLetterOutput(),
+	))
+	tt.Consume("otel-ratio-in", "tr-1", thinking(t))
+	tt.Consume("otel-ratio-in", "tr-1", thinking(t), tester.WithHeaders(goka.Headers{stream.HeaderTraceparent: []byte(traceparent)}))
+	if err := shutdown(context.Background()); err != nil {
+		t.Fatalf("flush: %v", err)
+	}
+	col.mu.Lock()
+	defer col.mu.Unlock()
+	if len(col.spans) != 1 {
+		t.Fatalf("collector received %d spans, want 1 (the sampled parent's)", len(col.spans))
+	}
+	if got, want := hex.EncodeToString(col.spans[0].TraceId), strings.Split(traceparent, "-")[1]; got != want {
+		t.Errorf("trace id %s, want %s", got, want)
+	}
+}
