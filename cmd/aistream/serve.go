@@ -141,6 +141,9 @@ func cmdServe(args []string, dev bool) error {
 	if err != nil {
 		return configError(err)
 	}
+	if stream.TracingEnabled() {
+		log.Info().Msg("exporting spans over OTLP/HTTP to the collector OTEL_EXPORTER_OTLP_* names")
+	}
 	defer func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

@@ -50,7 +50,8 @@ func StartTracing(ctx context.Context, service string) (shutdown func(context.Co
 		}
 		set = true
 		if err := checkEndpoint(v); err != nil {
-			return noop, fmt.Errorf("%s=%q: %w; set it to the collector's OTLP/HTTP URL, e.g. http://otel-collector:4318", name, v, err)
+			// The value is not quoted: a URL may carry credentials.
+			return noop, fmt.Errorf("%s: %w; set it to the collector's OTLP/HTTP URL, e.g. http://otel-collector:4318", name, err)
 		}
 	}
 	if !set {

@@ -151,6 +151,7 @@ func TestTracingBadEnv(t *testing.T) {
 		{stream.EnvOTLPEndpoint, "collector:4318"},
 		{stream.EnvOTLPTracesEndpoint, "ftp://collector/v1/traces"},
 		{stream.EnvOTLPEndpoint, "http://"},
+		{stream.EnvOTLPEndpoint, "ftp://user:s3cret@collector"},
 		{stream.EnvTracesSamplerArg, "1.5"},
 	} {
 		t.Run(c.name+"="+c.value, func(t *testing.T) {
@@ -161,6 +162,9 @@ func TestTracingBadEnv(t *testing.T) {
 			_, err := stream.StartTracing(context.Background(), "aistream-test")
 			if err == nil || !strings.Contains(err.Error(), c.name) {
 				t.Fatalf("error %v, want one naming %s", err, c.name)
+			}
+			if strings.Contains(err.Error(), "s3cret") {
+				t.Errorf("the error quotes a credential: %v", err)
 			}
 			if stream.TracingEnabled() {
 				t.Error("tracing enabled after a start-up error")
