@@ -137,7 +137,7 @@ func cmdServe(args []string, dev bool) error {
 	}
 	// Spans go to an OTLP/HTTP collector only when OTEL_EXPORTER_OTLP_*
 	// names one; shutdown flushes them after the processors stopped.
-	stopTracing, err := stream.StartTracing(ctx, "aistream")
+	stopTracing, err := stream.StartTracing(ctx, "aistream", log)
 	if err != nil {
 		return configError(err)
 	}

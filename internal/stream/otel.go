@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/lovoo/goka"
+	"github.com/rs/zerolog"
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/propagation"
@@ -40,7 +42,9 @@ var tracer atomic.Pointer[trace.Tracer]
 // when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is
 // set; otherwise it starts nothing and returns a no-op shutdown. shutdown
 // flushes the spans not yet exported; call it once the processors stopped.
-func StartTracing(ctx context.Context, service string) (shutdown func(context.Context) error, err error) {
+// Export failures (the collector down or refusing) are logged to log, at
+// most once a second.
+func StartTracing(ctx context.Context, service string, log zerolog.Logger) (shutdown func(context.Context) error, err error) {
 	noop := func(context.Context) error { return nil }
 	var set bool
 	for _, name := range []string{EnvOTLPTracesEndpoint, EnvOTLPEndpoint} {
@@ -73,6 +77,10 @@ func StartTracing(ctx context.Context, service string) (shutdown func(context.Co
 	if err != nil {
 		res = resource.Default()
 	}
+	elog := log.Sample(&zerolog.BurstSampler{Burst: 1, Period: time.Second})
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
+		elog.Warn().Err(err).Msg("OpenTelemetry: spans not exported")
+	}))
 	tp := sdktrace.NewTracerProvider(append(opts, sdktrace.WithBatcher(exp), sdktrace.WithResource(res))...)
 	t := tp.Tracer("github.com/aistream/aistream/internal/stream")
 	tracer.Store(&t)

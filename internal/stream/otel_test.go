@@ -13,6 +13,7 @@ import (
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/codec"
 	"github.com/lovoo/goka/tester"
+	"github.com/rs/zerolog"
 	collectortrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/protobuf/proto"
@@ -78,7 +79,7 @@ func TestSpansExportedToOTLPCollector(t *testing.T) {
 	t.Setenv(stream.EnvOTLPEndpoint, srv.URL)
 	t.Setenv(stream.EnvTracesSampler, "")
 	t.Setenv(stream.EnvTracesSamplerArg, "")
-	shutdown, err := stream.StartTracing(context.Background(), "aistream-test")
+	shutdown, err := stream.StartTracing(context.Background(), "aistream-test", zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +134,7 @@ func TestSpansExportedToOTLPCollector(t *testing.T) {
 func TestTracingOffWithoutEndpoint(t *testing.T) {
 	t.Setenv(stream.EnvOTLPTracesEndpoint, "")
 	t.Setenv(stream.EnvOTLPEndpoint, "")
-	shutdown, err := stream.StartTracing(context.Background(), "aistream-test")
+	shutdown, err := stream.StartTracing(context.Background(), "aistream-test", zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +160,7 @@ func TestTracingBadEnv(t *testing.T) {
 			t.Setenv(stream.EnvOTLPEndpoint, "http://127.0.0.1:1")
 			t.Setenv(stream.EnvTracesSamplerArg, "")
 			t.Setenv(c.name, c.value)
-			_, err := stream.StartTracing(context.Background(), "aistream-test")
+			_, err := stream.StartTracing(context.Background(), "aistream-test", zerolog.Nop())
 			if err == nil || !strings.Contains(err.Error(), c.name) {
 				t.Fatalf("error %v, want one naming %s", err, c.name)
 			}
@@ -184,7 +185,7 @@ func TestSpansSampledByParentWithRatio(t *testing.T) {
 	t.Setenv(stream.EnvOTLPTracesEndpoint, srv.URL+"/v1/traces")
 	t.Setenv(stream.EnvTracesSampler, "")
 	t.Setenv(stream.EnvTracesSamplerArg, "0")
-	shutdown, err := stream.StartTracing(context.Background(), "aistream-test")
+	shutdown, err := stream.StartTracing(context.Background(), "aistream-test", zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}
