@@ -135,6 +135,22 @@ func cmdServe(args []string, dev bool) error {
 		Brokers: kc.BootstrapServers, Sarama: sc, StateDir: rt.StateDir, Replication: min(brokers, 3),
 		Log: log, Metrics: metrics,
 	}
+	// Spans go to an OTLP/HTTP collector only when OTEL_EXPORTER_OTLP_*
+	// names one; shutdown flushes them after the processors stopped.
+	stopTracing, err := stream.StartTracing(ctx, "aistream", log)
+	if err != nil {
+		return configError(err)
+	}
+	if stream.TracingEnabled() {
+		log.Info().Msg("exporting spans over OTLP/HTTP to the collector OTEL_EXPORTER_OTLP_* names")
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := stopTracing(sctx); err != nil {
+			log.Warn().Err(err).Msg("flushing spans to the OTLP collector failed")
+		}
+	}()
 	runner := stream.NewRunner(env)
 	metrics.Registry.MustRegister(runner.StatsCollector())
 	opts := stream.Options{Prefix: prefix, Decoder: codecs.Decoder{MaxBytes: rt.MaxMessageBytes}, Metrics: metrics}

@@ -7,10 +7,14 @@ import (
 	"fmt"
 	"runtime"
 	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/IBM/sarama"
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/codec"
+	"github.com/rs/zerolog"
 
 	"github.com/aistream/aistream/codecs"
 	"github.com/aistream/aistream/internal/config"
@@ -77,6 +81,31 @@ func DeadLetter(ctx goka.Context, m *Metrics, raw []byte, err error) {
 	if m != nil {
 		m.DeadLetters.WithLabelValues(string(ctx.Topic()), reason).Inc()
 	}
+	if l := deadLetterLog.Load(); l != nil {
+		msg := err.Error()
+		if len(msg) > maxLoggedError {
+			msg = strings.ToValidUTF8(msg[:maxLoggedError], "") + "…"
+		}
+		l.Warn().Str("group", string(ctx.Group())).Str("reason", reason).Str("source_topic", string(ctx.Topic())).
+			Int32("partition", ctx.Partition()).Int64("offset", ctx.Offset()).Str("error", msg).Msg("record dead-lettered")
+	}
+}
+
+// deadLetterLog logs each dead letter (one line, sampled so that a flood
+// of bad records does not drown the log; the metric counts every one). It
+// is the process's logger once a Runner is built, nil before.
+var deadLetterLog atomic.Pointer[zerolog.Logger]
+
+// maxLoggedError bounds the error text of a logged dead letter: it may
+// quote the hostile record, which the dead letter itself keeps whole.
+const maxLoggedError = 256
+
+// deadLetterBurst is how many dead letters per second are logged.
+const deadLetterBurst = 20
+
+func setDeadLetterLog(log zerolog.Logger) {
+	l := log.Sample(&zerolog.BurstSampler{Burst: deadLetterBurst, Period: time.Second})
+	deadLetterLog.Store(&l)
 }
 
 // NullKey reports whether the message being processed had a null key (which
@@ -110,6 +139,8 @@ func Accept(dec codecs.Decoder, m *Metrics, types []string, h Handler) goka.Proc
 		accepted[t] = true
 	}
 	return func(ctx goka.Context, msg any) {
+		span := startSpan(ctx)
+		defer endSpan(span)
 		ctx = WithTrace(ctx)
 		Count(ctx, m)
 		if msg == nil {
@@ -126,6 +157,7 @@ func Accept(dec codecs.Decoder, m *Metrics, types []string, h Handler) goka.Proc
 			DeadLetter(ctx, m, raw, codecs.Reject(codecs.ReasonWrongTopic, "event_type", "%q does not belong on %s", ev.EventType, ctx.Topic()))
 			return
 		}
+		spanEvent(span, ev)
 		Guard(ctx, m, raw, func() { h(ctx, ev) })
 	}
 }

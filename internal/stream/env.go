@@ -80,7 +80,7 @@ func (e *Env) partitions() *Partitions {
 func (e *Env) ProcessorOptions() []goka.ProcessorOption {
 	return []goka.ProcessorOption{
 		goka.WithHasher(topology.NewHash),
-		goka.WithStorageBuilder(e.partitions().trackStorage(leveldbBuilder(filepath.Join(e.StateDir, "processors")))),
+		goka.WithStorageBuilder(e.partitions().trackStorage(e.Log, leveldbBuilder(filepath.Join(e.StateDir, "processors")))),
 		goka.WithTopicManagerBuilder(e.topicManagerBuilder()),
 		goka.WithProducerBuilder(e.producerBuilder("")),
 		goka.WithConsumerGroupBuilder(func(brokers []string, group, clientID string) (sarama.ConsumerGroup, error) {
@@ -90,7 +90,7 @@ func (e *Env) ProcessorOptions() []goka.ProcessorOption {
 				return nil, err
 			}
 			return &rejoiningGroup{ConsumerGroup: WrapConsumerGroup(cg), group: group,
-				session: c.Consumer.Group.Session.Timeout, parts: e.partitions(), metrics: e.Metrics}, nil
+				session: c.Consumer.Group.Session.Timeout, parts: e.partitions(), metrics: e.Metrics, log: e.Log}, nil
 		}),
 		goka.WithHotStandby(),
 		goka.WithRecoverAhead(),

@@ -14,6 +14,8 @@ type KeyedDecoder[T any] func(raw []byte) (key string, v T, err error)
 // messages were placed by aistream's own producer and are applied directly.
 func Keyed[T any](m *Metrics, decode KeyedDecoder[T], apply func(ctx goka.Context, v T)) (input, loop goka.ProcessCallback) {
 	handle := func(ctx goka.Context, msg any, rekey bool) {
+		span := startSpan(ctx)
+		defer endSpan(span)
 		ctx = WithTrace(ctx)
 		Count(ctx, m)
 		if msg == nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/storage"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
 )
 
 // PartitionState is what this replica does with one partition of a
@@ -157,16 +158,13 @@ func (p *Partitions) revoke(group string) {
 // "<group>-table" (goka.GroupTable), which names the group; aistream's
 // groups have no lookup or join tables, whose copies would be counted under
 // the group owning the table.
-func (p *Partitions) trackStorage(b storage.Builder) storage.Builder {
-	if p == nil {
-		return b
-	}
+func (p *Partitions) trackStorage(log zerolog.Logger, b storage.Builder) storage.Builder {
 	return func(topic string, part int32) (storage.Storage, error) {
 		st, err := b(topic, part)
 		if err != nil {
 			return nil, err
 		}
-		return &trackedStorage{Storage: st, p: p, group: groupOfTable(topic), part: part}, nil
+		return &trackedStorage{Storage: st, p: p, log: log, group: groupOfTable(topic), table: topic, part: part}, nil
 	}
 }
 
@@ -177,8 +175,10 @@ func groupOfTable(table string) string {
 
 type trackedStorage struct {
 	storage.Storage
-	p     *Partitions
+	p     *Partitions // may be nil
+	log   zerolog.Logger
 	group string
+	table string
 	part  int32
 }
 
@@ -195,6 +195,7 @@ func (s *trackedStorage) MarkRecovered() error {
 		return err
 	}
 	s.p.update(s.group, []int32{s.part}, func(pt *partition) { pt.recovered = true })
+	s.log.Info().Str("group", s.group).Str("topic", s.table).Int32("partition", s.part).Msg("table partition recovered")
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	"github.com/rs/zerolog"
 
 	"github.com/aistream/aistream/internal/config"
 )
@@ -28,6 +29,7 @@ type rejoiningGroup struct {
 	session time.Duration // the configured session timeout, for the error
 	parts   *Partitions   // may be nil
 	metrics *Metrics      // may be nil
+	log     zerolog.Logger
 }
 
 func (g *rejoiningGroup) Consume(ctx context.Context, topics []string, h sarama.ConsumerGroupHandler) error {
@@ -64,17 +66,20 @@ func (h *generationHandler) Setup(s sarama.ConsumerGroupSession) error {
 	slices.Sort(parts)
 	parts = slices.Compact(parts)
 	h.g.parts.assign(h.g.group, parts)
+	h.g.log.Info().Str("group", h.g.group).Ints32("partitions", parts).Msg("partitions assigned")
 	// goka restores every assigned (and hot standby) partition before it
 	// returns, then sarama starts the claims.
 	if err := h.inner.Setup(s); err != nil {
 		return err
 	}
 	h.g.parts.run(h.g.group)
+	h.g.log.Info().Str("group", h.g.group).Ints32("partitions", parts).Msg("partitions recovered; processing")
 	return nil
 }
 
 func (h *generationHandler) Cleanup(s sarama.ConsumerGroupSession) error {
 	h.g.parts.revoke(h.g.group)
+	h.g.log.Info().Str("group", h.g.group).Msg("partitions revoked")
 	return h.inner.Cleanup(s)
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/lovoo/goka/storage"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/rs/zerolog"
 )
 
 type claimsSession struct {
@@ -80,7 +81,7 @@ func TestRebalanceRejoinsAtOnceAndReportsPartitionStates(t *testing.T) {
 	goka := &gokaStandIn{parts: m.Partitions}
 
 	// A hot standby copy of partition 5: restored, then kept warm.
-	st, err := m.Partitions.trackStorage(storage.MemoryBuilder())("g-table", 5)
+	st, err := m.Partitions.trackStorage(zerolog.Nop(), storage.MemoryBuilder())("g-table", 5)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,7 +31,11 @@ type Processor struct {
 }
 
 // NewRunner returns a runner for env.
-func NewRunner(env *Env) *Runner { return &Runner{env: env} }
+// Dead letters are logged to env's logger from then on.
+func NewRunner(env *Env) *Runner {
+	setDeadLetterLog(env.Log)
+	return &Runner{env: env}
+}
 
 // AddGroup builds a processor for the group.
 func (r *Runner) AddGroup(g Group, o Options) (*Processor, error) {

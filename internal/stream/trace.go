@@ -38,6 +38,8 @@ func TraceHeaders(in goka.Headers) goka.Headers {
 // without them costs one header lookup and nothing else.
 func Traced(cb goka.ProcessCallback) goka.ProcessCallback {
 	return func(ctx goka.Context, msg any) {
+		span := startSpan(ctx)
+		defer endSpan(span)
 		cb(WithTrace(ctx), msg)
 	}
 }

@@ -125,7 +125,7 @@ func (p *processor) index(ctx goka.Context, before, after *TraceSummary, redeliv
 func indexGraph(o stream.Options) *goka.GroupGraph {
 	m := o.Metrics
 	return goka.DefineGroup(o.Group(IndexName),
-		goka.Input(o.Prefix.Stream(IndexStream), new(codec.Bytes), func(ctx goka.Context, msg any) {
+		goka.Input(o.Prefix.Stream(IndexStream), new(codec.Bytes), stream.Traced(func(ctx goka.Context, msg any) {
 			stream.Count(ctx, m)
 			raw, _ := msg.([]byte)
 			v, err := codecs.JSON[IndexUpdate]{}.Decode(raw)
@@ -142,7 +142,7 @@ func indexGraph(o stream.Options) *goka.GroupGraph {
 			default:
 				stream.DeadLetter(ctx, m, raw, codecs.Reject(codecs.ReasonMissingField, "summary", "an index update without summary or delete; only aistream writes this topic"))
 			}
-		}),
+		})),
 		goka.Persist(new(codecs.JSON[TraceSummary])),
 		stream.DeadLetterOutput(),
 	)
