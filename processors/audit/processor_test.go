@@ -208,3 +208,27 @@ func TestAuditAdminListsEveryTenantThroughTheTenantIndex(t *testing.T) {
 		t.Errorf("%d dead letters from valid input", h.dead.Hwm())
 	}
 }
+
+func TestAuditTenantIndexIsBounded(t *testing.T) {
+	h := newHarness(t, audit.DefaultConfig())
+	at := base.Truncate(audit.BucketWidth)
+	for i := range audit.MaxTenantsPerBucket + 2 {
+		tenant := fmt.Sprintf("t%05d", i)
+		h.tt.Consume(topology.AuditEvents, tenant, rec(t, "e-"+tenant, tenant, at, "tok", "success"))
+	}
+	ix, _ := h.tt.TableValue(stream.Prefix(prefix).Table(audit.Name), audit.IndexKey(at)).(*audit.Bucket)
+	if ix == nil {
+		t.Fatal("no tenant index")
+	}
+	if len(ix.Tenants) != audit.MaxTenantsPerBucket || ix.Dropped != 2 {
+		t.Fatalf("tenant index: %d tenants, %d dropped; want %d and 2", len(ix.Tenants), ix.Dropped, audit.MaxTenantsPerBucket)
+	}
+	l := h.list("", audit.Filter{Since: at, Until: at.Add(audit.BucketWidth), Limit: 1000})
+	if len(l.Events) != 1000 || l.NextCursor == "" || l.Dropped != 2 {
+		t.Errorf("admin page: %d events, cursor %q, dropped %d; want 1000, a cursor, 2", len(l.Events), l.NextCursor, l.Dropped)
+	}
+	last := fmt.Sprintf("t%05d", audit.MaxTenantsPerBucket+1)
+	if got := fmt.Sprint(ids(h.list(last, audit.Filter{}))); got != "[e-"+last+"]" {
+		t.Errorf("a tenant past the index bound, with ?tenant=: %s", got)
+	}
+}
