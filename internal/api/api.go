@@ -22,7 +22,8 @@ import (
 // admin may name the tenant (views takes it from ?tenant=).
 type Scope struct {
 	Tenant string
-	// Admin is the admin scope: every tenant's data, one named per request.
+	// Admin is the admin scope: every tenant's data, one named per request
+	// (?tenant=), or all at once on a route that sets Route.AnyTenant.
 	Admin bool
 	// Actor is who asks, for the audit trail: the token's public id, never
 	// the token.

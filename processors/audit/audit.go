@@ -19,6 +19,7 @@ package audit
 import (
 	"flag"
 	"hash/fnv"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -44,6 +45,16 @@ const Shards = 16
 
 // MaxRange bounds the span of one GET /v1/audit (until - since).
 const MaxRange = 31 * 24 * time.Hour
+
+// MaxTenantsPerBucket bounds the tenants listed in one bucket's tenant
+// index (the key IndexKey): an admin's GET /v1/audit without ?tenant= reads
+// the tenants it lists; past the bound a tenant's events of that bucket are
+// not listed there (counted in Dropped) but stay readable with ?tenant=.
+const MaxTenantsPerBucket = 1024
+
+// indexTenant is the key prefix of the tenant index: no tenant id starts
+// with "*" (codecs.ValidTenant), so it never meets a tenant's key.
+const indexTenant = "*"
 
 // Config holds the group's settings.
 type Config struct {
@@ -81,6 +92,10 @@ type Entry struct {
 type Bucket struct {
 	Events  []Entry `json:"events"`
 	Dropped int     `json:"dropped,omitempty"`
+	// Tenants, in a tenant index value (key IndexKey) only, are the
+	// tenants with an event in the bucket, sorted; Dropped then counts the
+	// tenants past MaxTenantsPerBucket.
+	Tenants []string `json:"tenants,omitempty"`
 	// Offsets are the highest input offsets applied: a redelivery of one
 	// rewrites the state, whose changelog write a crash may have lost.
 	Offsets stream.Offsets `json:"offsets,omitempty"`
@@ -92,6 +107,13 @@ type Codec = codecs.JSON[Bucket]
 // Key is the table key of tenant's bucket starting at bucket, shard shard.
 func Key(tenant string, bucket time.Time, shard int) string {
 	return codecs.TenantKey(tenant, strconv.FormatInt(bucket.UTC().Truncate(BucketWidth).Unix(), 10)+"/"+strconv.Itoa(shard))
+}
+
+// IndexKey is the table key of the tenant index of the bucket starting at
+// bucket: the tenants with an event in it, for an admin's list of every
+// tenant's events without a scan of the table.
+func IndexKey(bucket time.Time) string {
+	return codecs.TenantKey(indexTenant, strconv.FormatInt(bucket.UTC().Truncate(BucketWidth).Unix(), 10))
 }
 
 // ShardOf is the shard of an event id.
@@ -124,8 +146,30 @@ func NewModule(c Config) *stream.Module {
 	}
 }
 
+// indexed is a decoded record with what the tenant index needs: the
+// event's tenant and the raw record (looped back to IndexKey).
+type indexed struct {
+	Entry
+	tenant string
+	raw    []byte
+}
+
 func graph(o stream.Options, c Config) *goka.GroupGraph {
-	input, loop := stream.Keyed(o.Metrics, Decoder(o.Decoder), func(ctx goka.Context, e Entry) { store(ctx, e, c.MaxPerKey) })
+	dec := Decoder(o.Decoder)
+	decode := func(raw []byte) (string, indexed, error) {
+		k, e, err := dec(raw)
+		tenant, _, _ := codecs.SplitTenantKey(k)
+		return k, indexed{Entry: e, tenant: tenant, raw: raw}, err
+	}
+	input, loop := stream.Keyed(o.Metrics, decode, func(ctx goka.Context, e indexed) {
+		if ctx.Key() == IndexKey(e.Time) {
+			indexTenants(ctx, e.tenant)
+			return
+		}
+		if store(ctx, e.Entry, c.MaxPerKey) {
+			ctx.Loopback(IndexKey(e.Time), e.raw)
+		}
+	})
 	return goka.DefineGroup(o.Group(Name),
 		goka.Input(goka.Stream(topology.AuditEvents), new(codec.Bytes), input),
 		goka.Loop(new(codec.Bytes), loop),
@@ -152,9 +196,12 @@ func Decoder(d codecs.Decoder) stream.KeyedDecoder[Entry] {
 }
 
 // store inserts e in its bucket, newest first; a stored event_id is a
-// redelivery and changes nothing.
-func store(ctx goka.Context, e Entry, max int) {
+// redelivery and changes nothing. It reports whether the bucket's tenant
+// index must learn the tenant: on the key's first event, and again on a
+// redelivery of an input whose writes a crash may have lost.
+func store(ctx goka.Context, e Entry, max int) bool {
 	b, _ := ctx.Value().(*Bucket)
+	first := b == nil
 	if b == nil {
 		b = &Bucket{}
 	}
@@ -162,8 +209,9 @@ func store(ctx goka.Context, e Entry, max int) {
 		if x.EventID == e.EventID {
 			if b.Offsets.Redelivered(ctx) {
 				ctx.SetValue(b)
+				return true
 			}
-			return
+			return false
 		}
 	}
 	i := sort.Search(len(b.Events), func(i int) bool { return !Newer(b.Events[i], e) })
@@ -173,6 +221,34 @@ func store(ctx goka.Context, e Entry, max int) {
 	if len(b.Events) > max {
 		b.Dropped += len(b.Events) - max
 		b.Events = b.Events[:max]
+	}
+	b.Offsets.Advance(ctx)
+	ctx.SetValue(b)
+	return first
+}
+
+// indexTenants adds tenant to the tenant index at ctx's key (sorted, at
+// most MaxTenantsPerBucket; past it counted in Dropped).
+func indexTenants(ctx goka.Context, tenant string) {
+	b, _ := ctx.Value().(*Bucket)
+	if b == nil {
+		b = &Bucket{}
+	}
+	i, found := slices.BinarySearch(b.Tenants, tenant)
+	switch {
+	case found:
+		if b.Offsets.Redelivered(ctx) {
+			ctx.SetValue(b)
+		}
+		return
+	case len(b.Tenants) >= MaxTenantsPerBucket:
+		if b.Offsets.Redelivered(ctx) {
+			ctx.SetValue(b)
+			return
+		}
+		b.Dropped++
+	default:
+		b.Tenants = slices.Insert(b.Tenants, i, tenant)
 	}
 	b.Offsets.Advance(ctx)
 	ctx.SetValue(b)

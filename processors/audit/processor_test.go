@@ -159,3 +159,76 @@ func TestAuditBoundsABucketAndDeadLettersBadRecords(t *testing.T) {
 		t.Errorf("bad records changed the view: %s", got)
 	}
 }
+
+func TestAuditAdminListsEveryTenantThroughTheTenantIndex(t *testing.T) {
+	h := newHarness(t, audit.DefaultConfig())
+	h.tt.Consume(topology.AuditEvents, "acme", rec(t, "a1", "acme", base, "tok1", "success"))
+	h.tt.Consume(topology.AuditEvents, "globex", rec(t, "g1", "globex", base.Add(time.Minute), "tok9", "denied"))
+	h.tt.Consume(topology.AuditEvents, "acme", rec(t, "a2", "acme", base.Add(15*time.Minute), "tok1", "success"))
+	h.tt.Consume(topology.AuditEvents, "initech", rec(t, "i1", "initech", base.Add(16*time.Minute), "tok5", "success"))
+	h.tt.Consume(topology.AuditEvents, "globex", rec(t, "g1", "globex", base.Add(time.Minute), "tok9", "denied")) // redelivery
+
+	all := h.list("", audit.Filter{})
+	var got []string
+	for _, e := range all.Events {
+		got = append(got, e.TenantID+":"+e.EventID)
+	}
+	if fmt.Sprint(got) != "[initech:i1 acme:a2 globex:g1 acme:a1]" {
+		t.Errorf("admin list: %v, want every tenant's newest first, each once", got)
+	}
+	if got := fmt.Sprint(ids(h.list("", audit.Filter{Outcome: "denied"}))); got != "[g1]" {
+		t.Errorf("admin outcome filter: %s", got)
+	}
+	var seen []string
+	f := audit.Filter{Limit: 1}
+	for range 6 {
+		l := h.list("", f)
+		seen = append(seen, ids(l)...)
+		if l.NextCursor == "" {
+			break
+		}
+		f.Cursor = l.NextCursor
+	}
+	if fmt.Sprint(seen) != "[i1 a2 g1 a1]" {
+		t.Errorf("admin pages: %v", seen)
+	}
+	// A tenant's list never holds another tenant's events, nor the index.
+	if got := fmt.Sprint(ids(h.list("acme", audit.Filter{}))); got != "[a2 a1]" {
+		t.Errorf("acme: %s", got)
+	}
+	want := "[acme globex]"
+	if base.Truncate(audit.BucketWidth) != base.Add(time.Minute).Truncate(audit.BucketWidth) {
+		want = "[acme]"
+	}
+	ix, _ := h.tt.TableValue(stream.Prefix(prefix).Table(audit.Name), audit.IndexKey(base)).(*audit.Bucket)
+	if ix == nil || fmt.Sprint(ix.Tenants) != want || len(ix.Events) != 0 {
+		t.Errorf("tenant index of the first bucket: %+v, want %s and no events", ix, want)
+	}
+	if h.dead.Hwm() != 0 {
+		t.Errorf("%d dead letters from valid input", h.dead.Hwm())
+	}
+}
+
+func TestAuditTenantIndexIsBounded(t *testing.T) {
+	h := newHarness(t, audit.DefaultConfig())
+	at := base.Truncate(audit.BucketWidth)
+	for i := range audit.MaxTenantsPerBucket + 2 {
+		tenant := fmt.Sprintf("t%05d", i)
+		h.tt.Consume(topology.AuditEvents, tenant, rec(t, "e-"+tenant, tenant, at, "tok", "success"))
+	}
+	ix, _ := h.tt.TableValue(stream.Prefix(prefix).Table(audit.Name), audit.IndexKey(at)).(*audit.Bucket)
+	if ix == nil {
+		t.Fatal("no tenant index")
+	}
+	if len(ix.Tenants) != audit.MaxTenantsPerBucket || ix.Dropped != 2 {
+		t.Fatalf("tenant index: %d tenants, %d dropped; want %d and 2", len(ix.Tenants), ix.Dropped, audit.MaxTenantsPerBucket)
+	}
+	l := h.list("", audit.Filter{Since: at, Until: at.Add(audit.BucketWidth), Limit: 1000})
+	if len(l.Events) != 1000 || l.NextCursor == "" || l.Dropped != 2 {
+		t.Errorf("admin page: %d events, cursor %q, dropped %d; want 1000, a cursor, 2", len(l.Events), l.NextCursor, l.Dropped)
+	}
+	last := fmt.Sprintf("t%05d", audit.MaxTenantsPerBucket+1)
+	if got := fmt.Sprint(ids(h.list(last, audit.Filter{}))); got != "[e-"+last+"]" {
+		t.Errorf("a tenant past the index bound, with ?tenant=: %s", got)
+	}
+}

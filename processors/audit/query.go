@@ -51,7 +51,9 @@ type Filter struct {
 	Cursor string
 }
 
-// List returns tenant's events matching f, newest first.
+// List returns tenant's events matching f, newest first; tenant ""
+// (an admin without ?tenant=) lists every tenant's, read through each
+// bucket's tenant index (IndexKey).
 func (q Query) List(tenant string, f Filter) (*List, error) {
 	if f.Until.IsZero() {
 		f.Until = q.now().Add(time.Second)
@@ -82,13 +84,13 @@ func (q Query) List(tenant string, f Filter) (*List, error) {
 		top = after.Time.Add(time.Nanosecond)
 	}
 	for b := top.UTC().Truncate(BucketWidth); !b.Add(BucketWidth).Before(f.Since) && !b.Add(BucketWidth).Equal(f.Since); b = b.Add(-BucketWidth) {
-		events, dropped, err := q.bucket(tenant, b)
+		events, dropped, err := q.tenantsBucket(tenant, b)
 		if err != nil {
 			return nil, err
 		}
 		out.Dropped += dropped
 		for _, e := range events {
-			if !e.Time.Before(f.Until) || e.Time.Before(f.Since) || (after != nil && !Newer(*after, e)) || !match(e, f) {
+			if !e.Time.Before(f.Until) || e.Time.Before(f.Since) || (after != nil && !Newer(*after, e.Entry)) || !match(e.Entry, f) {
 				continue
 			}
 			if len(out.Events) == f.Limit {
@@ -100,28 +102,46 @@ func (q Query) List(tenant string, f Filter) (*List, error) {
 			if d == nil {
 				d = map[string]string{}
 			}
-			out.Events = append(out.Events, Event{TenantID: tenant, EventID: e.EventID, Time: e.Time, Source: e.Source,
+			out.Events = append(out.Events, Event{TenantID: e.tenant, EventID: e.EventID, Time: e.Time, Source: e.Source,
 				Actor: e.Actor, Action: e.Action, Resource: e.Resource, Outcome: e.Outcome, Details: d})
 		}
 	}
 	return out, nil
 }
 
-// bucket merges the shards of one bucket, newest first.
-func (q Query) bucket(tenant string, b time.Time) ([]Entry, int, error) {
-	var events []Entry
-	dropped := 0
-	for shard := range Shards {
-		bk, err := api.Lookup[Bucket](q.table, Key(tenant, b, shard))
-		if err != nil {
+// tenantEntry is a stored event with its tenant.
+type tenantEntry struct {
+	Entry
+	tenant string
+}
+
+// tenantsBucket merges the shards of one bucket of tenant, or of every
+// tenant its index lists when tenant is "", newest first.
+func (q Query) tenantsBucket(tenant string, b time.Time) ([]tenantEntry, int, error) {
+	tenants, dropped := []string{tenant}, 0
+	if tenant == "" {
+		ix, err := api.Lookup[Bucket](q.table, IndexKey(b))
+		if err != nil || ix == nil {
 			return nil, 0, err
 		}
-		if bk != nil {
-			events = append(events, bk.Events...)
-			dropped += bk.Dropped
+		tenants, dropped = ix.Tenants, ix.Dropped
+	}
+	var events []tenantEntry
+	for _, t := range tenants {
+		for shard := range Shards {
+			bk, err := api.Lookup[Bucket](q.table, Key(t, b, shard))
+			if err != nil {
+				return nil, 0, err
+			}
+			if bk != nil {
+				for _, e := range bk.Events {
+					events = append(events, tenantEntry{Entry: e, tenant: t})
+				}
+				dropped += bk.Dropped
+			}
 		}
 	}
-	sort.Slice(events, func(i, j int) bool { return Newer(events[i], events[j]) })
+	sort.Slice(events, func(i, j int) bool { return Newer(events[i].Entry, events[j].Entry) })
 	return events, dropped, nil
 }
 
@@ -146,6 +166,9 @@ func (q Query) handle(r *api.Request) (any, error) {
 	outcome, err := r.OneOf("outcome", "", "success", "denied", "error")
 	if err != nil {
 		return nil, err
+	}
+	if r.Scope.Tenant == "" && !r.Scope.Admin {
+		return nil, api.Invalid("tenant_required", "this request has no tenant scope")
 	}
 	return q.List(r.Scope.Tenant, Filter{Since: since, Until: until, Actor: r.Query.Get("actor"), Action: r.Query.Get("action"),
 		Outcome: outcome, Limit: limit, Cursor: r.Query.Get("cursor")})
@@ -173,7 +196,9 @@ func decodeCursor(s string) (Entry, bool) {
 func (q Query) Routes() []api.Route {
 	return []api.Route{{
 		Method: "GET", Pattern: "/v1/audit",
-		Summary: "the tenant's audit trail, newest first (since, until, actor, action, outcome, limit, cursor); an admin names the tenant with ?tenant=",
-		Handle:  q.handle,
+		Summary: "the tenant's audit trail, newest first (since, until, actor, action, outcome, limit, cursor); an admin sees every tenant's, or one named with ?tenant=",
+		// An admin without ?tenant= lists every tenant's events.
+		AnyTenant: true,
+		Handle:    q.handle,
 	}}
 }

@@ -98,6 +98,9 @@ type Config struct {
 	SignalThinkingSteps int
 	SignalDecisions     int
 	SignalSpanErrors    int
+	// IndexRetention bounds the trace index in event time: an entry whose
+	// start is older than its tenant's newest start minus this is deleted.
+	IndexRetention time.Duration
 }
 
 // DefaultConfig returns the defaults.
@@ -107,6 +110,7 @@ func DefaultConfig() Config {
 		MaxThinkingSteps: 256, MaxSpans: 512, MaxDecisions: 128, MaxFeedback: 64,
 		MaxStateBytes:       512 << 10,
 		SignalThinkingSteps: 32, SignalDecisions: 32, SignalSpanErrors: 32,
+		IndexRetention: 7 * 24 * time.Hour,
 	}
 }
 
@@ -117,6 +121,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.MaxSpans, "context-graph-max-spans", c.MaxSpans, "spans kept per trace")
 	fs.IntVar(&c.MaxDecisions, "context-graph-max-decisions", c.MaxDecisions, "decisions kept per trace")
 	fs.IntVar(&c.MaxFeedback, "context-graph-max-feedback", c.MaxFeedback, "feedback entries kept per trace")
+	fs.DurationVar(&c.IndexRetention, "trace-index-retention", c.IndexRetention, "event time a trace stays in GET /v1/traces: entries started longer before the tenant's newest trace are deleted")
 	fs.IntVar(&c.MaxStateBytes, "context-graph-max-bytes", c.MaxStateBytes, "encoded bytes of the entries kept per trace (the graph stays under this + 72 KiB)")
 }
 
@@ -124,6 +129,9 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 func (c Config) Validate() error {
 	if c.SignalHorizon < 0 || c.SignalHorizon > 7*24*time.Hour {
 		return fmt.Errorf("--signals-horizon=%s is not valid: want a duration from 0s to 168h", c.SignalHorizon)
+	}
+	if c.IndexRetention < indexBucket || c.IndexRetention > 400*24*time.Hour {
+		return fmt.Errorf("--trace-index-retention=%s is not valid: want a duration from 10m to 9600h", c.IndexRetention)
 	}
 	if err := config.CheckInts(
 		config.IntFlag{Flag: "context-graph-max-steps", Value: c.MaxThinkingSteps, Lo: 1, Hi: 4096},
@@ -183,14 +191,14 @@ func NewModule(c Config) *stream.Module {
 		Validate: func() error { return cfg.Validate() },
 		Groups: []stream.Group{
 			{Name: Name, Graph: func(o stream.Options) *goka.GroupGraph { return graph(o, *cfg) }},
-			{Name: IndexName, Graph: indexGraph, Partitions: indexPartitions},
+			{Name: IndexName, Graph: func(o stream.Options) *goka.GroupGraph { return indexGraph(o, cfg.IndexRetention) }, Partitions: indexPartitions},
 		},
 		Read: func(p stream.Prefix, open api.Opener) ([]api.Route, error) {
 			t, err := open(p.Table(Name), new(TableCodec))
 			if err != nil {
 				return nil, err
 			}
-			idx, err := open(p.Table(IndexName), new(codecs.JSON[TraceSummary]))
+			idx, err := open(p.Table(IndexName), new(indexCodec))
 			if err != nil {
 				return nil, err
 			}

@@ -121,8 +121,9 @@ func (p *processor) index(ctx goka.Context, before, after *TraceSummary, redeliv
 }
 
 // indexGraph is the trace index group: it stores or deletes what the
-// context-graph group writes, under the record's key.
-func indexGraph(o stream.Options) *goka.GroupGraph {
+// context-graph group writes, under the record's key, and expires entries
+// past retention through its loop (index_retention.go).
+func indexGraph(o stream.Options, retention time.Duration) *goka.GroupGraph {
 	m := o.Metrics
 	return goka.DefineGroup(o.Group(IndexName),
 		goka.Input(o.Prefix.Stream(IndexStream), new(codec.Bytes), stream.Traced(func(ctx goka.Context, msg any) {
@@ -135,15 +136,23 @@ func indexGraph(o stream.Options) *goka.GroupGraph {
 				stream.DeadLetter(ctx, m, raw, codecs.Reject(codecs.ReasonNullValue, "", "an index update without a value; only aistream writes this topic"))
 			case err != nil:
 				stream.DeadLetter(ctx, m, raw, codecs.Reject(codecs.ReasonNotJSON, "", "an index update that is not JSON; only aistream writes this topic"))
+			case isMetaKey(ctx.Key()):
+				stream.DeadLetter(ctx, m, raw, codecs.Reject(codecs.ReasonMissingField, "key", "an index update under a retention key; only aistream writes this topic"))
 			case u.Delete:
 				ctx.Delete()
 			case u.Summary != nil:
 				ctx.SetValue(u.Summary)
+				loopRetention(ctx, retentionMsg{Key: ctx.Key(), Tenant: u.Summary.TenantID, Start: u.Summary.Started.Time})
 			default:
 				stream.DeadLetter(ctx, m, raw, codecs.Reject(codecs.ReasonMissingField, "summary", "an index update without summary or delete; only aistream writes this topic"))
 			}
 		})),
-		goka.Persist(new(codecs.JSON[TraceSummary])),
+		goka.Loop(new(codecs.JSON[retentionMsg]), stream.Traced(func(ctx goka.Context, msg any) {
+			if r, ok := msg.(*retentionMsg); ok {
+				retain(ctx, *r, retention)
+			}
+		})),
+		goka.Persist(new(indexCodec)),
 		stream.DeadLetterOutput(),
 	)
 }
