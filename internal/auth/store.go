@@ -44,6 +44,11 @@ func Open(path string, log zerolog.Logger) (*Store, error) {
 			Help: "Reloads of the token file after it changed, by result (ok, or error: the last good tokens stay in use).",
 		}, []string{"result"}),
 	}
+	// Both results are series from the start: an alert on an increase of
+	// errors needs the zero before the first one.
+	for _, r := range []string{"ok", "error"} {
+		s.reloads.WithLabelValues(r)
+	}
 	s.count = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "aistream_auth_tokens",
 		Help: "Tokens in use from the token file.",
