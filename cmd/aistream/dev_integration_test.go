@@ -20,6 +20,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/aistream/aistream/codecs"
+	"github.com/aistream/aistream/internal/kafkatest"
 	"github.com/aistream/aistream/internal/stream"
 	"github.com/aistream/aistream/topology"
 )
@@ -27,7 +28,7 @@ import (
 // devProcess is "aistream dev" running as a real process.
 type devProcess struct {
 	cmd    *exec.Cmd
-	out    *lockedBuffer
+	out    *kafkatest.SyncBuffer
 	api    string
 	broker string
 }
@@ -71,7 +72,7 @@ func startAistream(t *testing.T, bin, api string, env []string, args ...string) 
 		// tests authentication and passes --token-file.
 		cmd.Env = append(cmd.Env, "AISTREAM_INSECURE_NO_AUTH=true")
 	}
-	out := &lockedBuffer{}
+	out := &kafkatest.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -9,31 +8,13 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/aistream/aistream/internal/demo"
+	"github.com/aistream/aistream/internal/kafkatest"
 )
-
-// lockedBuffer is an output buffer read while the process writes it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 var readyCurl = regexp.MustCompile(`curl -s -H '([^:']+): ([^']+)' (http://\S+)`)
 
@@ -46,7 +27,7 @@ func TestIntegrationDevFirstRun(t *testing.T) {
 	broker, api := freePort(t), freePort(t)
 	cmd := exec.Command(bin, "dev", "--demo", "--data-dir", t.TempDir(), "--broker-addr", broker, "--http-addr", api)
 	cmd.Env = append(os.Environ(), "KAFKA_CONSUMER_GROUP=firstrun", "AISTREAM_LOG_LEVEL=info", "AISTREAM_LOG_FORMAT=")
-	out := &lockedBuffer{}
+	out := &kafkatest.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out // a pipe: not a terminal
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

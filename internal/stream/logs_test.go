@@ -3,7 +3,6 @@ package stream_test
 import (
 	"bytes"
 	"encoding/json"
-	"sync"
 	"testing"
 
 	"github.com/lovoo/goka"
@@ -16,21 +15,10 @@ import (
 	"github.com/aistream/aistream/internal/stream"
 )
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
 // A dead-lettered record is logged once with its reason and origin; an
 // accepted one logs nothing.
 func TestDeadLetterLogged(t *testing.T) {
-	var buf syncBuffer
+	var buf kafkatest.SyncBuffer
 	stream.NewRunner(&stream.Env{Log: zerolog.New(&buf)})
 	defer stream.NewRunner(&stream.Env{Log: zerolog.Nop()})
 	tt := tester.New(t)
@@ -42,11 +30,10 @@ func TestDeadLetterLogged(t *testing.T) {
 	tt.Consume("log-in", "k", thinking(t))
 	tt.Consume("log-in", "k", []byte("not json"))
 
-	buf.mu.Lock()
-	defer buf.mu.Unlock()
-	lines := bytes.Split(bytes.TrimSpace(buf.b.Bytes()), []byte("\n"))
+	out := buf.String()
+	lines := bytes.Split(bytes.TrimSpace([]byte(out)), []byte("\n"))
 	if len(lines) != 1 {
-		t.Fatalf("%d log lines, want 1: %s", len(lines), buf.b.String())
+		t.Fatalf("%d log lines, want 1: %s", len(lines), out)
 	}
 	var got map[string]any
 	if err := json.Unmarshal(lines[0], &got); err != nil {
