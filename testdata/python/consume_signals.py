@@ -3,7 +3,9 @@
 AIOKafkaConsumer with value_deserializer=json.loads, but from the earliest
 offset under a group of its own. Prints one JSON line per record whose key is
 --key ({"key", "partition", "offset", "value"}), and exits once --count were
-printed (exit 0) or after --timeout seconds (exit 2).
+printed (exit 0) or after --timeout seconds (exit 2). Like any consumer of
+aistream's at-least-once outputs it skips a repeat of an event_id it has
+printed (a redelivery re-emits a signal with the same id).
 """
 
 import argparse
@@ -36,10 +38,15 @@ async def main():
     try:
         async def read():
             nonlocal printed
+            seen = set()
             async for message in consumer:
                 key = message.key.decode("utf-8") if message.key is not None else None
                 if key != a.key:
                     continue
+                event_id = message.value.get("event_id") if isinstance(message.value, dict) else None
+                if event_id is not None and event_id in seen:
+                    continue
+                seen.add(event_id)
                 print(json.dumps({"key": key, "partition": message.partition, "offset": message.offset,
                                   "value": message.value}), flush=True)
                 printed += 1
