@@ -83,7 +83,7 @@ func cmdBench(args []string) error {
 		Franz: franz, Brokers: kc.BootstrapServers, Sarama: sc,
 		Events: *events, Hot: kinds, HotEvents: *hotEvents, Rate: *rate, LatencyEvents: *latEvents,
 		Timeout: *timeout, CPUProfile: *cpuprofile, Decoder: codecs.Decoder{MaxBytes: rt.MaxMessageBytes},
-		Log: log, Out: os.Stdout,
+		ChangelogFlush: rt.ChangelogFlushInterval, Log: log, Out: os.Stdout,
 	}, mods)
 	return err
 }

@@ -133,7 +133,7 @@ func cmdServe(args []string, dev bool) error {
 	}
 	env := &stream.Env{
 		Brokers: kc.BootstrapServers, Sarama: sc, StateDir: rt.StateDir, Replication: min(brokers, 3),
-		Log: log, Metrics: metrics,
+		Log: log, Metrics: metrics, ChangelogFlush: rt.ChangelogFlushInterval,
 	}
 	// Spans go to an OTLP/HTTP collector only when OTEL_EXPORTER_OTLP_*
 	// names one; shutdown flushes them after the processors stopped.

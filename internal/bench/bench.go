@@ -81,6 +81,10 @@ type Config struct {
 	Decoder codecs.Decoder
 	Log     zerolog.Logger
 	Out     io.Writer
+
+	// ChangelogFlush is the processors' changelog merge interval
+	// (stream.Env.ChangelogFlush; 0: off).
+	ChangelogFlush time.Duration
 }
 
 // HotKinds are the hot-key phases there are.
@@ -211,7 +215,8 @@ func setup(ctx context.Context, cfg Config, mods []*stream.Module) (*bench, func
 	b := &bench{
 		cfg: cfg, mods: mods, prefix: stream.Prefix(fmt.Sprintf("bench%d", now.UnixNano()%1e10)),
 		adm: kadm.NewClient(cl), cl: cl, seed: uint64(now.UnixNano()),
-		env: &stream.Env{Brokers: cfg.Brokers, Sarama: cfg.Sarama, StateDir: dir, Replication: 1, Log: cfg.Log, Metrics: stream.NewMetrics()},
+		env: &stream.Env{Brokers: cfg.Brokers, Sarama: cfg.Sarama, StateDir: dir, Replication: 1, Log: cfg.Log, Metrics: stream.NewMetrics(),
+			ChangelogFlush: cfg.ChangelogFlush},
 	}
 	b.out = string(b.prefix) + "-bench-out"
 	gs, err := stream.Topics(b.prefix, mods)

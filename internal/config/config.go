@@ -77,7 +77,22 @@ type Runtime struct {
 	MaxMessageBytes int
 	LogLevel        string
 	LogFormat       string
+	// ChangelogFlushInterval is how long a processor group holds its
+	// table writes to merge a key's writes into one changelog record
+	// (internal/stream/changelog.go); 0 turns merging off.
+	ChangelogFlushInterval time.Duration
 }
+
+// DefaultChangelogFlushInterval is AISTREAM_CHANGELOG_FLUSH_INTERVAL's
+// default: a hot key's writes merge into one record per 50 ms, and a view
+// of a table sees a write at most that much later (README "Performance").
+// MaxChangelogFlushInterval bounds it: an input's offset is committed only
+// once its table write is flushed, and goka waits at most a minute for an
+// input's writes when a partition is revoked.
+const (
+	DefaultChangelogFlushInterval = 50 * time.Millisecond
+	MaxChangelogFlushInterval     = 10 * time.Second
+)
 
 // Error is a configuration error: it names the setting, the bad value (never a
 // secret) and what is accepted.
@@ -130,6 +145,7 @@ var (
 	sMaxBytes  = setting{"AISTREAM_MAX_MESSAGE_BYTES", "max-message-bytes", "largest event accepted; larger ones go to the dead-letter topic"}
 	sLogLevel  = setting{"AISTREAM_LOG_LEVEL", "log-level", "debug, info, warn or error"}
 	sLogFormat = setting{"AISTREAM_LOG_FORMAT", "log-format", "json or console"}
+	sFlush     = setting{"AISTREAM_CHANGELOG_FLUSH_INTERVAL", "changelog-flush-interval", "how long a processor group holds its table writes to merge each key's into one changelog record (0: off)"}
 )
 
 // Flags binds configuration flags to fs with defaults taken from the
@@ -141,6 +157,7 @@ type Flags struct {
 	caFile, certFile, keyFile, checkHost, offset              string
 	session, heartbeat                                        string
 	httpAddr, stateDir, maxBytes, logLevel, logFormat         string
+	changelogFlush                                            string
 	topicSuffix                                               string
 	usesHTTP, usesStateDir, stateDirFromEnv                   bool
 }
@@ -184,6 +201,7 @@ func Bind(fs *flag.FlagSet, env func(string) string, d Defaults) *Flags {
 	str(&f.maxBytes, sMaxBytes, strconv.Itoa(MaxEventBytes))
 	str(&f.logLevel, sLogLevel, "info")
 	str(&f.logFormat, sLogFormat, "console")
+	str(&f.changelogFlush, sFlush, DefaultChangelogFlushInterval.String())
 	return f
 }
 
@@ -304,6 +322,11 @@ func (f *Flags) Resolve() (Kafka, Runtime, error) {
 	}
 	if !contains([]string{"json", "console"}, r.LogFormat) {
 		bad(sLogFormat, f.logFormat, "use json or console")
+	}
+	if d, msg := parseDuration(f.changelogFlush, 0, MaxChangelogFlushInterval, DefaultChangelogFlushInterval); msg != "" {
+		bad(sFlush, f.changelogFlush, msg+" (0 turns merging off)")
+	} else {
+		r.ChangelogFlushInterval = d
 	}
 	// Last: the only check that writes, and only for an otherwise valid
 	// configuration.

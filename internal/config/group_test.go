@@ -63,3 +63,25 @@ func TestGroupMembershipRejections(t *testing.T) {
 		}
 	}
 }
+
+// The changelog flush interval defaults to DefaultChangelogFlushInterval;
+// the environment and the flag set it, 0 included (merging off).
+func TestChangelogFlushIntervalDefaultsAndOverrides(t *testing.T) {
+	for _, c := range []struct {
+		env  map[string]string
+		args []string
+		want time.Duration
+	}{
+		{nil, nil, DefaultChangelogFlushInterval},
+		{map[string]string{"AISTREAM_CHANGELOG_FLUSH_INTERVAL": "200ms"}, nil, 200 * time.Millisecond},
+		{map[string]string{"AISTREAM_CHANGELOG_FLUSH_INTERVAL": "200ms"}, []string{"--changelog-flush-interval", "0"}, 0},
+	} {
+		_, rt, err := resolve(t, c.env, c.args...)
+		if err != nil {
+			t.Fatalf("%v %v: %v", c.env, c.args, err)
+		}
+		if rt.ChangelogFlushInterval != c.want {
+			t.Errorf("%v %v: %s, want %s", c.env, c.args, rt.ChangelogFlushInterval, c.want)
+		}
+	}
+}

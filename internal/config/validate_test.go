@@ -121,6 +121,12 @@ func TestRejectionsNameVariableFlagValueAndFix(t *testing.T) {
 			`AISTREAM_STATE_DIR (--state-dir)="` + ro + `" is not valid: the directory is not writable (permission denied): give aistream's user write access or choose another path`},
 		{"empty state dir", nil, []string{"--state-dir="},
 			`AISTREAM_STATE_DIR (--state-dir): a writable directory is required`},
+		{"changelog flush without unit", map[string]string{"AISTREAM_CHANGELOG_FLUSH_INTERVAL": "50"}, nil,
+			`AISTREAM_CHANGELOG_FLUSH_INTERVAL (--changelog-flush-interval)="50" is not valid: a duration from 0s to 10s, e.g. 50ms (0 turns merging off)`},
+		{"changelog flush negative", nil, []string{"--changelog-flush-interval", "-1ms"},
+			`AISTREAM_CHANGELOG_FLUSH_INTERVAL (--changelog-flush-interval)="-1ms" is not valid: a duration from 0s to 10s, e.g. 50ms (0 turns merging off)`},
+		{"changelog flush too long", nil, []string{"--changelog-flush-interval", "1m"},
+			`AISTREAM_CHANGELOG_FLUSH_INTERVAL (--changelog-flush-interval)="1m" is not valid: a duration from 0s to 10s, e.g. 50ms (0 turns merging off)`},
 	}
 	for _, c := range cases {
 		env := map[string]string{"KAFKA_SASL_PASSWORD": password}

@@ -73,6 +73,7 @@ func Setup(t testing.TB, groups func(prefix string) []topology.Group) (*stream.E
 	env := &stream.Env{
 		Brokers: brokers, Sarama: sc, StateDir: t.TempDir(), Replication: 1,
 		Log: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel), Metrics: stream.NewMetrics(),
+		ChangelogFlush: config.DefaultChangelogFlushInterval,
 	}
 	var gs []topology.Group
 	if groups != nil {

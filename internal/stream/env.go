@@ -28,6 +28,11 @@ type Env struct {
 	Replication int
 	Log         zerolog.Logger
 	Metrics     *Metrics
+	// ChangelogFlush is how long a processor group's producer holds the
+	// writes to the group's table changelog, merging a key's writes into
+	// one record (changelog.go); 0 produces every write at once. The
+	// default is config.DefaultChangelogFlushInterval.
+	ChangelogFlush time.Duration
 }
 
 func (e *Env) config(clientID string) *sarama.Config {
@@ -57,7 +62,7 @@ func (e *Env) producerBuilder(group string) goka.ProducerBuilder {
 		if err != nil {
 			return nil, fmt.Errorf("create producer: %w", err)
 		}
-		return newProducer(p, e.Metrics, group), nil
+		return newProducer(p, e.Metrics, group, e.ChangelogFlush), nil
 	}
 }
 

@@ -32,6 +32,9 @@ type Metrics struct {
 	HTTPRequests   *prometheus.CounterVec   // aistream_http_requests_total{route,method,code}
 	HTTPDuration   *prometheus.HistogramVec // aistream_http_request_duration_seconds{route,method}
 	BuildInfo      *prometheus.GaugeVec     // aistream_build_info{version,revision,go_version}
+	// ChangelogMerged counts table writes a later write of their key
+	// replaced before they were produced (changelog.go).
+	ChangelogMerged *prometheus.CounterVec // aistream_changelog_writes_merged_total{group}
 	// Partitions holds the states behind PartitionState, for /readyz.
 	Partitions *Partitions
 	// processed holds, per group, topic and partition (a processedKey), the
@@ -114,10 +117,13 @@ func NewMetrics() *Metrics {
 			Name: "aistream_build_info", Help: "Always 1; the labels say which build of aistream runs (module version, VCS revision, Go version).",
 		}, []string{"version", "revision", "go_version"}),
 	}
+	m.ChangelogMerged = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "aistream_changelog_writes_merged_total", Help: "Table writes not produced to the group table's changelog because a later write of the same key replaced them first (--changelog-flush-interval), by group.",
+	}, []string{"group"})
 	m.BuildInfo.WithLabelValues(buildInfo()).Set(1)
 	m.Partitions = newPartitions(m.PartitionState)
 	m.Registry.MustRegister(m.Produced, m.Consumed, m.Lag, m.ProduceLatency, m.ProduceErrors, m.DeadLetters, m.Late, m.Dropped,
-		m.PartitionState, m.Rebalances, m.LagSeconds, m.HTTPRequests, m.HTTPDuration, m.BuildInfo,
+		m.PartitionState, m.Rebalances, m.LagSeconds, m.HTTPRequests, m.HTTPDuration, m.BuildInfo, m.ChangelogMerged,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

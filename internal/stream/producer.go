@@ -13,12 +13,15 @@ import (
 // producer is the goka.Producer of every processor and emitter: goka's own,
 // on a sarama AsyncProducer, except that a record emitted with key "" and
 // HeaderNullKey is produced with a null key (goka's producer cannot send
-// one) and without that header, and that every delivery feeds the produce
-// metrics of the seed document.
+// one) and without that header, that every delivery feeds the produce
+// metrics of the seed document, and that a processor group's writes to its
+// table's changelog may be merged per key (changelog.go).
 type producer struct {
 	p     sarama.AsyncProducer
 	m     *Metrics // may be nil
 	group string   // the processor group producing; "" outside one
+	// merge holds the group's changelog writes; nil: none are merged.
+	merge *changelogMerge
 	// children caches each topic's metric series (*topicMetrics), so a
 	// delivery costs no label lookup.
 	children sync.Map
@@ -47,17 +50,26 @@ func (p *producer) series(topic string) *topicMetrics {
 type inFlight struct {
 	finish goka.PromiseFinisher
 	start  time.Time
+	// superseded are the promises of the earlier writes of the record's
+	// key that it replaced (changelog.go): they finish with it.
+	superseded []goka.PromiseFinisher
 }
 
 // NewProducer builds aistream's goka.Producer on p, which must return
 // successes and errors (Producer.Return.*), as goka's producer requires.
 func NewProducer(p sarama.AsyncProducer, m *Metrics) goka.Producer {
-	return newProducer(p, m, "")
+	return newProducer(p, m, "", 0)
 }
 
-// newProducer is NewProducer for the processor group named group.
-func newProducer(p sarama.AsyncProducer, m *Metrics, group string) goka.Producer {
+// newProducer is NewProducer for the processor group named group. With a
+// group and a flush interval above 0 it merges the writes to the group's
+// table changelog (goka.GroupTable) per key, producing each key's latest
+// every flush interval (changelog.go).
+func newProducer(p sarama.AsyncProducer, m *Metrics, group string, flush time.Duration) *producer {
 	pr := &producer{p: p, m: m, group: group}
+	if group != "" && flush > 0 {
+		pr.merge = newChangelogMerge(pr, string(goka.GroupTable(goka.Group(group))), flush, changelogHoldBytes)
+	}
 	pr.wg.Add(2)
 	go func() {
 		defer pr.wg.Done()
@@ -80,7 +92,16 @@ func (p *producer) Emit(topic, key string, value []byte) *goka.Promise {
 
 func (p *producer) EmitWithHeaders(topic, key string, value []byte, headers goka.Headers) *goka.Promise {
 	promise, finish := goka.NewPromiseWithFinisher()
-	msg := &sarama.ProducerMessage{Topic: topic, Metadata: inFlight{finish: finish, start: time.Now()}}
+	if p.merge != nil && p.merge.hold(topic, key, value, headers, finish) {
+		return promise
+	}
+	p.send(topic, key, value, headers, inFlight{finish: finish, start: time.Now()})
+	return promise
+}
+
+// send hands a record to sarama.
+func (p *producer) send(topic, key string, value []byte, headers goka.Headers, f inFlight) {
+	msg := &sarama.ProducerMessage{Topic: topic, Metadata: f}
 	if _, null := headers[HeaderNullKey]; !null || key != "" {
 		msg.Key = sarama.StringEncoder(key)
 	}
@@ -93,7 +114,6 @@ func (p *producer) EmitWithHeaders(topic, key string, value []byte, headers goka
 		}
 	}
 	p.p.Input() <- msg
-	return promise
 }
 
 func (p *producer) finish(msg *sarama.ProducerMessage, err error) {
@@ -107,12 +127,21 @@ func (p *producer) finish(msg *sarama.ProducerMessage, err error) {
 			s.latency.Observe(time.Since(f.start).Seconds())
 		}
 	}
+	// The superseded writes first: goka counts a message done once all of
+	// its promises are, whichever finishes last.
+	for _, s := range f.superseded {
+		s(msg, err)
+	}
 	f.finish(msg, err)
 }
 
-// Close flushes what is in flight, so that every promise is finished, and
-// gives up after a minute like goka's producer.
+// Close produces the changelog writes held, flushes what is in flight, so
+// that every promise is finished, and gives up after a minute like goka's
+// producer.
 func (p *producer) Close() error {
+	if p.merge != nil {
+		p.merge.close()
+	}
 	p.p.AsyncClose()
 	done := make(chan struct{})
 	go func() {

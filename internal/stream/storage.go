@@ -41,29 +41,44 @@ func leveldbBuilder(dir string) storage.Builder {
 // Put, one journal write (a write syscall) each, and after every changelog
 // acknowledgement a second Put for the offset: restoring a table spent most
 // of its time there, and processing about a tenth of its CPU. This one
-// collects the writes in a batch, readable at once through pending, and
-// writes the batch, together with the table offset reached, every
-// restoreBatchBytes (and on MarkRecovered, on Close and before iterating).
+// keeps the latest write of each key not yet in leveldb in pending (a read
+// sees it at once), so a key written many times between two flushes, like
+// a hot trace's graph, costs one leveldb write (Kafka Streams' record cache
+// does the same for its stores). A flush builds one leveldb batch from
+// pending, with the table offset reached, and writes it once the pending
+// values reach restoreBatchBytes, once the bytes written since the last
+// flush (superseded writes included) reach flushWrittenBytes, and on
+// MarkRecovered, on Close and before iterating.
 //
 // Crash recovery: the offset on disk never runs ahead of the records it
 // covers. goka writes a record here before producing it to the changelog
-// and sets the offset once the changelog has it, so the offset written with
-// a batch is that of a record in the batch or before it. A crash loses at
-// most the batch not yet written; the next start restores the table from
-// the offset on disk, and the changelog holds every record the lost batch
-// had that was acknowledged (the ones that were not are the same loss as
-// with goka's storage: their input was not committed and is redelivered).
+// and sets the offset once the changelog has it, so every record at or
+// below the offset written with a batch was written here before the flush:
+// the batch holds it, or a later write of its key, or an earlier flush did.
+// A crash loses at most the writes not yet flushed; the next start restores
+// the table from the offset on disk, and the changelog holds every record
+// the lost writes had that was acknowledged (the ones that were not are the
+// same loss as with goka's storage: their input was not committed and is
+// redelivered).
 type leveldbStorage struct {
 	db        *leveldb.DB
 	restoring atomic.Bool
 
-	mu        sync.Mutex
-	batch     *leveldb.Batch     // the writes not yet in leveldb
-	pending   map[string]pending // the same, by key, for reads
-	size      int                // their bytes
-	offset    int64              // the table offset reached
-	offsetSet bool
+	mu      sync.Mutex
+	batch   *leveldb.Batch     // reused by flush
+	pending map[string]pending // the latest write of each key not yet in leveldb
+	size    int                // bytes of pending's keys and values
+	written int                // bytes written since the last flush, superseded writes included
+	offset  int64              // the table offset reached
+	// offsetSet: offset was set; offsetDirty: and not written since.
+	offsetSet, offsetDirty bool
 }
+
+// flushWrittenBytes bounds the bytes written (superseded writes included)
+// between two flushes, so the offset on disk keeps moving while one key is
+// rewritten over and over: a restart restores at most about that much of
+// the changelog again.
+const flushWrittenBytes = 16 * restoreBatchBytes
 
 // pending is a write not yet in leveldb.
 type pending struct {
@@ -79,22 +94,31 @@ func newLeveldbStorage(db *leveldb.DB) *leveldbStorage {
 
 func (s *leveldbStorage) Open() error { return nil }
 
-// flush writes the restore's pending records and the offset they reach;
-// s.mu is held.
+// flush writes the pending records and the offset they reach in one
+// leveldb batch; s.mu is held.
 func (s *leveldbStorage) flush() error {
-	if s.batch.Len() == 0 {
+	if len(s.pending) == 0 && !s.offsetDirty {
 		return nil
+	}
+	s.batch.Reset()
+	for k, p := range s.pending {
+		if p.deleted {
+			s.batch.Delete([]byte(k))
+		} else {
+			s.batch.Put([]byte(k), p.value)
+		}
 	}
 	if s.offsetSet {
 		s.batch.Put([]byte(offsetKey), []byte(strconv.FormatInt(s.offset, 10)))
 	}
-	if err := s.db.Write(s.batch, nil); err != nil {
-		// Kept: the next flush writes it again, before the offset moves on.
-		return fmt.Errorf("write restored records to leveldb: %w", err)
-	}
+	err := s.db.Write(s.batch, nil)
 	s.batch.Reset()
+	if err != nil {
+		// Kept: the next flush writes it again, before the offset moves on.
+		return fmt.Errorf("write pending records to leveldb: %w", err)
+	}
 	clear(s.pending)
-	s.size = 0
+	s.size, s.written, s.offsetDirty = 0, 0, false
 	return nil
 }
 
@@ -105,19 +129,19 @@ func (s *leveldbStorage) readable() error {
 	return s.flush()
 }
 
-// write adds a write to the batch, and writes the batch once it is big
-// enough.
+// write makes a write the key's pending one, and flushes once the pending
+// or the written bytes are big enough.
 func (s *leveldbStorage) write(key string, value []byte, del bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if del {
-		s.batch.Delete([]byte(key))
-	} else {
-		s.batch.Put([]byte(key), value)
+	if old, ok := s.pending[key]; ok {
+		s.size -= len(key) + len(old.value)
 	}
 	s.pending[key] = pending{value: value, deleted: del}
-	s.size += len(key) + len(value)
-	if s.size < restoreBatchBytes {
+	n := len(key) + len(value)
+	s.size += n
+	s.written += n
+	if s.size < restoreBatchBytes && s.written < flushWrittenBytes {
 		return nil
 	}
 	return s.flush()
@@ -197,7 +221,7 @@ func (s *leveldbStorage) GetOffset(def int64) (int64, error) {
 func (s *leveldbStorage) SetOffset(offset int64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.offset, s.offsetSet = offset, true
+	s.offset, s.offsetSet, s.offsetDirty = offset, true, true
 	return nil
 }
 
@@ -208,11 +232,8 @@ func (s *leveldbStorage) MarkRecovered() error {
 	if !s.restoring.Load() {
 		return nil
 	}
-	if s.batch.Len() == 0 && s.offsetSet {
-		// The restore had nothing to load: goka's storage writes the
-		// offset here too.
-		s.batch.Put([]byte(offsetKey), []byte(strconv.FormatInt(s.offset, 10)))
-	}
+	// Even a restore that had nothing to load writes its offset (flush
+	// does when it moved), as goka's storage does here.
 	err := s.flush()
 	s.restoring.Store(false)
 	return err
@@ -220,9 +241,6 @@ func (s *leveldbStorage) MarkRecovered() error {
 
 func (s *leveldbStorage) Close() error {
 	s.mu.Lock()
-	if s.batch.Len() == 0 && s.offsetSet {
-		s.batch.Put([]byte(offsetKey), []byte(strconv.FormatInt(s.offset, 10)))
-	}
 	err := s.flush()
 	s.mu.Unlock()
 	if cerr := s.db.Close(); err == nil {
