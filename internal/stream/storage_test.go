@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/lovoo/goka/storage"
+	"github.com/syndtr/goleveldb/leveldb"
 )
 
 func key(i int) string { return fmt.Sprintf("key-%06d", i) }
@@ -159,6 +160,185 @@ func TestStorageSharesGokasFormat(t *testing.T) {
 			}
 			if v, _ := st.Get(key(4)); string(v) != "x" {
 				t.Errorf("value: %q", v)
+			}
+		})
+	}
+}
+
+// ioWritten is the bytes leveldb has written to its files so far.
+func ioWritten(t *testing.T, st storage.Storage) uint64 {
+	t.Helper()
+	var s leveldb.DBStats
+	if err := st.(*leveldbStorage).db.Stats(&s); err != nil {
+		t.Fatal(err)
+	}
+	return s.IOWrite
+}
+
+// A key written many times between two flushes costs one leveldb write of
+// its latest value; reads see the latest at once, before and after.
+func TestStorageMergesAKeysWritesUntilTheFlush(t *testing.T) {
+	st := open(t, leveldbBuilder(t.TempDir()))
+	defer st.Close()
+	if err := st.MarkRecovered(); err != nil {
+		t.Fatal(err)
+	}
+	const n, size = 100, 10_000
+	before := ioWritten(t, st)
+	for i := range n {
+		v := bytes.Repeat([]byte{byte('a' + i%26)}, size)
+		if err := st.Set("hot", v); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.SetOffset(int64(i)); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := st.Get("hot"); !bytes.Equal(got, v) {
+			t.Fatalf("write %d: Get does not see it", i)
+		}
+	}
+	if err := st.(*leveldbStorage).readable(); err != nil {
+		t.Fatal(err)
+	}
+	written := ioWritten(t, st) - before
+	if written > 2*size {
+		t.Errorf("%d writes of %d bytes to one key wrote %d bytes to leveldb, want about one value", n, size, written)
+	}
+	last := bytes.Repeat([]byte{byte('a' + (n-1)%26)}, size)
+	if got, err := st.(*leveldbStorage).db.Get([]byte("hot"), nil); err != nil || !bytes.Equal(got, last) {
+		t.Errorf("leveldb after the flush holds %d bytes (%v), want the latest value", len(got), err)
+	}
+	if o, _ := st.GetOffset(-1); o != n-1 {
+		t.Errorf("offset %d, want %d", o, n-1)
+	}
+}
+
+// Deletes merge like writes: the key's last word is what reaches leveldb.
+func TestStorageMergesDeletes(t *testing.T) {
+	dir := t.TempDir()
+	st := open(t, leveldbBuilder(dir))
+	for _, step := range []func() error{
+		func() error { return st.Set("gone", []byte("1")) },
+		func() error { return st.Delete("gone") },
+		func() error { return st.Delete("back") },
+		func() error { return st.Set("back", []byte("2")) },
+	} {
+		if err := step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ok, _ := st.Has("gone"); ok {
+		t.Error("deleted key still there before the flush")
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st = open(t, leveldbBuilder(dir))
+	defer st.Close()
+	if ok, _ := st.Has("gone"); ok {
+		t.Error("deleted key back after the flush")
+	}
+	if v, _ := st.Get("back"); string(v) != "2" {
+		t.Errorf("key written after its delete: %q, want 2", v)
+	}
+}
+
+// The pending bytes stay bounded whatever is written: the latest values
+// below restoreBatchBytes (plus the write that crossed it), and the bytes
+// written between flushes below flushWrittenBytes.
+func TestStoragePendingBytesStayBounded(t *testing.T) {
+	st := open(t, leveldbBuilder(t.TempDir()))
+	defer st.Close()
+	ls := st.(*leveldbStorage)
+	value := make([]byte, 50_000)
+	flushes, prev := 0, 0
+	for i := range 2000 {
+		k := "hot"
+		if i%2 == 1 {
+			k = key(i)
+		}
+		if err := st.Set(k, value); err != nil {
+			t.Fatal(err)
+		}
+		ls.mu.Lock()
+		size, written := ls.size, ls.written
+		ls.mu.Unlock()
+		if size >= restoreBatchBytes || written >= flushWrittenBytes {
+			t.Fatalf("after write %d: %d bytes pending, %d written since the flush", i, size, written)
+		}
+		if written < prev {
+			flushes++
+		}
+		prev = written
+	}
+	if flushes < 50 {
+		t.Errorf("%d flushes for 100 MB written", flushes)
+	}
+}
+
+// A crash at any point leaves an offset on disk at or below which every
+// record's key holds that record or a later one, however a hot key's
+// writes were merged; resuming the restore from it ends in the latest.
+func TestMergedWritesKeepTheOffsetBehindTheRecords(t *testing.T) {
+	for _, crashAt := range []int{137, 1000, 2999} {
+		t.Run(fmt.Sprint(crashAt), func(t *testing.T) {
+			dir := t.TempDir()
+			st := open(t, leveldbBuilder(dir))
+			if err := st.MarkRecovered(); err != nil {
+				t.Fatal(err)
+			}
+			// Changelog record i: the hot key every other record (big),
+			// another key otherwise; written, then acknowledged.
+			keyOfRecord := func(i int) string {
+				if i%2 == 0 {
+					return "hot"
+				}
+				return key(i % 200)
+			}
+			valueOfRecord := func(i int) []byte {
+				v := fmt.Appendf(nil, "%08d:", i)
+				if i%2 == 0 {
+					return append(v, make([]byte, 40_000)...)
+				}
+				return append(v, make([]byte, 500)...)
+			}
+			write := func(st storage.Storage, from, to int) {
+				for i := from; i < to; i++ {
+					if err := st.Set(keyOfRecord(i), valueOfRecord(i)); err != nil {
+						t.Fatal(err)
+					}
+					if err := st.SetOffset(int64(i)); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			write(st, 0, crashAt)
+			if err := st.(*leveldbStorage).db.Close(); err != nil { // killed
+				t.Fatal(err)
+			}
+			st = open(t, leveldbBuilder(dir))
+			defer st.Close()
+			o, err := st.GetOffset(-1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o >= int64(crashAt) {
+				t.Fatalf("offset on disk %d, past the last record %d", o, crashAt-1)
+			}
+			for i := 0; i <= int(o); i++ {
+				v, err := st.Get(keyOfRecord(i))
+				if err != nil || len(v) < 9 {
+					t.Fatalf("record %d (at or below the offset %d): key %s missing (%v)", i, o, keyOfRecord(i), err)
+				}
+				var at int
+				fmt.Sscanf(string(v[:8]), "%d", &at)
+				if at < i {
+					t.Fatalf("record %d (at or below the offset %d): key %s holds the older record %d", i, o, keyOfRecord(i), at)
+				}
+			}
+			write(st, int(o)+1, 3000)
+			if v, _ := st.Get("hot"); !bytes.HasPrefix(v, []byte("00002998:")) {
+				t.Errorf("hot key after the resumed restore: %.9q, want record 2998", v)
 			}
 		})
 	}
