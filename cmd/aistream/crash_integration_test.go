@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -45,6 +47,15 @@ func TestIntegrationCrashLosesNoOutput(t *testing.T) {
 		events += len(p)
 	}
 	seed := uint64(time.Now().UnixNano())
+	// AISTREAM_CRASH_SEED replays a logged seed's kill times (the broker's
+	// and the scheduler's timing still vary from run to run).
+	if v := os.Getenv("AISTREAM_CRASH_SEED"); v != "" {
+		s, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			t.Fatalf("AISTREAM_CRASH_SEED=%q: want the unsigned integer a failed run logged as its kill seed", v)
+		}
+		seed = s
+	}
 	rng := rand.New(rand.NewPCG(seed, 0))
 	t.Logf("input: %d events in %d phases (making %d signals, %d insights, %d lineage records), tenants %s-*; kill seed %d",
 		events, len(in.phases), len(in.revisions), in.insights, in.lineage, prefixA, seed)

@@ -72,7 +72,7 @@ func Setup(t testing.TB, groups func(prefix string) []topology.Group) (*stream.E
 	}
 	env := &stream.Env{
 		Brokers: brokers, Sarama: sc, StateDir: t.TempDir(), Replication: 1,
-		Log: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel), Metrics: stream.NewMetrics(),
+		Log: zerolog.New(zerolog.NewTestWriter(t)).Level(logLevel(t)), Metrics: stream.NewMetrics(),
 	}
 	var gs []topology.Group
 	if groups != nil {
@@ -253,4 +253,21 @@ func StartAtEndWith(t testing.TB, cl *kgo.Client, prefix string, mods ...*stream
 			}
 		}
 	}
+}
+
+// LogLevelEnvVar sets the level of the processors' log in tests (zerolog's
+// names: debug shows goka's generations and partition changes); warn when
+// unset.
+const LogLevelEnvVar = "AISTREAM_TEST_LOG_LEVEL"
+
+func logLevel(t testing.TB) zerolog.Level {
+	v := os.Getenv(LogLevelEnvVar)
+	if v == "" {
+		return zerolog.WarnLevel
+	}
+	l, err := zerolog.ParseLevel(v)
+	if err != nil {
+		t.Fatalf("%s=%q: want one of debug, info, warn, error", LogLevelEnvVar, v)
+	}
+	return l
 }
