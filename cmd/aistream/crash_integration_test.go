@@ -96,6 +96,26 @@ func TestIntegrationCrashLosesNoOutput(t *testing.T) {
 	// that one is never lost). Counted, not failed.
 	t.Logf("A vs B: lost %d highest revisions, %d revisions, %d insights, %d lineage records; extra %d highest revisions, %d revisions, %d insights, %d lineage records",
 		len(lostHighest), len(lostRev), len(lostIns), len(lostLin), len(extraHighest), len(extraRev), len(extraIns), len(extraLin))
+	// Every insight of a tenant×agent whose insights differ, in both runs.
+	differ := map[string]bool{}
+	for _, id := range lostIns {
+		differ[outB.agent[id]] = true
+	}
+	for _, id := range extraIns {
+		differ[outA.agent[id]] = true
+	}
+	for _, o := range []*crashOutputs{outA, outB} {
+		var lines []string
+		for id, a := range o.agent {
+			if differ[a] {
+				lines = append(lines, a+" "+o.about[id])
+			}
+		}
+		sort.Strings(lines)
+		for _, l := range lines {
+			t.Logf("run %s insight: %s", o.name, l)
+		}
+	}
 	for _, c := range []struct {
 		what string
 		ids  []string
@@ -355,7 +375,11 @@ type crashOutputs struct {
 	highest                                       map[string]int // signal_id → highest revision
 	revisions                                     map[string]int // "signal_id r<revision>"
 	insights                                      map[string]int // insight_id
-	lineage                                       map[string]int // lineage record event_id
+	// about describes each insight (rule, state, severity, agent, window,
+	// observed), so that a failure says which windows differ.
+	about   map[string]string
+	agent   map[string]string // insight_id → tenant/agent
+	lineage map[string]int    // lineage record event_id
 }
 
 // read consumes the output topics from from to to.
@@ -374,7 +398,7 @@ func (r *crashRun) read(name string, from, to offsets) *crashOutputs {
 			}
 		}
 	}
-	out := &crashOutputs{name: name, highest: map[string]int{}, revisions: map[string]int{}, insights: map[string]int{}, lineage: map[string]int{}}
+	out := &crashOutputs{name: name, highest: map[string]int{}, revisions: map[string]int{}, insights: map[string]int{}, lineage: map[string]int{}, about: map[string]string{}, agent: map[string]string{}}
 	if left == 0 {
 		return out
 	}
@@ -401,9 +425,19 @@ func (r *crashRun) read(name string, from, to offsets) *crashOutputs {
 				EventID  string `json:"event_id"`
 				TenantID string `json:"tenant_id"`
 				Data     struct {
-					SignalID  string `json:"signal_id"`
-					Revision  int    `json:"revision"`
-					InsightID string `json:"insight_id"`
+					SignalID  string  `json:"signal_id"`
+					Revision  int     `json:"revision"`
+					InsightID string  `json:"insight_id"`
+					Rule      string  `json:"rule"`
+					State     string  `json:"state"`
+					Severity  string  `json:"severity"`
+					Agent     string  `json:"agent"`
+					Subject   string  `json:"subject"`
+					Observed  float64 `json:"observed"`
+					Baseline  float64 `json:"baseline"`
+					Window    struct {
+						Start time.Time `json:"start"`
+					} `json:"window"`
 				} `json:"data"`
 			}
 			if json.Unmarshal(rec.Value, &ev) != nil || !tenants[ev.TenantID] {
@@ -417,6 +451,10 @@ func (r *crashRun) read(name string, from, to offsets) *crashOutputs {
 			case topology.Insights:
 				out.insightRecords++
 				out.insights[ev.Data.InsightID]++
+				d := ev.Data
+				out.agent[d.InsightID] = ev.TenantID + "/" + d.Agent
+				out.about[d.InsightID] = fmt.Sprintf("window %s %s %s %s %s observed %v baseline %v (%s)", d.Window.Start.Format("15:04"), d.Rule, d.Subject, d.State, d.Severity,
+					d.Observed, d.Baseline, d.InsightID)
 			case topology.LineageRecords:
 				out.lineageRecords++
 				out.lineage[ev.EventID]++

@@ -5,7 +5,10 @@ offset under a group of its own. Prints one JSON line per record whose key is
 --key ({"key", "partition", "offset", "value"}), and exits once --count were
 printed (exit 0) or after --timeout seconds (exit 2). Like any consumer of
 aistream's at-least-once outputs it skips a repeat of an event_id it has
-printed (a redelivery re-emits a signal with the same id).
+printed (a redelivery re-emits a signal with the same id), and reports the
+repeat on stderr with both positions: the same partition and offset twice is
+this consumer reading a record again (its group rebalanced before it
+committed), another offset is aistream writing the event again.
 """
 
 import argparse
@@ -38,15 +41,17 @@ async def main():
     try:
         async def read():
             nonlocal printed
-            seen = set()
+            seen = {}
             async for message in consumer:
                 key = message.key.decode("utf-8") if message.key is not None else None
                 if key != a.key:
                     continue
                 event_id = message.value.get("event_id") if isinstance(message.value, dict) else None
                 if event_id is not None and event_id in seen:
+                    print(f"repeat of event_id {event_id} at {message.partition}/{message.offset}, "
+                          f"first read at {seen[event_id]}", file=sys.stderr, flush=True)
                     continue
-                seen.add(event_id)
+                seen[event_id] = f"{message.partition}/{message.offset}"
                 print(json.dumps({"key": key, "partition": message.partition, "offset": message.offset,
                                   "value": message.value}), flush=True)
                 printed += 1
