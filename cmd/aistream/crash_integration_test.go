@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -15,8 +17,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/aistream/aistream/codecs"
 	"github.com/aistream/aistream/internal/kafkatest"
 	"github.com/aistream/aistream/internal/stream"
+	"github.com/aistream/aistream/processors/quality"
 	"github.com/aistream/aistream/topology"
 )
 
@@ -115,6 +119,11 @@ func TestIntegrationCrashLosesNoOutput(t *testing.T) {
 		for _, l := range lines {
 			t.Logf("run %s insight: %s", o.name, l)
 		}
+	}
+	// The state history of one of them (the others' are alike).
+	for _, k := range slices.Sorted(maps.Keys(differ))[:min(len(differ), 1)] {
+		tenant, agent, _ := strings.Cut(k, "/")
+		a.stateHistory(codecs.TenantKey(tenant, agent))
 	}
 	for _, c := range []struct {
 		what string
@@ -365,6 +374,48 @@ func (r *crashRun) behind(ends offsets) string {
 		}
 	}
 	return check(r.committed(), r.internal, r.ends(internal...))
+}
+
+// stateHistory logs every version of key's agent-quality state in the
+// run's table topic (not yet compacted): the input offsets it had applied,
+// its watermark, open windows and the failure categories it had seen.
+func (r *crashRun) stateHistory(key string) {
+	t := r.t
+	table := string(stream.Prefix(r.prefix).Table(quality.Name))
+	to := r.ends(table)
+	parts := map[string]map[int32]kgo.Offset{table: {}}
+	left := 0
+	for p, end := range to[table] {
+		if end > 0 {
+			parts[table][p] = kgo.NewOffset().AtStart()
+			left++
+		}
+	}
+	cl := kafkatest.Client(t, kgo.ConsumePartitions(parts))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for left > 0 && ctx.Err() == nil {
+		cl.PollFetches(ctx).EachRecord(func(rec *kgo.Record) {
+			if rec.Offset == to[table][rec.Partition]-1 {
+				left--
+			}
+			if string(rec.Key) != key {
+				return
+			}
+			v, err := quality.StateCodec{}.Decode(rec.Value)
+			if err != nil {
+				t.Logf("state %s @%d: %v", key, rec.Offset, err)
+				return
+			}
+			s := v.(*quality.State)
+			var open []string
+			for _, p := range s.Windows.Open {
+				open = append(open, fmt.Sprintf("%s:%d", p.Start.Format("15:04"), p.Agg.Requests))
+			}
+			t.Logf("state %s @%d (%s): offsets %v watermark %s open %v seen %v applied %d outbox %d",
+				key, rec.Offset, rec.Timestamp.Format("15:04:05.000"), s.Offsets, s.Windows.Watermark.Format("15:04:05"), open, s.Seen, len(s.Applied.IDs), len(s.Outbox))
+		})
+	}
 }
 
 // crashOutputs are one run's outputs for the test's tenants: every id with
