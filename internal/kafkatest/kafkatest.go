@@ -255,6 +255,26 @@ func StartAtEndWith(t testing.TB, cl *kgo.Client, prefix string, mods ...*stream
 	}
 }
 
+// CommitAtEnd commits group's offsets at the current ends of topics, so a
+// consumer of that group (e.g. a Python client's) reads only what is
+// produced from now on, not the history other tests left on the broker.
+func CommitAtEnd(t testing.TB, group string, topics ...string) {
+	t.Helper()
+	adm := kadm.NewClient(Client(t))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ends, err := adm.ListEndOffsets(ctx, topics...)
+	if err == nil {
+		err = ends.Error()
+	}
+	if err != nil {
+		t.Fatalf("end offsets of %v: %v", topics, err)
+	}
+	if err := adm.CommitAllOffsets(ctx, group, ends.Offsets()); err != nil {
+		t.Fatalf("commit offsets of %s at the end of %v: %v", group, topics, err)
+	}
+}
+
 // LogLevelEnvVar sets the level of the processors' log in tests (zerolog's
 // names: debug shows goka's generations and partition changes); warn when
 // unset.
