@@ -64,7 +64,16 @@ func TestIntegrationCrashLosesNoOutput(t *testing.T) {
 	t.Logf("input: %d events in %d phases (making %d signals, %d insights, %d lineage records), tenants %s-*; kill seed %d",
 		events, len(in.phases), len(in.revisions), in.insights, in.lineage, prefixA, seed)
 
+	// Another deployment of the same processors under its own prefix runs
+	// while run A produces phase 2, as a benchmark's replicas once did: it
+	// reads that phase of the same input and writes outputs for the same
+	// tenants with the same id formula, among them an insight run A never
+	// produces (the failure category its windows 8-11 show first, which
+	// run A reported in window 4). They must not count as run A's.
+	_, prefixF := kafkatest.Setup(t, groups)
+	other := newCrashRun(t, bin, prefixF, in.tenants)
 	a := newCrashRun(t, bin, prefixA, in.tenants)
+	a.during = map[int]*crashRun{2: other}
 	outA := a.run("A (crashing)", in, func(phase int) time.Duration {
 		if phase == 0 {
 			return 0 // the first phase only builds context and state
@@ -75,7 +84,11 @@ func TestIntegrationCrashLosesNoOutput(t *testing.T) {
 	b := newCrashRun(t, bin, prefixB, in.tenants)
 	outB := b.run("B (reference)", in, func(int) time.Duration { return 0 })
 
+	if len(outA.foreign) == 0 {
+		t.Errorf("run A read no output of the other deployment (%s) that ran during its phase 2: the test does not show that another deployment's outputs are told apart", prefixF)
+	}
 	for _, o := range []*crashOutputs{outA, outB} {
+		t.Logf("run %s: records of other groups, left out: %v", o.name, o.foreign)
 		t.Logf("run %s: %d signal records (%d signals, %d revisions), %d insight records (%d ids), %d lineage records (%d ids); repeated: %d revisions, %d insights, %d lineage records",
 			o.name, o.signalRecords, len(o.highest), len(o.revisions), o.insightRecords, len(o.insights), o.lineageRecords, len(o.lineage),
 			repeated(o.revisions), repeated(o.insights), repeated(o.lineage))
@@ -153,6 +166,9 @@ type crashRun struct {
 	tenants []string
 	adm     *kadm.Client
 	proc    *devProcess
+	// during runs another deployment while the given phase is produced
+	// and committed by this run.
+	during map[int]*crashRun
 	// inputs are each group's input topics (loop included).
 	inputs map[string][]string
 }
@@ -191,6 +207,10 @@ func (r *crashRun) run(name string, in *crashInput, killAfter func(phase int) ti
 	for i, phase := range in.phases {
 		start := time.Now()
 		before := r.ends(r.external()...)
+		if o := r.during[i]; o != nil {
+			o.startAtEnd()
+			o.start()
+		}
 		// A produced kgo.Record keeps its context: each run sends copies.
 		recs := make([]*kgo.Record, len(phase))
 		for j, rec := range phase {
@@ -219,6 +239,9 @@ func (r *crashRun) run(name string, in *crashInput, killAfter func(phase int) ti
 			r.start()
 		}
 		r.waitCommitted(after, 120*time.Second)
+		if o := r.during[i]; o != nil {
+			o.proc.stop(t)
+		}
 		t.Logf("run %s phase %d: %d events committed by every group in %s", name, i, len(phase), time.Since(start).Round(time.Millisecond))
 	}
 	r.proc.stop(t)
@@ -428,9 +451,12 @@ type crashOutputs struct {
 	insights                                      map[string]int // insight_id
 	// about describes each insight (rule, state, severity, agent, window,
 	// observed), so that a failure says which windows differ.
-	about   map[string]string
-	agent   map[string]string // insight_id → tenant/agent
-	lineage map[string]int    // lineage record event_id
+	about map[string]string
+	agent map[string]string // insight_id → tenant/agent
+	// foreign counts the records for the run's tenants that other groups
+	// wrote ("group topic"): other deployments on the broker, left out.
+	foreign map[string]int
+	lineage map[string]int // lineage record event_id
 }
 
 // read consumes the output topics from from to to.
@@ -449,7 +475,7 @@ func (r *crashRun) read(name string, from, to offsets) *crashOutputs {
 			}
 		}
 	}
-	out := &crashOutputs{name: name, highest: map[string]int{}, revisions: map[string]int{}, insights: map[string]int{}, lineage: map[string]int{}, about: map[string]string{}, agent: map[string]string{}}
+	out := &crashOutputs{name: name, highest: map[string]int{}, revisions: map[string]int{}, insights: map[string]int{}, lineage: map[string]int{}, about: map[string]string{}, agent: map[string]string{}, foreign: map[string]int{}}
 	if left == 0 {
 		return out
 	}
@@ -492,6 +518,13 @@ func (r *crashRun) read(name string, from, to offsets) *crashOutputs {
 				} `json:"data"`
 			}
 			if json.Unmarshal(rec.Value, &ev) != nil || !tenants[ev.TenantID] {
+				return
+			}
+			// Every deployment on the broker reads the input topics and
+			// writes the same ids to the same output topics: only the
+			// run's own groups' records are its outputs.
+			if g := kafkatest.Header(rec, stream.HeaderGroup); r.inputs[g] == nil {
+				out.foreign[g+" "+rec.Topic]++
 				return
 			}
 			switch rec.Topic {

@@ -1,9 +1,10 @@
 """Read learning signals back the way the seed's KafkaEventConsumer does.
 
-AIOKafkaConsumer with value_deserializer=json.loads, but from the earliest
-offset under a group of its own. Prints one JSON line per record whose key is
---key ({"key", "partition", "offset", "value"}), and exits once --count were
-printed (exit 0) or after --timeout seconds (exit 2). Like any consumer of
+AIOKafkaConsumer with value_deserializer=json.loads, under a group of its own
+from its committed offsets (the earliest offset when it has none). Prints one
+JSON line per record whose key is --key ({"key", "partition", "offset",
+"value"}), and exits once --count were printed (exit 0) or after --timeout
+seconds (exit 2). Like any consumer of
 aistream's at-least-once outputs it skips a repeat of an event_id it has
 printed (a redelivery re-emits a signal with the same id), and reports the
 repeat on stderr with both positions: the same partition and offset twice is
