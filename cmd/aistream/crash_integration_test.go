@@ -480,7 +480,7 @@ func (r *crashRun) read(name string, from, to offsets) *crashOutputs {
 		return out
 	}
 	cl := kafkatest.Client(t, kgo.ConsumePartitions(parts))
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	tenants := map[string]bool{}
 	for _, tn := range r.tenants {
@@ -489,7 +489,7 @@ func (r *crashRun) read(name string, from, to offsets) *crashOutputs {
 	for left > 0 {
 		fs := cl.PollFetches(ctx)
 		if ctx.Err() != nil {
-			t.Fatalf("run %s: reading outputs: %d partitions not read to their end within 60s", name, left)
+			t.Fatalf("run %s: reading outputs: %d partitions not read to their end within 3m (a busy broker)", name, left)
 		}
 		fs.EachRecord(func(rec *kgo.Record) {
 			if rec.Offset == to[rec.Topic][rec.Partition]-1 {

@@ -4,7 +4,10 @@ AIOKafkaConsumer with value_deserializer=json.loads, under a group of its own
 from its committed offsets (the earliest offset when it has none). Prints one
 JSON line per record whose key is --key ({"key", "partition", "offset",
 "value"}), and exits once --count were printed (exit 0) or after --timeout
-seconds (exit 2). Like any consumer of
+seconds (exit 2). With --writer-group it reads only the records that group
+wrote (their aistream-group header): every aistream deployment on the broker
+reads the same input topics and writes the same signals; it names on stderr
+each other group whose records it skips. Like any consumer of
 aistream's at-least-once outputs it skips a repeat of an event_id it has
 printed (a redelivery re-emits a signal with the same id), and reports the
 repeat on stderr with both positions: the same partition and offset twice is
@@ -28,6 +31,7 @@ async def main():
     p.add_argument("--key", required=True)
     p.add_argument("--count", type=int, required=True)
     p.add_argument("--timeout", type=float, default=60)
+    p.add_argument("--writer-group", default="")
     a = p.parse_args()
 
     consumer = AIOKafkaConsumer(
@@ -43,9 +47,17 @@ async def main():
         async def read():
             nonlocal printed
             seen = {}
+            others = set()
             async for message in consumer:
                 key = message.key.decode("utf-8") if message.key is not None else None
                 if key != a.key:
+                    continue
+                writer = dict(message.headers or ()).get("aistream-group", b"").decode("utf-8", "replace")
+                if a.writer_group and writer != a.writer_group:
+                    if writer not in others:
+                        others.add(writer)
+                        print(f"skipping records of group {writer!r}, first at {message.partition}/{message.offset}",
+                              file=sys.stderr, flush=True)
                     continue
                 event_id = message.value.get("event_id") if isinstance(message.value, dict) else None
                 if event_id is not None and event_id in seen:
