@@ -4,8 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
+	"os"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -13,8 +17,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/aistream/aistream/codecs"
 	"github.com/aistream/aistream/internal/kafkatest"
 	"github.com/aistream/aistream/internal/stream"
+	"github.com/aistream/aistream/processors/quality"
 	"github.com/aistream/aistream/topology"
 )
 
@@ -45,11 +51,29 @@ func TestIntegrationCrashLosesNoOutput(t *testing.T) {
 		events += len(p)
 	}
 	seed := uint64(time.Now().UnixNano())
+	// AISTREAM_CRASH_SEED replays a logged seed's kill times (the broker's
+	// and the scheduler's timing still vary from run to run).
+	if v := os.Getenv("AISTREAM_CRASH_SEED"); v != "" {
+		s, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			t.Fatalf("AISTREAM_CRASH_SEED=%q: want the unsigned integer a failed run logged as its kill seed", v)
+		}
+		seed = s
+	}
 	rng := rand.New(rand.NewPCG(seed, 0))
 	t.Logf("input: %d events in %d phases (making %d signals, %d insights, %d lineage records), tenants %s-*; kill seed %d",
 		events, len(in.phases), len(in.revisions), in.insights, in.lineage, prefixA, seed)
 
+	// Another deployment of the same processors under its own prefix runs
+	// while run A produces phase 2, as a benchmark's replicas once did: it
+	// reads that phase of the same input and writes outputs for the same
+	// tenants with the same id formula, among them an insight run A never
+	// produces (the failure category its windows 8-11 show first, which
+	// run A reported in window 4). They must not count as run A's.
+	_, prefixF := kafkatest.Setup(t, groups)
+	other := newCrashRun(t, bin, prefixF, in.tenants)
 	a := newCrashRun(t, bin, prefixA, in.tenants)
+	a.during = map[int]*crashRun{2: other}
 	outA := a.run("A (crashing)", in, func(phase int) time.Duration {
 		if phase == 0 {
 			return 0 // the first phase only builds context and state
@@ -60,7 +84,11 @@ func TestIntegrationCrashLosesNoOutput(t *testing.T) {
 	b := newCrashRun(t, bin, prefixB, in.tenants)
 	outB := b.run("B (reference)", in, func(int) time.Duration { return 0 })
 
+	if len(outA.foreign) == 0 {
+		t.Errorf("run A read no output of the other deployment (%s) that ran during its phase 2: the test does not show that another deployment's outputs are told apart", prefixF)
+	}
 	for _, o := range []*crashOutputs{outA, outB} {
+		t.Logf("run %s: records of other groups, left out: %v", o.name, o.foreign)
 		t.Logf("run %s: %d signal records (%d signals, %d revisions), %d insight records (%d ids), %d lineage records (%d ids); repeated: %d revisions, %d insights, %d lineage records",
 			o.name, o.signalRecords, len(o.highest), len(o.revisions), o.insightRecords, len(o.insights), o.lineageRecords, len(o.lineage),
 			repeated(o.revisions), repeated(o.insights), repeated(o.lineage))
@@ -85,6 +113,31 @@ func TestIntegrationCrashLosesNoOutput(t *testing.T) {
 	// that one is never lost). Counted, not failed.
 	t.Logf("A vs B: lost %d highest revisions, %d revisions, %d insights, %d lineage records; extra %d highest revisions, %d revisions, %d insights, %d lineage records",
 		len(lostHighest), len(lostRev), len(lostIns), len(lostLin), len(extraHighest), len(extraRev), len(extraIns), len(extraLin))
+	// Every insight of a tenant×agent whose insights differ, in both runs.
+	differ := map[string]bool{}
+	for _, id := range lostIns {
+		differ[outB.agent[id]] = true
+	}
+	for _, id := range extraIns {
+		differ[outA.agent[id]] = true
+	}
+	for _, o := range []*crashOutputs{outA, outB} {
+		var lines []string
+		for id, a := range o.agent {
+			if differ[a] {
+				lines = append(lines, a+" "+o.about[id])
+			}
+		}
+		sort.Strings(lines)
+		for _, l := range lines {
+			t.Logf("run %s insight: %s", o.name, l)
+		}
+	}
+	// The state history of one of them (the others' are alike).
+	for _, k := range slices.Sorted(maps.Keys(differ))[:min(len(differ), 1)] {
+		tenant, agent, _ := strings.Cut(k, "/")
+		a.stateHistory(codecs.TenantKey(tenant, agent))
+	}
 	for _, c := range []struct {
 		what string
 		ids  []string
@@ -113,6 +166,9 @@ type crashRun struct {
 	tenants []string
 	adm     *kadm.Client
 	proc    *devProcess
+	// during runs another deployment while the given phase is produced
+	// and committed by this run.
+	during map[int]*crashRun
 	// inputs are each group's input topics (loop included).
 	inputs map[string][]string
 }
@@ -151,6 +207,10 @@ func (r *crashRun) run(name string, in *crashInput, killAfter func(phase int) ti
 	for i, phase := range in.phases {
 		start := time.Now()
 		before := r.ends(r.external()...)
+		if o := r.during[i]; o != nil {
+			o.startAtEnd()
+			o.start()
+		}
 		// A produced kgo.Record keeps its context: each run sends copies.
 		recs := make([]*kgo.Record, len(phase))
 		for j, rec := range phase {
@@ -179,6 +239,9 @@ func (r *crashRun) run(name string, in *crashInput, killAfter func(phase int) ti
 			r.start()
 		}
 		r.waitCommitted(after, 120*time.Second)
+		if o := r.during[i]; o != nil {
+			o.proc.stop(t)
+		}
 		t.Logf("run %s phase %d: %d events committed by every group in %s", name, i, len(phase), time.Since(start).Round(time.Millisecond))
 	}
 	r.proc.stop(t)
@@ -336,6 +399,48 @@ func (r *crashRun) behind(ends offsets) string {
 	return check(r.committed(), r.internal, r.ends(internal...))
 }
 
+// stateHistory logs every version of key's agent-quality state in the
+// run's table topic (not yet compacted): the input offsets it had applied,
+// its watermark, open windows and the failure categories it had seen.
+func (r *crashRun) stateHistory(key string) {
+	t := r.t
+	table := string(stream.Prefix(r.prefix).Table(quality.Name))
+	to := r.ends(table)
+	parts := map[string]map[int32]kgo.Offset{table: {}}
+	left := 0
+	for p, end := range to[table] {
+		if end > 0 {
+			parts[table][p] = kgo.NewOffset().AtStart()
+			left++
+		}
+	}
+	cl := kafkatest.Client(t, kgo.ConsumePartitions(parts))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for left > 0 && ctx.Err() == nil {
+		cl.PollFetches(ctx).EachRecord(func(rec *kgo.Record) {
+			if rec.Offset == to[table][rec.Partition]-1 {
+				left--
+			}
+			if string(rec.Key) != key {
+				return
+			}
+			v, err := quality.StateCodec{}.Decode(rec.Value)
+			if err != nil {
+				t.Logf("state %s @%d: %v", key, rec.Offset, err)
+				return
+			}
+			s := v.(*quality.State)
+			var open []string
+			for _, p := range s.Windows.Open {
+				open = append(open, fmt.Sprintf("%s:%d", p.Start.Format("15:04"), p.Agg.Requests))
+			}
+			t.Logf("state %s @%d (%s): offsets %v watermark %s open %v seen %v applied %d outbox %d",
+				key, rec.Offset, rec.Timestamp.Format("15:04:05.000"), s.Offsets, s.Windows.Watermark.Format("15:04:05"), open, s.Seen, len(s.Applied.IDs), len(s.Outbox))
+		})
+	}
+}
+
 // crashOutputs are one run's outputs for the test's tenants: every id with
 // the number of records that carried it.
 type crashOutputs struct {
@@ -344,7 +449,14 @@ type crashOutputs struct {
 	highest                                       map[string]int // signal_id → highest revision
 	revisions                                     map[string]int // "signal_id r<revision>"
 	insights                                      map[string]int // insight_id
-	lineage                                       map[string]int // lineage record event_id
+	// about describes each insight (rule, state, severity, agent, window,
+	// observed), so that a failure says which windows differ.
+	about map[string]string
+	agent map[string]string // insight_id → tenant/agent
+	// foreign counts the records for the run's tenants that other groups
+	// wrote ("group topic"): other deployments on the broker, left out.
+	foreign map[string]int
+	lineage map[string]int // lineage record event_id
 }
 
 // read consumes the output topics from from to to.
@@ -363,12 +475,12 @@ func (r *crashRun) read(name string, from, to offsets) *crashOutputs {
 			}
 		}
 	}
-	out := &crashOutputs{name: name, highest: map[string]int{}, revisions: map[string]int{}, insights: map[string]int{}, lineage: map[string]int{}}
+	out := &crashOutputs{name: name, highest: map[string]int{}, revisions: map[string]int{}, insights: map[string]int{}, lineage: map[string]int{}, about: map[string]string{}, agent: map[string]string{}, foreign: map[string]int{}}
 	if left == 0 {
 		return out
 	}
 	cl := kafkatest.Client(t, kgo.ConsumePartitions(parts))
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	tenants := map[string]bool{}
 	for _, tn := range r.tenants {
@@ -377,7 +489,7 @@ func (r *crashRun) read(name string, from, to offsets) *crashOutputs {
 	for left > 0 {
 		fs := cl.PollFetches(ctx)
 		if ctx.Err() != nil {
-			t.Fatalf("run %s: reading outputs: %d partitions not read to their end within 60s", name, left)
+			t.Fatalf("run %s: reading outputs: %d partitions not read to their end within 3m (a busy broker)", name, left)
 		}
 		fs.EachRecord(func(rec *kgo.Record) {
 			if rec.Offset == to[rec.Topic][rec.Partition]-1 {
@@ -390,12 +502,29 @@ func (r *crashRun) read(name string, from, to offsets) *crashOutputs {
 				EventID  string `json:"event_id"`
 				TenantID string `json:"tenant_id"`
 				Data     struct {
-					SignalID  string `json:"signal_id"`
-					Revision  int    `json:"revision"`
-					InsightID string `json:"insight_id"`
+					SignalID  string  `json:"signal_id"`
+					Revision  int     `json:"revision"`
+					InsightID string  `json:"insight_id"`
+					Rule      string  `json:"rule"`
+					State     string  `json:"state"`
+					Severity  string  `json:"severity"`
+					Agent     string  `json:"agent"`
+					Subject   string  `json:"subject"`
+					Observed  float64 `json:"observed"`
+					Baseline  float64 `json:"baseline"`
+					Window    struct {
+						Start time.Time `json:"start"`
+					} `json:"window"`
 				} `json:"data"`
 			}
 			if json.Unmarshal(rec.Value, &ev) != nil || !tenants[ev.TenantID] {
+				return
+			}
+			// Every deployment on the broker reads the input topics and
+			// writes the same ids to the same output topics: only the
+			// run's own groups' records are its outputs.
+			if g := kafkatest.Header(rec, stream.HeaderGroup); r.inputs[g] == nil {
+				out.foreign[g+" "+rec.Topic]++
 				return
 			}
 			switch rec.Topic {
@@ -406,6 +535,10 @@ func (r *crashRun) read(name string, from, to offsets) *crashOutputs {
 			case topology.Insights:
 				out.insightRecords++
 				out.insights[ev.Data.InsightID]++
+				d := ev.Data
+				out.agent[d.InsightID] = ev.TenantID + "/" + d.Agent
+				out.about[d.InsightID] = fmt.Sprintf("window %s %s %s %s %s observed %v baseline %v (%s)", d.Window.Start.Format("15:04"), d.Rule, d.Subject, d.State, d.Severity,
+					d.Observed, d.Baseline, d.InsightID)
 			case topology.LineageRecords:
 				out.lineageRecords++
 				out.lineage[ev.EventID]++

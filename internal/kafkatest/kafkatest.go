@@ -72,7 +72,7 @@ func Setup(t testing.TB, groups func(prefix string) []topology.Group) (*stream.E
 	}
 	env := &stream.Env{
 		Brokers: brokers, Sarama: sc, StateDir: t.TempDir(), Replication: 1,
-		Log: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel), Metrics: stream.NewMetrics(),
+		Log: zerolog.New(zerolog.NewTestWriter(t)).Level(logLevel(t)), Metrics: stream.NewMetrics(),
 		ChangelogFlush: config.DefaultChangelogFlushInterval,
 	}
 	var gs []topology.Group
@@ -254,4 +254,41 @@ func StartAtEndWith(t testing.TB, cl *kgo.Client, prefix string, mods ...*stream
 			}
 		}
 	}
+}
+
+// CommitAtEnd commits group's offsets at the current ends of topics, so a
+// consumer of that group (e.g. a Python client's) reads only what is
+// produced from now on, not the history other tests left on the broker.
+func CommitAtEnd(t testing.TB, group string, topics ...string) {
+	t.Helper()
+	adm := kadm.NewClient(Client(t))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ends, err := adm.ListEndOffsets(ctx, topics...)
+	if err == nil {
+		err = ends.Error()
+	}
+	if err != nil {
+		t.Fatalf("end offsets of %v: %v", topics, err)
+	}
+	if err := adm.CommitAllOffsets(ctx, group, ends.Offsets()); err != nil {
+		t.Fatalf("commit offsets of %s at the end of %v: %v", group, topics, err)
+	}
+}
+
+// LogLevelEnvVar sets the level of the processors' log in tests (zerolog's
+// names: debug shows goka's generations and partition changes); warn when
+// unset.
+const LogLevelEnvVar = "AISTREAM_TEST_LOG_LEVEL"
+
+func logLevel(t testing.TB) zerolog.Level {
+	v := os.Getenv(LogLevelEnvVar)
+	if v == "" {
+		return zerolog.WarnLevel
+	}
+	l, err := zerolog.ParseLevel(v)
+	if err != nil {
+		t.Fatalf("%s=%q: want one of debug, info, warn, error", LogLevelEnvVar, v)
+	}
+	return l
 }

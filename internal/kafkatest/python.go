@@ -59,7 +59,8 @@ func Python(t testing.TB) string {
 }
 
 // RunPython runs testdata/python/<script> with args and returns its standard
-// output; a non-zero exit fails the test with its standard error.
+// output; a non-zero exit fails the test with its standard error, which is
+// logged otherwise (a script's notes, e.g. the repeats a consumer skipped).
 func RunPython(t testing.TB, py, script string, timeout time.Duration, args ...string) []byte {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
@@ -69,6 +70,9 @@ func RunPython(t testing.TB, py, script string, timeout time.Duration, args ...s
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("%s %v: %v\n%s", script, args, err, stderr.String())
+	}
+	if stderr.Len() > 0 {
+		t.Logf("%s %v:\n%s", script, args, stderr.String())
 	}
 	return stdout.Bytes()
 }

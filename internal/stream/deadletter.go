@@ -28,7 +28,10 @@ const (
 	HeaderTopic     = "aistream-source-topic"
 	HeaderPartition = "aistream-source-partition"
 	HeaderOffset    = "aistream-source-offset"
-	HeaderGroup     = "aistream-group"
+	// HeaderGroup names the group that wrote the record: set on dead
+	// letters and, by GroupProcessorOptions, on every record a processor
+	// group emits.
+	HeaderGroup = "aistream-group"
 	// Set only on a dead letter too large to produce whole (see DeadLetter).
 	HeaderTruncated      = "aistream-truncated-from"
 	HeaderOriginalSHA256 = "aistream-original-sha256"

@@ -144,3 +144,44 @@ func TestIntegrationACrashDoesNotSkipAMessageWhoseEmitsWereInFlight(t *testing.T
 		func(r *kgo.Record) bool { return string(r.Value) == "slow" },
 		func(rs []*kgo.Record) bool { return len(rs) > 0 })
 }
+
+// On a broker: every record a group emits names the group in
+// HeaderGroup, an output and a loop record alike, next to the trace
+// headers it passes on. Other deployments on the cluster read the same
+// contract topics and write the same ids (a benchmark's replicas once
+// added an insight to the crash test's outputs); the header is how a
+// reader tells whose output a record is.
+func TestIntegrationEveryEmittedRecordNamesItsGroup(t *testing.T) {
+	env, prefix := kafkatest.Setup(t, func(prefix string) []topology.Group {
+		return []topology.Group{{Name: prefix + "-hdr", Partitions: 1, Loop: true, Extra: []string{prefix + "-hdr-in", prefix + "-hdr-out"}}}
+	})
+	in, out, name := goka.Stream(prefix+"-hdr-in"), goka.Stream(prefix+"-hdr-out"), goka.Group(prefix+"-hdr")
+	group := goka.DefineGroup(name,
+		goka.Input(in, new(codec.String), stream.Traced(func(ctx goka.Context, msg any) {
+			ctx.Emit(out, ctx.Key(), "from input")
+			ctx.Loopback(ctx.Key(), msg)
+		})),
+		goka.Loop(new(codec.String), func(ctx goka.Context, msg any) { ctx.Emit(out, ctx.Key(), "from loop") }),
+		goka.Output(out, new(codec.String)),
+	)
+	kafkatest.RunGroups(t, env, stream.Options{}, stream.Group{Name: "hdr", Graph: func(stream.Options) *goka.GroupGraph { return group }})
+
+	const traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	kafkatest.Produce(t, kafkatest.Client(t), &kgo.Record{Topic: string(in), Key: []byte("k"), Value: []byte("event"),
+		Headers: []kgo.RecordHeader{{Key: stream.HeaderTraceparent, Value: []byte(traceparent)}}})
+
+	got := kafkatest.ReadUntil(t, string(out), 60*time.Second, func(*kgo.Record) bool { return true },
+		func(rs []*kgo.Record) bool { return len(rs) >= 2 })
+	loop := kafkatest.ReadUntil(t, string(name)+"-loop", 60*time.Second, func(*kgo.Record) bool { return true },
+		func(rs []*kgo.Record) bool { return len(rs) >= 1 })
+	for _, r := range append(got, loop...) {
+		if g := kafkatest.Header(r, stream.HeaderGroup); g != string(name) {
+			t.Errorf("%s record %q: %s = %q, want %q", r.Topic, r.Value, stream.HeaderGroup, g, name)
+		}
+	}
+	for _, r := range got {
+		if tp := kafkatest.Header(r, stream.HeaderTraceparent); string(r.Value) == "from input" && tp != traceparent {
+			t.Errorf("output of the traced input: traceparent = %q, want %q (kept beside the group)", tp, traceparent)
+		}
+	}
+}

@@ -10,7 +10,9 @@ import (
 
 	"github.com/aistream/aistream/codecs"
 	"github.com/aistream/aistream/internal/kafkatest"
+	"github.com/aistream/aistream/internal/stream"
 	"github.com/aistream/aistream/processors/contextgraph"
+	"github.com/aistream/aistream/topology"
 )
 
 // pyRecord is a line printed by testdata/python/consume_signals.py: what
@@ -27,11 +29,14 @@ type pyRecord struct {
 	} `json:"value"`
 }
 
-// consume runs the Python consumer until it has read n signals keyed key.
-func consume(t *testing.T, py, bootstrap, group, key string, n int) []pyRecord {
+// consume runs the Python consumer until it has read n signals keyed key
+// that the group writer wrote (other deployments on the broker write the
+// same signals: README "Delivery and crashes").
+func consume(t *testing.T, py, bootstrap, group, writer, key string, n int) []pyRecord {
 	t.Helper()
 	out := kafkatest.RunPython(t, py, "consume_signals.py", 3*time.Minute,
-		"--bootstrap", bootstrap, "--group", group, "--key", key, "--count", strconv.Itoa(n), "--timeout", "120")
+		"--bootstrap", bootstrap, "--group", group, "--key", key, "--count", strconv.Itoa(n), "--timeout", "120",
+		"--writer-group", writer)
 	var recs []pyRecord
 	for _, line := range bytes.Split(bytes.TrimSpace(out), []byte("\n")) {
 		var r pyRecord
@@ -56,8 +61,16 @@ func TestIntegrationPythonClients(t *testing.T) {
 	args := []string{"--bootstrap", bootstrap, "--tenant", "acme", "--trace", trace, "--response", resp,
 		"--feedback-id", fb, "--at", "2025-03-15T10:00:00Z"}
 
+	// The consumers' groups start at the end of ai-learning-signals, as an
+	// AI Service that has consumed before does: reading the shared topic's
+	// history from the earliest offset took minutes on a busy broker.
+	py1, py2 := p.prefix+"-py1", p.prefix+"-py2"
+	kafkatest.CommitAtEnd(t, py1, topology.LearningSignals)
+	kafkatest.CommitAtEnd(t, py2, topology.LearningSignals)
+
 	kafkatest.RunPython(t, py, "produce_feedback.py", time.Minute, append(args, "--events", "feedback")...)
-	first := consume(t, py, bootstrap, p.prefix+"-py1", key, 1)[0]
+	writer := string(stream.Prefix(p.prefix).Group(contextgraph.Name))
+	first := consume(t, py, bootstrap, py1, writer, key, 1)[0]
 	v := first.Value
 	if v.EventType != "learning_signal.correction" || v.Source != "aistream" || v.TenantID != "acme" || v.Timestamp != "2025-03-15T10:00:00Z" ||
 		v.Data.SignalID != contextgraph.SignalID("acme", fb) || v.Data.Revision != 1 || !v.Data.Context.Missing ||
@@ -66,7 +79,7 @@ func TestIntegrationPythonClients(t *testing.T) {
 	}
 
 	kafkatest.RunPython(t, py, "produce_feedback.py", time.Minute, append(args, "--events", "trace")...)
-	all := consume(t, py, bootstrap, p.prefix+"-py2", key, 4)
+	all := consume(t, py, bootstrap, py2, writer, key, 4)
 	for i, r := range all {
 		if r.Value.Data.SignalID != v.Data.SignalID || r.Value.Data.Revision != i+1 {
 			t.Errorf("signal %d: id %s revision %d, want %s revision %d", i, r.Value.Data.SignalID, r.Value.Data.Revision, v.Data.SignalID, i+1)

@@ -1,11 +1,18 @@
 """Read learning signals back the way the seed's KafkaEventConsumer does.
 
-AIOKafkaConsumer with value_deserializer=json.loads, but from the earliest
-offset under a group of its own. Prints one JSON line per record whose key is
---key ({"key", "partition", "offset", "value"}), and exits once --count were
-printed (exit 0) or after --timeout seconds (exit 2). Like any consumer of
+AIOKafkaConsumer with value_deserializer=json.loads, under a group of its own
+from its committed offsets (the earliest offset when it has none). Prints one
+JSON line per record whose key is --key ({"key", "partition", "offset",
+"value"}), and exits once --count were printed (exit 0) or after --timeout
+seconds (exit 2). With --writer-group it reads only the records that group
+wrote (their aistream-group header): every aistream deployment on the broker
+reads the same input topics and writes the same signals; it names on stderr
+each other group whose records it skips. Like any consumer of
 aistream's at-least-once outputs it skips a repeat of an event_id it has
-printed (a redelivery re-emits a signal with the same id).
+printed (a redelivery re-emits a signal with the same id), and reports the
+repeat on stderr with both positions: the same partition and offset twice is
+this consumer reading a record again (its group rebalanced before it
+committed), another offset is aistream writing the event again.
 """
 
 import argparse
@@ -24,6 +31,7 @@ async def main():
     p.add_argument("--key", required=True)
     p.add_argument("--count", type=int, required=True)
     p.add_argument("--timeout", type=float, default=60)
+    p.add_argument("--writer-group", default="")
     a = p.parse_args()
 
     consumer = AIOKafkaConsumer(
@@ -38,15 +46,25 @@ async def main():
     try:
         async def read():
             nonlocal printed
-            seen = set()
+            seen = {}
+            others = set()
             async for message in consumer:
                 key = message.key.decode("utf-8") if message.key is not None else None
                 if key != a.key:
                     continue
+                writer = dict(message.headers or ()).get("aistream-group", b"").decode("utf-8", "replace")
+                if a.writer_group and writer != a.writer_group:
+                    if writer not in others:
+                        others.add(writer)
+                        print(f"skipping records of group {writer!r}, first at {message.partition}/{message.offset}",
+                              file=sys.stderr, flush=True)
+                    continue
                 event_id = message.value.get("event_id") if isinstance(message.value, dict) else None
                 if event_id is not None and event_id in seen:
+                    print(f"repeat of event_id {event_id} at {message.partition}/{message.offset}, "
+                          f"first read at {seen[event_id]}", file=sys.stderr, flush=True)
                     continue
-                seen.add(event_id)
+                seen[event_id] = f"{message.partition}/{message.offset}"
                 print(json.dumps({"key": key, "partition": message.partition, "offset": message.offset,
                                   "value": message.value}), flush=True)
                 printed += 1
