@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,6 +30,8 @@ func cmdBench(args []string) error {
 	latEvents := fs.Int("latency-events", 30000, "events of the latency phase (0: no latency phase)")
 	timeout := fs.Duration("timeout", 10*time.Minute, "time limit of the whole run: it fails with what was missing when it passes")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the throughput phase's measured spans to this file")
+	replicas := fs.String("replicas", "1,2,3", "scale phase: comma-separated replica counts (1 to 16), each run as that many \"aistream run\" processes of this binary, or none")
+	restore := fs.Bool("restore", true, "after the scale phase, measure how fast each table of its first run is restored from its changelog")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -61,6 +64,35 @@ func cmdBench(args []string) error {
 			kinds = append(kinds, k)
 		}
 	}
+	var counts []int
+	if r := strings.TrimSpace(*replicas); r != "" && r != "none" {
+		for _, f := range strings.Split(r, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 1 || n > 16 {
+				return configError(fmt.Errorf("--replicas=%q: %q is not a replica count; use none or a comma-separated list of 1 to 16", *replicas, f))
+			}
+			counts = append(counts, n)
+		}
+	}
+	var replicaCmd []string
+	if len(counts) > 0 {
+		exe, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("--replicas: this binary's path, to start replicas of it: %w (or use --replicas none)", err)
+		}
+		// The replicas get the cluster settings given here (the environment
+		// they inherit: KAFKA_*, the password among them).
+		own := map[string]bool{}
+		for _, n := range []string{"events", "hot", "hot-events", "rate", "latency-events", "timeout", "cpuprofile", "replicas", "restore"} {
+			own[n] = true
+		}
+		replicaCmd = []string{exe, "run"}
+		fs.Visit(func(f *flag.Flag) {
+			if !own[f.Name] {
+				replicaCmd = append(replicaCmd, "--"+f.Name+"="+f.Value.String())
+			}
+		})
+	}
 	mods := bindModules(flag.NewFlagSet("modules", flag.ContinueOnError))
 	if err := validateModules(mods); err != nil {
 		return configError(err)
@@ -82,6 +114,7 @@ func cmdBench(args []string) error {
 	_, err = bench.Run(ctx, bench.Config{
 		Franz: franz, Brokers: kc.BootstrapServers, Sarama: sc,
 		Events: *events, Hot: kinds, HotEvents: *hotEvents, Rate: *rate, LatencyEvents: *latEvents,
+		Replicas: counts, ReplicaCommand: replicaCmd, Restore: *restore,
 		Timeout: *timeout, CPUProfile: *cpuprofile, Decoder: codecs.Decoder{MaxBytes: rt.MaxMessageBytes},
 		Log: log, Out: os.Stdout,
 	}, mods)
