@@ -74,10 +74,10 @@ func cmdBench(args []string) error {
 			counts = append(counts, n)
 		}
 	}
-	var replicaCmd []string
+	var exe string
+	var cluster []string
 	if len(counts) > 0 {
-		exe, err := os.Executable()
-		if err != nil {
+		if exe, err = os.Executable(); err != nil {
 			return fmt.Errorf("--replicas: this binary's path, to start replicas of it: %w (or use --replicas none)", err)
 		}
 		// The replicas get the cluster settings given here (the environment
@@ -86,10 +86,9 @@ func cmdBench(args []string) error {
 		for _, n := range []string{"events", "hot", "hot-events", "rate", "latency-events", "timeout", "cpuprofile", "replicas", "restore"} {
 			own[n] = true
 		}
-		replicaCmd = []string{exe, "run"}
 		fs.Visit(func(f *flag.Flag) {
 			if !own[f.Name] {
-				replicaCmd = append(replicaCmd, "--"+f.Name+"="+f.Value.String())
+				cluster = append(cluster, "--"+f.Name+"="+f.Value.String())
 			}
 		})
 	}
@@ -114,7 +113,7 @@ func cmdBench(args []string) error {
 	_, err = bench.Run(ctx, bench.Config{
 		Franz: franz, Brokers: kc.BootstrapServers, Sarama: sc,
 		Events: *events, Hot: kinds, HotEvents: *hotEvents, Rate: *rate, LatencyEvents: *latEvents,
-		Replicas: counts, ReplicaCommand: replicaCmd, Restore: *restore,
+		Replicas: counts, Binary: exe, ClusterFlags: cluster, Restore: *restore,
 		Timeout: *timeout, CPUProfile: *cpuprofile, Decoder: codecs.Decoder{MaxBytes: rt.MaxMessageBytes},
 		Log: log, Out: os.Stdout,
 	}, mods)

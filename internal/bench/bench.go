@@ -22,7 +22,7 @@
 //     outputs that answer one input (learning signal per feedback, routed
 //     feedback, lineage record per lineage event).
 //  4. Scale (Config.Replicas): for each replica count N, N "aistream run"
-//     processes (Config.ReplicaCommand) run every group under one fresh
+//     processes (of Config.Binary) run every group under one fresh
 //     consumer group prefix; once every group is Stable with N members
 //     owning partitions, the mix is produced and the span lasts until every
 //     group's committed offsets reach the end of its inputs (replicas.go).
@@ -82,13 +82,15 @@ type Config struct {
 	// Timeout bounds the whole run.
 	Timeout time.Duration
 	// Replicas lists the replica counts of the scale phase (none: no
-	// phase); ReplicaCommand is the command line of one replica ("aistream
-	// run" with the cluster's settings: the phase adds the group prefix,
-	// state directory, HTTP address and log level). Restore adds the table
-	// restore rate after it.
-	Replicas       []int
-	ReplicaCommand []string
-	Restore        bool
+	// phase). Binary is the aistream binary it runs ("topics apply", then
+	// "run" per replica) with ClusterFlags (the cluster's settings given to
+	// the bench; the environment is inherited): the phase adds the group
+	// prefix, processors, state directory, HTTP address and log level.
+	// Restore adds the table restore rate after it.
+	Replicas     []int
+	Binary       string
+	ClusterFlags []string
+	Restore      bool
 	// CPUProfile, if set, is written with a CPU profile of the measured
 	// spans of the throughput phase.
 	CPUProfile string

@@ -38,6 +38,8 @@ type ScaleResult struct {
 	// CPU is the replicas' CPU over the span (Linux /proc/<pid>/stat);
 	// CPUTotal their whole life (rusage at exit: start-up, join, shutdown).
 	CPU, CPUTotal time.Duration
+	// PerTopic is Events by input topic.
+	PerTopic map[string]int64
 }
 
 // Rate is events per second over the span.
@@ -67,14 +69,14 @@ type scaleGroup struct {
 // offsets reach the end of every input. Then phase 5: the restore rate of
 // the first count's tables.
 func (b *bench) scale(ctx context.Context, rep *Report) error {
-	if len(b.cfg.ReplicaCommand) == 0 {
-		return errors.New("bench: the scale phase needs the command that starts a replica (Config.ReplicaCommand)")
+	if b.cfg.Binary == "" {
+		return errors.New("bench: the scale phase needs the aistream binary to start replicas of (Config.Binary)")
 	}
 	recs := b.mix(b.cfg.Events, time.Now())
 	var restoreFrom []scaleGroup
 	for _, n := range b.cfg.Replicas {
 		prefix := stream.Prefix(fmt.Sprintf("%s-r%d", b.prefix, n))
-		gs, err := b.scaleGroups(prefix)
+		gs, err := b.scaleGroups(ctx, prefix)
 		if err != nil {
 			return err
 		}
@@ -105,13 +107,13 @@ func (b *bench) scale(ctx context.Context, rep *Report) error {
 
 // scaleGroups creates the internal topics of every group under prefix and
 // describes the groups.
-func (b *bench) scaleGroups(prefix stream.Prefix) ([]scaleGroup, error) {
-	tgs, err := stream.Topics(prefix, b.mods)
-	if err != nil {
-		return nil, err
-	}
-	if err := applyTopics(b.cfg, tgs); err != nil {
-		return nil, err
+func (b *bench) scaleGroups(ctx context.Context, prefix stream.Prefix) ([]scaleGroup, error) {
+	// The replicas' binary creates its topics under prefix: its modules may
+	// be more than this process's.
+	args := append([]string{"topics", "apply"}, b.cfg.ClusterFlags...)
+	args = append(args, "--consumer-group", string(prefix), "--actor", "aistream-bench")
+	if out, err := exec.CommandContext(ctx, b.cfg.Binary, args...).CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("create the topics of prefix %s: %v: %s", prefix, err, strings.TrimSpace(string(out)))
 	}
 	o := stream.Options{Prefix: prefix, Decoder: b.cfg.Decoder}
 	var out []scaleGroup
@@ -154,9 +156,11 @@ func (b *bench) scaleRun(ctx context.Context, prefix stream.Prefix, gs []scaleGr
 	}()
 	for i := range n {
 		dir := filepath.Join(b.env.StateDir, fmt.Sprintf("%s-%d", prefix, i))
-		args := append(slices.Clone(b.cfg.ReplicaCommand[1:]), "--consumer-group", string(prefix), "--state-dir", dir,
-			"--http-addr", "127.0.0.1:0", "--views=false", "--apply-topics=false", "--log-level", "warn")
-		r, err := startReplica(b.cfg.ReplicaCommand[0], args)
+		args := append([]string{"run"}, b.cfg.ClusterFlags...)
+		args = append(args, "--consumer-group", string(prefix), "--state-dir", dir,
+			"--http-addr", "127.0.0.1:0", "--views=false", "--apply-topics=false", "--log-level", "warn",
+			"--processors", names(b.groups))
+		r, err := startReplica(b.cfg.Binary, args)
 		if err != nil {
 			return res, err
 		}
@@ -179,8 +183,13 @@ func (b *bench) scaleRun(ctx context.Context, prefix stream.Prefix, gs []scaleGr
 	if cpu1, ok1 := replicasCPU(reps); ok && ok1 {
 		res.CPU = cpu1 - cpu0
 	}
+	res.PerTopic = map[string]int64{}
 	for _, g := range gs {
-		res.Events += from.only(g.inputs).span(to)
+		for _, t := range g.inputs {
+			n := from.only([]string{t}).span(to)
+			res.Events += n
+			res.PerTopic[t] += n
+		}
 	}
 	for i, r := range reps {
 		if err := r.stop(); err != nil {
@@ -340,18 +349,26 @@ func (b *bench) restore(ctx context.Context, table string) (RestoreResult, error
 		return res, err
 	}
 	starts.Each(func(o kadm.ListedOffset) { res.Records += ends[o.Topic][o.Partition] - o.Offset })
-	dirs, err := b.adm.DescribeAllLogDirs(ctx, kadm.TopicsSet{table: nil})
-	if err != nil {
-		return res, fmt.Errorf("changelog size: %w", err)
+	parts := map[int32]struct{}{}
+	for p := range ends[table] {
+		parts[p] = struct{}{}
 	}
-	size := map[int32]int64{} // per partition, the largest replica
-	dirs.Each(func(d kadm.DescribedLogDir) {
-		for _, p := range d.Topics[table] {
-			size[p.Partition] = max(size[p.Partition], p.Size)
+	// The size is the broker's answer; one that cannot give it (an older
+	// or embedded broker) leaves it unknown (-1), not the run failed.
+	res.Bytes = -1
+	if dirs, err := b.adm.DescribeAllLogDirs(ctx, kadm.TopicsSet{table: parts}); err == nil {
+		size := map[int32]int64{} // per partition, the largest replica
+		dirs.Each(func(d kadm.DescribedLogDir) {
+			for _, p := range d.Topics[table] {
+				size[p.Partition] = max(size[p.Partition], p.Size)
+			}
+		})
+		if len(size) > 0 {
+			res.Bytes = 0
 		}
-	})
-	for _, s := range size {
-		res.Bytes += s
+		for _, s := range size {
+			res.Bytes += s
+		}
 	}
 	env := *b.env
 	env.StateDir, err = os.MkdirTemp(b.env.StateDir, "restore-")
@@ -506,15 +523,27 @@ func (r *Report) printScale(w io.Writer) {
 				us(per(s.CPU, s.Events)), s.CPUTotal.Seconds())
 		}
 		tw.Flush()
+		for _, s := range r.Scale {
+			var by []string
+			for t, n := range s.PerTopic {
+				by = append(by, fmt.Sprintf("%s %d", t, n))
+			}
+			slices.Sort(by)
+			fmt.Fprintf(w, "  %d replicas, events by input topic (every group reading it counts): %s\n", s.Replicas, strings.Join(by, ", "))
+		}
 	}
 	if len(r.Restore) > 0 {
 		fmt.Fprintln(w, "\ntable restore: a goka view recovers the table from its changelog into an empty state directory")
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintln(tw, "table\trecords\tMiB\ts\trecords/s\tMiB/s\tCPU µs/rec\t")
 		for _, x := range r.Restore {
-			mib := float64(x.Bytes) / (1 << 20)
-			fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.2f\t%.0f\t%.1f\t%.1f\t\n", x.Table, x.Records, mib, x.Elapsed.Seconds(),
-				perSecond(x.Records, x.Elapsed), mib/max(x.Elapsed.Seconds(), 1e-9), us(per(x.CPU, x.Records)))
+			mib, rate := "?", "?"
+			if x.Bytes >= 0 {
+				m := float64(x.Bytes) / (1 << 20)
+				mib, rate = fmt.Sprintf("%.1f", m), fmt.Sprintf("%.1f", m/max(x.Elapsed.Seconds(), 1e-9))
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%.2f\t%.0f\t%s\t%.1f\t\n", x.Table, x.Records, mib, x.Elapsed.Seconds(),
+				perSecond(x.Records, x.Elapsed), rate, us(per(x.CPU, x.Records)))
 		}
 		tw.Flush()
 	}
