@@ -149,11 +149,7 @@ func (b *bench) scaleRun(ctx context.Context, prefix stream.Prefix, gs []scaleGr
 	}
 	started := time.Now()
 	reps := make([]*replica, n)
-	defer func() {
-		for _, r := range reps {
-			r.stop()
-		}
-	}()
+	defer stopAll(reps)
 	for i := range n {
 		dir := filepath.Join(b.env.StateDir, fmt.Sprintf("%s-%d", prefix, i))
 		args := append([]string{"run"}, b.cfg.ClusterFlags...)
@@ -191,10 +187,10 @@ func (b *bench) scaleRun(ctx context.Context, prefix stream.Prefix, gs []scaleGr
 			res.PerTopic[t] += n
 		}
 	}
-	for i, r := range reps {
-		if err := r.stop(); err != nil {
-			return res, fmt.Errorf("replica %d: %w", i+1, err)
-		}
+	if err := stopAll(reps); err != nil {
+		return res, err
+	}
+	for _, r := range reps {
 		res.CPUTotal += r.cpu
 	}
 	if !ok {
@@ -279,7 +275,7 @@ func (b *bench) awaitCommitted(ctx context.Context, gs []scaleGroup, reps []*rep
 	for _, g := range gs {
 		topics = append(topics, g.inputs...)
 	}
-	tick := time.NewTicker(50 * time.Millisecond)
+	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	behind := "nothing checked yet"
 	for {
@@ -384,7 +380,14 @@ func (b *bench) restore(ctx context.Context, table string) (RestoreResult, error
 	done := make(chan error, 1)
 	cpu0, begin := cpuTime(), time.Now()
 	go func() { done <- v.Run(vctx) }()
-	defer func() { cancel(); <-done }()
+	defer func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			b.cfg.Log.Warn().Str("table", table).Msg("bench: the restore's view did not stop within 20 s")
+		}
+	}()
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
 	for !v.Recovered() {
@@ -457,6 +460,21 @@ func (r *replica) stop() error {
 		}
 	})
 	return r.serr
+}
+
+// stopAll stops the replicas together and returns the first one's error.
+func stopAll(reps []*replica) error {
+	errs := make([]error, len(reps))
+	var wg sync.WaitGroup
+	for i, r := range reps {
+		wg.Go(func() {
+			if err := r.stop(); err != nil {
+				errs[i] = fmt.Errorf("replica %d: %w", i+1, err)
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // exitedReplica is an error for the first replica that exited, nil if all
