@@ -14,6 +14,7 @@ import (
 	"github.com/aistream/aistream/codecs"
 	"github.com/aistream/aistream/internal/bench"
 	"github.com/aistream/aistream/internal/config"
+	"github.com/aistream/aistream/internal/stream"
 )
 
 // cmdBench runs the pipeline benchmark against the cluster in KAFKA_*
@@ -30,6 +31,7 @@ func cmdBench(args []string) error {
 	latEvents := fs.Int("latency-events", 30000, "events of the latency phase (0: no latency phase)")
 	timeout := fs.Duration("timeout", 10*time.Minute, "time limit of the whole run: it fails with what was missing when it passes")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the throughput phase's measured spans to this file")
+	processors := fs.String("processors", "all", "groups to benchmark: all or a comma-separated list of their short names (as \"aistream run --processors\")")
 	replicas := fs.String("replicas", "1,2,3", "scale phase: comma-separated replica counts (1 to 16), each run as that many \"aistream run\" processes of this binary, or none")
 	restore := fs.Bool("restore", true, "after the scale phase, measure how fast each table of its first run is restored from its changelog")
 	if err := parse(fs, args); err != nil {
@@ -83,7 +85,7 @@ func cmdBench(args []string) error {
 		// The replicas get the cluster settings given here (the environment
 		// they inherit: KAFKA_*, the password among them).
 		own := map[string]bool{}
-		for _, n := range []string{"events", "hot", "hot-events", "rate", "latency-events", "timeout", "cpuprofile", "replicas", "restore"} {
+		for _, n := range []string{"events", "hot", "hot-events", "rate", "latency-events", "timeout", "cpuprofile", "replicas", "restore", "processors"} {
 			own[n] = true
 		}
 		fs.Visit(func(f *flag.Flag) {
@@ -94,6 +96,9 @@ func cmdBench(args []string) error {
 	}
 	mods := bindModules(flag.NewFlagSet("modules", flag.ContinueOnError))
 	if err := validateModules(mods); err != nil {
+		return configError(err)
+	}
+	if mods, err = onlyGroups(mods, *processors); err != nil {
 		return configError(err)
 	}
 	sc, err := kc.Sarama()
@@ -118,4 +123,26 @@ func cmdBench(args []string) error {
 		Log: log, Out: os.Stdout,
 	}, mods)
 	return err
+}
+
+// onlyGroups is mods with only the groups list names (as --processors).
+func onlyGroups(mods []*stream.Module, list string) ([]*stream.Module, error) {
+	keep, err := selectGroups(mods, list)
+	if err != nil {
+		return nil, err
+	}
+	if len(keep) == 0 {
+		return nil, fmt.Errorf("--processors=%q leaves nothing to benchmark", list)
+	}
+	var out []*stream.Module
+	for _, m := range mods {
+		c := *m
+		c.Groups = slices.DeleteFunc(slices.Clone(m.Groups), func(g stream.Group) bool {
+			return !slices.ContainsFunc(keep, func(k stream.Group) bool { return k.Name == g.Name })
+		})
+		if len(c.Groups) > 0 {
+			out = append(out, &c)
+		}
+	}
+	return out, nil
 }
