@@ -554,7 +554,18 @@ func (r *Report) printScale(w io.Writer) {
 		fmt.Fprintln(w, "\ntable restore: a goka view recovers the table from its changelog into an empty state directory")
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintln(tw, "table\trecords\tMiB\ts\trecords/s\tMiB/s\tCPU µs/rec\t")
+		all := RestoreResult{Table: "all tables, one after another"}
 		for _, x := range r.Restore {
+			all.Records += x.Records
+			all.Elapsed += x.Elapsed
+			all.CPU += x.CPU
+			if all.Bytes >= 0 && x.Bytes >= 0 {
+				all.Bytes += x.Bytes
+			} else {
+				all.Bytes = -1
+			}
+		}
+		for _, x := range append(slices.Clone(r.Restore), all) {
 			mib, rate := "?", "?"
 			if x.Bytes >= 0 {
 				m := float64(x.Bytes) / (1 << 20)
