@@ -24,6 +24,9 @@ import (
 func cmdBench(args []string) error {
 	fs := flag.NewFlagSet("aistream bench", flag.ContinueOnError)
 	kf := config.Bind(fs, os.Getenv, config.Defaults{Bootstrap: "localhost:9092", HTTPAddr: "-", StateDir: "-"})
+	// The cluster's flags, which the scale phase's replicas get too.
+	clusterFlag := map[string]bool{}
+	fs.VisitAll(func(f *flag.Flag) { clusterFlag[f.Name] = true })
 	events := fs.Int("events", 40000, "events of the throughput mix (realistic traffic on every input topic)")
 	hot := fs.String("hot", strings.Join(bench.HotKinds, ","), "hot-key phases: comma-separated of "+strings.Join(bench.HotKinds, ", ")+", or none")
 	hotEvents := fs.Int("hot-events", 10000, "events of each hot-key phase's mix (only the hot kind's events are kept)")
@@ -84,12 +87,8 @@ func cmdBench(args []string) error {
 		}
 		// The replicas get the cluster settings given here (the environment
 		// they inherit: KAFKA_*, the password among them).
-		own := map[string]bool{}
-		for _, n := range []string{"events", "hot", "hot-events", "rate", "latency-events", "timeout", "cpuprofile", "replicas", "restore", "processors"} {
-			own[n] = true
-		}
 		fs.Visit(func(f *flag.Flag) {
-			if !own[f.Name] {
+			if clusterFlag[f.Name] {
 				cluster = append(cluster, "--"+f.Name+"="+f.Value.String())
 			}
 		})

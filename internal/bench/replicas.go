@@ -289,11 +289,11 @@ func (b *bench) awaitCommitted(ctx context.Context, gs []scaleGroup, reps []*rep
 		}
 		committed := map[string]kadm.OffsetResponses{}
 		for _, g := range gs {
-			os, err := b.adm.FetchOffsets(ctx, g.id)
+			offs, err := b.adm.FetchOffsets(ctx, g.id)
 			if err != nil {
 				return nil, fmt.Errorf("committed offsets of %s: %w", g.id, err)
 			}
-			committed[g.id] = os
+			committed[g.id] = offs
 		}
 		to, err := endOffsets(ctx, b.adm, topics...)
 		if err != nil {
