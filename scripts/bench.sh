@@ -2,8 +2,9 @@
 # bench.sh — "aistream bench" against a real Apache Kafka broker (started
 # here unless AISTREAM_TEST_KAFKA names one): every processor group on a
 # realistic mix beside a plain franz-go client on the same records, hot
-# keys, produce-to-output latency. Extra arguments go to "aistream bench"
-# (e.g. --events 100000 --hot none); BENCH_GO=1 also runs the Go
+# keys, produce-to-output latency, 1/2/3 replica processes and the table
+# restore rate. Extra arguments go to "aistream bench" (e.g. --events
+# 100000 --hot none --replicas none); BENCH_GO=1 also runs the Go
 # benchmarks (handler level, no broker, and the older per-processor ones).
 set -euo pipefail
 cd "$(dirname "$0")/.."

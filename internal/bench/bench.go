@@ -21,6 +21,13 @@
 //     Config.Rate events/s; produce-to-output latency is measured for the
 //     outputs that answer one input (learning signal per feedback, routed
 //     feedback, lineage record per lineage event).
+//  4. Scale (Config.Replicas): for each replica count N, N "aistream run"
+//     processes (of Config.Binary) run every group under one fresh
+//     consumer group prefix; once every group is Stable with N members
+//     owning partitions, the mix is produced and the span lasts until every
+//     group's committed offsets reach the end of its inputs (replicas.go).
+//  5. Restore (Config.Restore): each table of the first scale run restored
+//     from its changelog into an empty state directory.
 //
 // Every wait ends with an error naming what was missing when the time
 // limit passes.
@@ -74,6 +81,16 @@ type Config struct {
 	LatencyEvents int
 	// Timeout bounds the whole run.
 	Timeout time.Duration
+	// Replicas lists the replica counts of the scale phase (none: no
+	// phase). Binary is the aistream binary it runs ("topics apply", then
+	// "run" per replica) with ClusterFlags (the cluster's settings given to
+	// the bench; the environment is inherited): the phase adds the group
+	// prefix, processors, state directory, HTTP address and log level.
+	// Restore adds the table restore rate after it.
+	Replicas     []int
+	Binary       string
+	ClusterFlags []string
+	Restore      bool
 	// CPUProfile, if set, is written with a CPU profile of the measured
 	// spans of the throughput phase.
 	CPUProfile string
@@ -138,6 +155,8 @@ type Report struct {
 	Latency []Latency
 	// Pipeline is the latency phase as a whole: every group together.
 	Pipeline Result
+	Scale    []ScaleResult
+	Restore  []RestoreResult
 }
 
 // Latency is the produce-to-output latency of one group's outputs.
@@ -188,6 +207,12 @@ func Run(ctx context.Context, cfg Config, mods []*stream.Module) (*Report, error
 			return rep, b.limit(ctx, err)
 		}
 	}
+	if len(cfg.Replicas) > 0 {
+		if err := b.scale(ctx, rep); err != nil {
+			rep.Print(cfg.Out)
+			return rep, b.limit(ctx, err)
+		}
+	}
 	rep.Print(cfg.Out)
 	return rep, nil
 }
@@ -225,19 +250,9 @@ func setup(ctx context.Context, cfg Config, mods []*stream.Module) (*bench, func
 		return nil, nil, err
 	}
 	gs = append(gs, topology.Group{Name: string(b.prefix) + "-bench", Partitions: 6, Extra: []string{b.out}})
-	admin, err := sarama.NewClusterAdmin(cfg.Brokers, cfg.Sarama)
-	if err != nil {
+	if err := applyTopics(cfg, gs); err != nil {
 		cleanup()
-		return nil, nil, fmt.Errorf("bench admin: %w", err)
-	}
-	defer admin.Close()
-	plan, err := topology.ResolveFor(admin, topology.All(gs))
-	if err == nil {
-		_, _, err = topology.Apply(admin, plan)
-	}
-	if err != nil {
-		cleanup()
-		return nil, nil, fmt.Errorf("bench topics: %w", err)
+		return nil, nil, err
 	}
 	for _, m := range mods {
 		b.groups = append(b.groups, m.Groups...)
@@ -247,6 +262,24 @@ func setup(ctx context.Context, cfg Config, mods []*stream.Module) (*bench, func
 		return nil, nil, err
 	}
 	return b, cleanup, nil
+}
+
+// applyTopics creates the topics of gs (the contract's and their internal
+// ones) where missing.
+func applyTopics(cfg Config, gs []topology.Group) error {
+	admin, err := sarama.NewClusterAdmin(cfg.Brokers, cfg.Sarama)
+	if err != nil {
+		return fmt.Errorf("bench admin: %w", err)
+	}
+	defer admin.Close()
+	plan, err := topology.ResolveFor(admin, topology.All(gs))
+	if err == nil {
+		_, _, err = topology.Apply(admin, plan)
+	}
+	if err != nil {
+		return fmt.Errorf("bench topics: %w", err)
+	}
+	return nil
 }
 
 func (b *bench) options() stream.Options {
@@ -696,6 +729,7 @@ func (r *Report) Print(w io.Writer) {
 		}
 		tw.Flush()
 	}
+	r.printScale(w)
 }
 
 func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }

@@ -3,6 +3,8 @@ package bench_test
 import (
 	"bytes"
 	"context"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -31,12 +33,18 @@ func TestIntegrationBenchSmoke(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The scale phase starts replicas of the real binary.
+	bin := filepath.Join(t.TempDir(), "aistream")
+	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/aistream").CombinedOutput(); err != nil {
+		t.Fatalf("build aistream: %v\n%s", err, out)
+	}
 	var out bytes.Buffer
 	mods := []*stream.Module{contextgraph.Module(), quality.Module(), lineage.Module()}
 	rep, err := bench.Run(context.Background(), bench.Config{
 		Franz: []kgo.Opt{kgo.SeedBrokers(brokers...)}, Brokers: brokers, Sarama: sc,
 		Events: 300, Hot: []string{"trace"}, HotEvents: 200, Rate: 2000, LatencyEvents: 300,
-		Timeout: 2 * time.Minute, Log: zerolog.Nop(), Out: &out,
+		Replicas: []int{1, 2}, Restore: true, Binary: bin, ClusterFlags: []string{"--bootstrap-servers", strings.Join(brokers, ",")},
+		Timeout: 3 * time.Minute, Log: zerolog.Nop(), Out: &out,
 	}, mods)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
@@ -57,6 +65,24 @@ func TestIntegrationBenchSmoke(t *testing.T) {
 	}
 	if len(rep.Latency) != 3 || rep.Latency[0].N == 0 {
 		t.Errorf("latency outputs: %+v", rep.Latency)
+	}
+	if len(rep.Scale) != 2 || rep.Scale[1].Replicas != 2 {
+		t.Fatalf("scale results: %+v\n%s", rep.Scale, out.String())
+	}
+	for _, s := range rep.Scale {
+		// Every group read at least the mix's records of its contract inputs.
+		if s.Events < 300 || s.Elapsed <= 0 || s.Join <= 0 || s.CPUTotal <= 0 {
+			t.Errorf("%d replicas: %d events in %s after a %s join, %s CPU", s.Replicas, s.Events, s.Elapsed, s.Join, s.CPUTotal)
+		}
+	}
+	restored := 0
+	for _, r := range rep.Restore {
+		if r.Records > 0 && r.Elapsed > 0 {
+			restored++
+		}
+	}
+	if restored == 0 {
+		t.Errorf("no table restored: %+v", rep.Restore)
 	}
 	if !strings.Contains(out.String(), "hot-trace") {
 		t.Errorf("no hot-trace line:\n%s", out.String())
