@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -383,4 +384,32 @@ func randString(r *rand.Rand) string {
 		b.WriteString(parts[r.IntN(len(parts))])
 	}
 	return b.String()
+}
+
+// ValidTenant is the pattern ^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$ (the
+// envelope's documented rule), on every short string of interesting bytes
+// and on lengths around the limit.
+func TestValidTenantIsThePattern(t *testing.T) {
+	pattern := regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$`)
+	alphabet := []string{"a", "Z", "0", ".", "_", ":", "-", "|", " ", "\n", "é", "\x00", "/"}
+	var walk func(s string, n int)
+	walk = func(s string, n int) {
+		if got, want := ValidTenant(s), pattern.MatchString(s); got != want {
+			t.Fatalf("ValidTenant(%q) = %v, the pattern says %v", s, got, want)
+		}
+		if n == 0 {
+			return
+		}
+		for _, c := range alphabet {
+			walk(s+c, n-1)
+		}
+	}
+	walk("", 3)
+	for _, n := range []int{127, 128, 129} {
+		for _, s := range []string{strings.Repeat("a", n), "a" + strings.Repeat("-", n-1), strings.Repeat("a", n-1) + "\n"} {
+			if got, want := ValidTenant(s), pattern.MatchString(s); got != want {
+				t.Fatalf("ValidTenant(%d bytes %q…) = %v, the pattern says %v", len(s), s[:4], got, want)
+			}
+		}
+	}
 }
