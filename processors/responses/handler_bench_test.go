@@ -17,7 +17,7 @@ import (
 // benchSignal is a learning signal of the size the context-graph group
 // writes for a trace of the pipeline's shape: agents, decisions with
 // alternatives, thinking steps, a span error.
-func benchSignal(b *testing.B, n int, response string) []byte {
+func benchSignal(b testing.TB, n int, response string) []byte {
 	b.Helper()
 	score := 1 + n%5
 	sig := codecs.Signal{

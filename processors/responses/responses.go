@@ -121,21 +121,52 @@ type processor struct {
 	m   *stream.Metrics
 }
 
-// decode reads a learning signal written by the context-graph group.
+// decode reads a learning signal written by the context-graph group. The
+// common signal is decoded in one pass (codecs.DecodeSignal); any other
+// message as encoding/json decodes it, which is what DecodeSignal's result
+// equals.
 func decode(raw []byte) (*codecs.Envelope, *codecs.Signal, error) {
+	env, s, ok := codecs.DecodeSignal(raw)
+	if !ok {
+		var err error
+		if env, s, err = decodeJSON(raw); err != nil {
+			return nil, nil, err
+		}
+	}
+	return check(env, s)
+}
+
+// decodeJSON decodes with encoding/json, the envelope, then its data.
+func decodeJSON(raw []byte) (*codecs.Envelope, *codecs.Signal, error) {
 	var env codecs.Envelope
 	if err := json.Unmarshal(raw, &env); err != nil {
 		return nil, nil, codecs.Reject(codecs.ReasonNotJSON, "", "not a learning signal envelope: %v", err)
 	}
-	if !strings.HasPrefix(env.EventType, codecs.SignalTypePrefix) {
-		return nil, nil, codecs.Reject(codecs.ReasonWrongTopic, "event_type", "%q is not a learning signal (%s*)", env.EventType, codecs.SignalTypePrefix)
-	}
-	if !codecs.ValidTenant(env.TenantID) {
-		return nil, nil, codecs.Reject(codecs.ReasonInvalidValue, "tenant_id", "%q is not a valid tenant id", env.TenantID)
+	if err := checkEnvelope(&env); err != nil {
+		return nil, nil, err
 	}
 	var s codecs.Signal
 	if err := json.Unmarshal(env.Data, &s); err != nil {
 		return nil, nil, codecs.Reject(codecs.ReasonWrongType, "data", "not a learning signal: %v", err)
+	}
+	return &env, &s, nil
+}
+
+// checkEnvelope checks what a signal's envelope must say.
+func checkEnvelope(env *codecs.Envelope) error {
+	if !strings.HasPrefix(env.EventType, codecs.SignalTypePrefix) {
+		return codecs.Reject(codecs.ReasonWrongTopic, "event_type", "%q is not a learning signal (%s*)", env.EventType, codecs.SignalTypePrefix)
+	}
+	if !codecs.ValidTenant(env.TenantID) {
+		return codecs.Reject(codecs.ReasonInvalidValue, "tenant_id", "%q is not a valid tenant id", env.TenantID)
+	}
+	return nil
+}
+
+// check checks the envelope and the signal's fields.
+func check(env *codecs.Envelope, s *codecs.Signal) (*codecs.Envelope, *codecs.Signal, error) {
+	if err := checkEnvelope(env); err != nil {
+		return nil, nil, err
 	}
 	switch {
 	case s.SignalID == "":
@@ -145,7 +176,7 @@ func decode(raw []byte) (*codecs.Envelope, *codecs.Signal, error) {
 	case s.Revision < 1:
 		return nil, nil, codecs.Reject(codecs.ReasonInvalidValue, "data.revision", "must be >= 1, got %d", s.Revision)
 	}
-	return &env, &s, nil
+	return env, s, nil
 }
 
 // signalMsg is a decoded learning signal.
