@@ -329,7 +329,7 @@ func fill(r *rand.Rand, v reflect.Value, depth int) {
 		case 1:
 			v.SetFloat(r.Float64())
 		case 2:
-			v.SetFloat(math.Float64frombits(r.Uint64() &^ (0x7ff << 52) | uint64(r.IntN(0x7fe)+1)<<52))
+			v.SetFloat(math.Float64frombits(r.Uint64()&^(0x7ff<<52) | uint64(r.IntN(0x7fe)+1)<<52))
 		case 3:
 			v.SetFloat(float64(r.IntN(100)) / 8)
 		default:
