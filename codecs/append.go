@@ -212,6 +212,9 @@ func appendFloat(b []byte, f float64, ok bool) ([]byte, bool) {
 	return b, ok && fok
 }
 
+// AppendJSON implements JSONAppender.
+func (f *SignalFeedback) AppendJSON(b []byte) ([]byte, bool) { return f.appendJSON(b, true) }
+
 func (f *SignalFeedback) appendJSON(b []byte, ok bool) ([]byte, bool) {
 	b = append(b, `{"event_id":`...)
 	b = AppendString(b, f.EventID)

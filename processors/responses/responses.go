@@ -25,6 +25,7 @@ import (
 	"flag"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/codec"
@@ -112,9 +113,6 @@ func graph(o stream.Options, c Config) *goka.GroupGraph {
 		stream.DeadLetterOutput(),
 	)
 }
-
-// TableCodec is the group table's codec.
-type TableCodec = codecs.JSON[Response]
 
 type processor struct {
 	cfg Config
@@ -230,16 +228,36 @@ const maxResponseBytes = 768 << 10
 // overBudget is how many of the oldest entries must go for r to encode
 // within maxResponseBytes (all of them if even the newest alone is over).
 func overBudget(r *Response) int {
+	bp := sizing.Get().(*[]byte)
+	defer sizing.Put(bp)
 	head := *r
 	head.Signals = nil
-	size := codecs.EncodedLen(head)
+	size := encodedLen(bp, head.appendJSON)
 	for i := len(r.Signals) - 1; i >= 0; i-- {
-		size += codecs.EncodedLen(r.Signals[i]) + 1
+		size += encodedLen(bp, r.Signals[i].appendJSON) + 1
 		if size > maxResponseBytes {
 			return i + 1
 		}
 	}
 	return 0
+}
+
+// sizing holds scratch buffers to encode or measure states in.
+var sizing = sync.Pool{New: func() any { return new([]byte) }}
+
+// encodedLen is the length of what appendJSON writes, as TableCodec writes
+// it. Only a NaN, an infinity or a time outside years 0-9999 fails to
+// encode, which decoding refuses, so a failure is a bug and panics (the
+// handler's guard dead-letters the event that triggered it).
+func encodedLen(bp *[]byte, appendJSON func([]byte) ([]byte, bool)) int {
+	b, ok := appendJSON((*bp)[:0])
+	if !ok {
+		panic("responses: a state entry cannot be encoded")
+	}
+	if cap(b) <= 1<<20 {
+		*bp = b
+	}
+	return len(b)
 }
 
 // compare orders entries by feedback timestamp, then feedback event_id.
