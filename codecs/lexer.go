@@ -503,3 +503,72 @@ func names[T any]() []string {
 	}
 	return out
 }
+
+// Lexer decodes JSON of a known shape in one pass over its bytes, for a
+// codec whose types are not this package's: each method reports false for
+// anything but the common case (what the lexer of events takes: no escaped
+// or repeated key, no key that is a field's name in another case, values of
+// their fields' types), and the caller then decodes the bytes with
+// encoding/json or goccy/go-json, whose result is the reference. Strings
+// are substrings of one copy of the input.
+type Lexer struct{ l lexer }
+
+// NewLexer starts at the beginning of b. Release it when done.
+func NewLexer(b []byte) *Lexer { return &Lexer{l: newLexer(b)} }
+
+// Release returns the lexer's scratch state.
+func (x *Lexer) Release() { x.l.release() }
+
+// End reports whether only whitespace is left.
+func (x *Lexer) End() bool { return x.l.end() }
+
+// Object consumes an object (or null) whose known keys are names (Names):
+// field is called with each known key, positioned at its value, which it
+// must consume, and must fail on a key it does not handle.
+func (x *Lexer) Object(names []string, field func(key string) bool) bool {
+	return x.l.object(names, field)
+}
+
+// Array consumes an array, calling elem at each element; null reports a
+// null instead of an array.
+func (x *Lexer) Array(elem func() bool) (null, ok bool) { return x.l.array(elem) }
+
+// Null consumes a null if one is next.
+func (x *Lexer) Null() bool { return x.l.null() }
+
+// String consumes a string (null is "").
+func (x *Lexer) String() (string, bool) { return x.l.str() }
+
+// Strings consumes an array of strings (nil for null, empty for []).
+func (x *Lexer) Strings() ([]string, bool) { return x.l.strs() }
+
+// Int consumes an int (null is 0).
+func (x *Lexer) Int() (int, bool) { return x.l.integer() }
+
+// Int64 consumes an int64 (null is 0).
+func (x *Lexer) Int64() (int64, bool) { n, ok := x.l.integer(); return int64(n), ok }
+
+// Int32 consumes an int32 (null is 0).
+func (x *Lexer) Int32() (int32, bool) {
+	n, ok := x.l.integer()
+	return int32(n), ok && n == int(int32(n))
+}
+
+// IntPtr consumes a *int (null is nil).
+func (x *Lexer) IntPtr() (*int, bool) { return x.l.intPtr() }
+
+// Float consumes a float64 (null is 0).
+func (x *Lexer) Float() (float64, bool) { return x.l.float() }
+
+// Bool consumes a bool (null is false).
+func (x *Lexer) Bool() (bool, bool) { return x.l.boolean() }
+
+// Time consumes a Time that is an RFC 3339 timestamp from 1970 to 2200
+// (null is zero); any other value fails.
+func (x *Lexer) Time() (Time, bool) { return x.l.time() }
+
+// SignalFeedback consumes a SignalFeedback.
+func (x *Lexer) SignalFeedback(f *SignalFeedback) bool { return f.lex(&x.l) }
+
+// Names lists the JSON names of T's fields: the names Object takes.
+func Names[T any]() []string { return names[T]() }

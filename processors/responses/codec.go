@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/aistream/aistream/codecs"
+	"github.com/aistream/aistream/internal/stream"
 )
 
 // TableCodec is the group table's codec: JSON, written by hand-written
@@ -37,8 +38,133 @@ func (TableCodec) Encode(v any) ([]byte, error) {
 	return append([]byte(nil), b...), nil
 }
 
-// Decode implements goka.Codec.
-func (TableCodec) Decode(b []byte) (any, error) { return codecs.JSON[Response]{}.Decode(b) }
+// Decode implements goka.Codec. A state as Encode writes it is read in one
+// pass (codecs.Lexer); any other bytes by codecs.JSON[Response], the
+// reference, whose result the lexer's equals (tested).
+func (TableCodec) Decode(b []byte) (any, error) {
+	if r, ok := lexResponse(b); ok {
+		return r, nil
+	}
+	return codecs.JSON[Response]{}.Decode(b)
+}
+
+var (
+	responseNames = codecs.Names[Response]()
+	entryNames    = codecs.Names[Entry]()
+	summaryNames  = codecs.Names[Summary]()
+	offsetNames   = codecs.Names[stream.Offset]()
+)
+
+func lexResponse(b []byte) (*Response, bool) {
+	x := codecs.NewLexer(b)
+	defer x.Release()
+	r := new(Response)
+	ok := x.Object(responseNames, func(key string) (ok bool) {
+		switch key {
+		case "tenant_id":
+			r.TenantID, ok = x.String()
+		case "response_id":
+			r.ResponseID, ok = x.String()
+		case "signals":
+			var null bool
+			null, ok = x.Array(func() bool {
+				r.Signals = append(r.Signals, Entry{})
+				return lexEntry(x, &r.Signals[len(r.Signals)-1])
+			})
+			if ok && !null && r.Signals == nil {
+				r.Signals = []Entry{}
+			}
+		case "dropped":
+			r.Dropped, ok = x.Int()
+		case "offsets":
+			var null bool
+			null, ok = x.Array(func() bool {
+				r.Offsets = append(r.Offsets, stream.Offset{})
+				o := &r.Offsets[len(r.Offsets)-1]
+				return x.Object(offsetNames, func(key string) (ok bool) {
+					switch key {
+					case "topic":
+						o.Topic, ok = x.String()
+					case "partition":
+						o.Partition, ok = x.Int32()
+					case "offset":
+						o.Offset, ok = x.Int64()
+					}
+					return ok
+				})
+			})
+			if ok && !null && r.Offsets == nil {
+				r.Offsets = stream.Offsets{}
+			}
+		}
+		return ok
+	})
+	if !ok || !x.End() {
+		return nil, false
+	}
+	return r, true
+}
+
+func lexEntry(x *codecs.Lexer, e *Entry) bool {
+	return x.Object(entryNames, func(key string) (ok bool) {
+		switch key {
+		case "signal_id":
+			e.SignalID, ok = x.String()
+		case "event_id":
+			e.EventID, ok = x.String()
+		case "signal_type":
+			e.SignalType, ok = x.String()
+		case "revision":
+			e.Revision, ok = x.Int()
+		case "weight":
+			e.Weight, ok = x.Float()
+		case "trace_id":
+			e.TraceID, ok = x.String()
+		case "session_id":
+			e.SessionID, ok = x.String()
+		case "user_id":
+			e.UserID, ok = x.String()
+		case "agent":
+			e.Agent, ok = x.String()
+		case "model":
+			e.Model, ok = x.String()
+		case "feedback":
+			ok = x.SignalFeedback(&e.Feedback)
+		case "supersedes":
+			e.Supersedes, ok = x.String()
+		case "superseded_by":
+			e.SupersededBy, ok = x.String()
+		case "current":
+			e.Current, ok = x.Bool()
+		case "context":
+			c := &e.Context
+			ok = x.Object(summaryNames, func(key string) (ok bool) {
+				switch key {
+				case "missing":
+					c.Missing, ok = x.Bool()
+				case "agents":
+					c.Agents, ok = x.Strings()
+				case "models":
+					c.Models, ok = x.Strings()
+				case "decisions":
+					c.Decisions, ok = x.Int()
+				case "span_errors":
+					c.SpanErrors, ok = x.Int()
+				case "latency_ms":
+					c.LatencyMS, ok = x.Float()
+				case "tokens_in":
+					c.TokensIn, ok = x.Int()
+				case "tokens_out":
+					c.TokensOut, ok = x.Int()
+				case "truncated":
+					c.Truncated, ok = x.Bool()
+				}
+				return ok
+			})
+		}
+		return ok
+	})
+}
 
 func (r *Response) appendJSON(b []byte) ([]byte, bool) {
 	b = append(b, `{"tenant_id":`...)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -48,6 +49,7 @@ func TestTableCodecMatchesJSON(t *testing.T) {
 		}
 		return float64(r.IntN(1e6)) / 1000
 	}
+	lexed := 0
 	for i := 0; i < 3000; i++ {
 		resp := Response{TenantID: str(), ResponseID: str(), Dropped: r.IntN(3) * r.IntN(100)}
 		if r.IntN(4) > 0 {
@@ -104,10 +106,24 @@ func TestTableCodecMatchesJSON(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		ref, err := codecs.JSON[Response]{}.Decode(want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(back, ref) {
+			t.Fatalf("read\n%#v\ncodecs.JSON reads\n%#v", back, ref)
+		}
+		if _, ok := lexResponse(want); ok {
+			lexed++
+		}
 		again := must(TableCodec{}.Encode(back))
 		if !bytes.Equal(again, want) && utf8Clean(want) {
 			t.Fatalf("read back and written again:\n%s\nwant\n%s", again, want)
 		}
+	}
+	t.Logf("%d of 3000 states read by the lexer", lexed)
+	if lexed < 1000 {
+		t.Errorf("only %d of 3000 states read by the lexer", lexed)
 	}
 	if _, err := (TableCodec{}).Encode(&Response{Signals: []Entry{{Weight: math.NaN()}}}); err == nil {
 		t.Error("NaN encoded")
@@ -124,4 +140,21 @@ func must(b []byte, err error) []byte {
 		panic(err)
 	}
 	return b
+}
+
+// States the lexer does not take are read by the reference, unchanged.
+func TestTableCodecUnusualStates(t *testing.T) {
+	for _, in := range []string{
+		`null`, `{}`, `{"signals":null}`, `{"signals":[]}`, `{"signals":[null]}`,
+		`{"signals":[{"feedback":{"timestamp":"1900-01-01T00:00:00Z"}}]}`,
+		`{"signals":[{"Signal_ID":"x"}]}`, `{"tenant_\u0069d":"x"}`, `{"dropped":1.5}`,
+		`{"offsets":[{"topic":"t","partition":4294967296,"offset":1}]}`,
+		`{"signals":[{"signal_id":"a","signal_id":"b"}]}`, `{"unknown":[1,{"a":"b"}],"tenant_id":"t"}`,
+	} {
+		got, err := TableCodec{}.Decode([]byte(in))
+		want, wantErr := codecs.JSON[Response]{}.Decode([]byte(in))
+		if (err == nil) != (wantErr == nil) || !reflect.DeepEqual(got, want) {
+			t.Errorf("Decode(%s) = %#v, %v; codecs.JSON reads %#v, %v", in, got, err, want, wantErr)
+		}
+	}
 }
