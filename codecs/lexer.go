@@ -76,8 +76,9 @@ func (l *lexer) end() bool {
 	return l.i == len(l.b)
 }
 
-// maxKeys bounds the keys of one object the lexer takes (and its unknown
-// keys, which are compared one by one); a larger object takes the slow path.
+// An object the lexer takes has at most its struct's fields (64 at most)
+// and maxUnknownKeys other keys, which are compared one by one; a map at
+// most maxKeys keys. A larger object takes the slow path.
 const (
 	maxKeys        = 64
 	maxUnknownKeys = 8
