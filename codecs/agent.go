@@ -62,6 +62,9 @@ func (d *Decision) Validate() error {
 		return Reject(ReasonInvalidValue, "alternatives", "at most 64, got %d", len(d.Alternatives))
 	}
 	for i, a := range d.Alternatives {
+		if first(required("", a.Option), inRange("", a.Score, -1e9, 1e9)) == nil {
+			continue // the path is formatted only for the error
+		}
 		if err := first(required(fmt.Sprintf("alternatives[%d].option", i), a.Option), inRange(fmt.Sprintf("alternatives[%d].score", i), a.Score, -1e9, 1e9)); err != nil {
 			return err
 		}

@@ -25,6 +25,13 @@ func (a *Audit) Validate() error {
 	if len(a.Details) > 64 {
 		return Reject(ReasonInvalidValue, "details", "at most 64 entries, got %d", len(a.Details))
 	}
+	valid := true
+	for k, v := range a.Details {
+		valid = valid && len(k) <= MaxIDBytes && len(v) <= maxTextBytes
+	}
+	if valid {
+		return nil
+	}
 	for _, k := range slices.Sorted(maps.Keys(a.Details)) { // the first error, deterministically
 		if err := first(optional("details key", k), maxLen("details."+k, a.Details[k], maxTextBytes)); err != nil {
 			return err

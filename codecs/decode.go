@@ -23,15 +23,73 @@ type Decoder struct {
 // aistream reads is checked, and the whole message, unknown fields too, must
 // be UTF-8 without a repeated key (wellFormed). A nil value is a Kafka
 // record with a null value (a tombstone), told apart from an empty one.
+//
+// The common message is decoded in one pass by the lexer; anything it does
+// not take — every malformed message among them — is decoded again by
+// decodeSlow, the reference, whose rejection reasons and messages are the
+// contract.
 func (d Decoder) Decode(value []byte) (*Event, error) {
+	if value != nil && len(value) <= d.max() {
+		if ev, err, ok := decodeFast(value); ok {
+			return ev, err
+		}
+	}
+	return d.decodeSlow(value)
+}
+
+func (d Decoder) max() int {
+	if d.MaxBytes <= 0 {
+		return DefaultMaxBytes
+	}
+	return d.MaxBytes
+}
+
+// decodeFast decodes a message the lexer takes; ok is false for any other.
+// A message it takes passes every check of decodeSlow up to the
+// envelope's and the payload's validation, which both share, so its
+// rejections are decodeSlow's.
+func decodeFast(value []byte) (ev *Event, err error, ok bool) {
+	l := newLexer(value)
+	defer l.release()
+	var env Envelope
+	var payload Payload
+	dataAt := -1
+	lexed := env.lexWith(&l, func() bool {
+		dataAt = l.i
+		if typ, known := LookupType(env.EventType); known {
+			payload = typ.NewPayload()
+			return payload.(lexable).lex(&l)
+		}
+		return l.skip() // event_type comes later, or is unknown
+	})
+	if !lexed || !l.end() || dataAt < 0 {
+		return nil, nil, false
+	}
+	if err := env.validate(); err != nil {
+		return nil, err, true
+	}
+	typ, known := LookupType(env.EventType)
+	if !known {
+		return nil, unknownType(env.EventType), true
+	}
+	if payload == nil {
+		payload = typ.NewPayload()
+		l.i, l.depth = dataAt, 1
+		if !payload.(lexable).lex(&l) {
+			return nil, nil, false
+		}
+	}
+	ev, err = finish(env, payload, value)
+	return ev, err, true
+}
+
+// decodeSlow is the reference decoder: wellFormed, then encoding/json
+// (goccy/go-json first) with checkKeys, then validation.
+func (d Decoder) decodeSlow(value []byte) (*Event, error) {
 	if value == nil {
 		return nil, Reject(ReasonNullValue, "", "the record has a null value; an event is a JSON object")
 	}
-	max := d.MaxBytes
-	if max <= 0 {
-		max = DefaultMaxBytes
-	}
-	if len(value) > max {
+	if max := d.max(); len(value) > max {
 		return nil, Reject(ReasonOversized, "", "%d bytes exceed the limit of %d", len(value), max)
 	}
 	start, end, err := wellFormed(value)
@@ -57,7 +115,7 @@ func (d Decoder) Decode(value []byte) (*Event, error) {
 	}
 	typ, ok := LookupType(env.EventType)
 	if !ok {
-		return nil, Reject(ReasonUnknownType, "event_type", "%q is not a known event type (known: %s)", env.EventType, strings.Join(KnownTypes(), ", "))
+		return nil, unknownType(env.EventType)
 	}
 	payload := typ.NewPayload()
 	if err := checkKeys(env.Data, reflect.TypeOf(payload), "data."); err != nil {
@@ -66,6 +124,15 @@ func (d Decoder) Decode(value []byte) (*Event, error) {
 	if err := strictUnmarshal(env.Data, payload, "data."); err != nil {
 		return nil, err
 	}
+	return finish(env, payload, value)
+}
+
+func unknownType(name string) error {
+	return Reject(ReasonUnknownType, "event_type", "%q is not a known event type (known: %s)", name, strings.Join(KnownTypes(), ", "))
+}
+
+// finish validates the payload and makes the event.
+func finish(env Envelope, payload Payload, value []byte) (*Event, error) {
 	if err := payload.Validate(); err != nil {
 		var de *DecodeError
 		if errors.As(err, &de) && de.Field != "" && !strings.HasPrefix(de.Field, "data.") {

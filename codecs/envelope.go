@@ -8,7 +8,6 @@ package codecs
 import (
 	"bytes"
 	"encoding/json"
-	"regexp"
 	"strings"
 )
 
@@ -61,12 +60,7 @@ func (e *Envelope) validate() error {
 	return nil
 }
 
-var (
-	// Tenant ids become part of state keys ("tenant|entity"), so they are
-	// restricted to a safe alphabet.
-	tenantPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$`)
-	nullLiteral   = []byte("null")
-)
+var nullLiteral = []byte("null")
 
 // KeySeparator joins a tenant id with an entity id in state keys; tenant ids
 // cannot contain it.
@@ -80,5 +74,20 @@ func SplitTenantKey(key string) (tenant, id string, ok bool) {
 	return strings.Cut(key, KeySeparator)
 }
 
-// ValidTenant reports whether s is an acceptable tenant id.
-func ValidTenant(s string) bool { return tenantPattern.MatchString(s) }
+// ValidTenant reports whether s is an acceptable tenant id: 1-128 of
+// A-Z a-z 0-9 . _ : - starting with a letter or digit. Tenant ids become
+// part of state keys ("tenant|entity"), so they are restricted to a safe
+// alphabet.
+func ValidTenant(s string) bool {
+	if len(s) == 0 || len(s) > 128 || !alnum(s[0]) {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if c := s[i]; !alnum(c) && c != '.' && c != '_' && c != ':' && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+func alnum(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' }

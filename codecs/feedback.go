@@ -1,6 +1,9 @@
 package codecs
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // Feedback categories a user can tick.
 var FeedbackCategories = []string{"incorrect", "incomplete", "unhelpful", "unsafe", "slow", "off_topic", "other"}
@@ -41,15 +44,15 @@ func (f *Feedback) Validate() error {
 	if f.Score != nil && (*f.Score < 1 || *f.Score > 5) {
 		return Reject(ReasonInvalidValue, "score", "must be an integer from 1 to 5, got %d", *f.Score)
 	}
-	seen := map[string]bool{}
 	for i, c := range f.Categories {
-		if err := oneOf(fmt.Sprintf("categories[%d]", i), c, FeedbackCategories...); err != nil {
-			return err
+		if !slices.Contains(FeedbackCategories, c) {
+			return oneOf(fmt.Sprintf("categories[%d]", i), c, FeedbackCategories...)
 		}
-		if seen[c] {
+		// Each is one of a few categories, so a repeat is found within the
+		// first few.
+		if slices.Contains(f.Categories[:i], c) {
 			return Reject(ReasonInvalidValue, fmt.Sprintf("categories[%d]", i), "%q listed twice", c)
 		}
-		seen[c] = true
 	}
 	return nil
 }

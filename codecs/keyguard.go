@@ -166,20 +166,27 @@ func jsonFields(t reflect.Type) map[string]jsonField {
 	out := map[string]jsonField{}
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
-		if !f.IsExported() {
-			continue
+		if name := jsonName(f); name != "" {
+			out[name] = jsonField{f.Type, needsWalk(f.Type)}
 		}
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if name == "-" {
-			continue
-		}
-		if name == "" {
-			name = f.Name
-		}
-		out[name] = jsonField{f.Type, needsWalk(f.Type)}
 	}
 	fieldCache.Store(t, out)
 	return out
+}
+
+// jsonName is the key encoding/json reads a struct field from, "" for none.
+func jsonName(f reflect.StructField) string {
+	if !f.IsExported() {
+		return ""
+	}
+	name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+	switch name {
+	case "-":
+		return ""
+	case "":
+		return f.Name
+	}
+	return name
 }
 
 var fieldCache sync.Map // reflect.Type → map[string]jsonField

@@ -49,14 +49,15 @@ func (l *Lineage) Validate() error {
 	if len(l.Sources)+len(l.Targets) > 256 {
 		return Reject(ReasonInvalidValue, "sources", "at most 256 datasets per event")
 	}
+	// Paths are formatted only for an error.
 	for i, s := range l.Sources {
-		if err := required(fmt.Sprintf("sources[%d]", i), s); err != nil {
-			return err
+		if required("", s) != nil {
+			return required(fmt.Sprintf("sources[%d]", i), s)
 		}
 	}
 	for i, t := range l.Targets {
-		if err := required(fmt.Sprintf("targets[%d]", i), t); err != nil {
-			return err
+		if required("", t) != nil {
+			return required(fmt.Sprintf("targets[%d]", i), t)
 		}
 	}
 	// Column references are bounded so that the lineage record and the
@@ -69,6 +70,9 @@ func (l *Lineage) Validate() error {
 		return Reject(ReasonInvalidValue, "columns", "at most %d column references (targets plus sources) per event, got %d", maxColumnRefs, refs)
 	}
 	for i, c := range l.Columns {
+		if validMapping(c) {
+			continue
+		}
 		p := fmt.Sprintf("columns[%d]", i)
 		if err := first(required(p+".target.dataset", c.Target.Dataset), required(p+".target.column", c.Target.Column)); err != nil {
 			return err
@@ -84,4 +88,17 @@ func (l *Lineage) Validate() error {
 		}
 	}
 	return nil
+}
+
+// validMapping reports whether Validate finds nothing wrong with c.
+func validMapping(c ColumnMapping) bool {
+	if first(required("", c.Target.Dataset), required("", c.Target.Column)) != nil || len(c.Sources) == 0 {
+		return false
+	}
+	for _, s := range c.Sources {
+		if first(required("", s.Dataset), required("", s.Column)) != nil {
+			return false
+		}
+	}
+	return true
 }

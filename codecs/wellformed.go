@@ -52,6 +52,7 @@ type scanner struct {
 	badByte *DecodeError // the first byte that is not UTF-8
 	syntax  int          // offset of the first syntax error, or -1
 	found   *DecodeError // the first lone surrogate or repeated key
+	base    int          // containers open around b[i] when the check started (lexer.skip)
 }
 
 type frame struct {
@@ -72,7 +73,7 @@ type key struct {
 var scanners = sync.Pool{New: func() any { return new(scanner) }}
 
 func (s *scanner) release() {
-	s.b, s.badByte, s.found = nil, nil, nil
+	s.b, s.badByte, s.found, s.base = nil, nil, nil, 0
 	clear(s.frames) // the frames a failed check left open
 	s.frames, s.keys, s.decoded = s.frames[:0], s.keys[:0], s.decoded[:0]
 	if cap(s.keys) > 1024 || cap(s.decoded) > 64<<10 || cap(s.frames) > 1024 {
@@ -213,7 +214,7 @@ func (s *scanner) digits() bool {
 }
 
 func (s *scanner) push(object bool) bool {
-	if len(s.frames) == maxDepth {
+	if s.base+len(s.frames) == maxDepth {
 		return s.fail()
 	}
 	s.frames = append(s.frames, frame{object: object, keys: len(s.keys), cur: -1})

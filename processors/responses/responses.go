@@ -25,6 +25,7 @@ import (
 	"flag"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/codec"
@@ -113,29 +114,57 @@ func graph(o stream.Options, c Config) *goka.GroupGraph {
 	)
 }
 
-// TableCodec is the group table's codec.
-type TableCodec = codecs.JSON[Response]
-
 type processor struct {
 	cfg Config
 	m   *stream.Metrics
 }
 
-// decode reads a learning signal written by the context-graph group.
+// decode reads a learning signal written by the context-graph group. The
+// common signal is decoded in one pass (codecs.DecodeSignal); any other
+// message as encoding/json decodes it, which is what DecodeSignal's result
+// equals.
 func decode(raw []byte) (*codecs.Envelope, *codecs.Signal, error) {
+	env, s, ok := codecs.DecodeSignal(raw)
+	if !ok {
+		var err error
+		if env, s, err = decodeJSON(raw); err != nil {
+			return nil, nil, err
+		}
+	}
+	return check(env, s)
+}
+
+// decodeJSON decodes with encoding/json, the envelope, then its data.
+func decodeJSON(raw []byte) (*codecs.Envelope, *codecs.Signal, error) {
 	var env codecs.Envelope
 	if err := json.Unmarshal(raw, &env); err != nil {
 		return nil, nil, codecs.Reject(codecs.ReasonNotJSON, "", "not a learning signal envelope: %v", err)
 	}
-	if !strings.HasPrefix(env.EventType, codecs.SignalTypePrefix) {
-		return nil, nil, codecs.Reject(codecs.ReasonWrongTopic, "event_type", "%q is not a learning signal (%s*)", env.EventType, codecs.SignalTypePrefix)
-	}
-	if !codecs.ValidTenant(env.TenantID) {
-		return nil, nil, codecs.Reject(codecs.ReasonInvalidValue, "tenant_id", "%q is not a valid tenant id", env.TenantID)
+	if err := checkEnvelope(&env); err != nil {
+		return nil, nil, err
 	}
 	var s codecs.Signal
 	if err := json.Unmarshal(env.Data, &s); err != nil {
 		return nil, nil, codecs.Reject(codecs.ReasonWrongType, "data", "not a learning signal: %v", err)
+	}
+	return &env, &s, nil
+}
+
+// checkEnvelope checks what a signal's envelope must say.
+func checkEnvelope(env *codecs.Envelope) error {
+	if !strings.HasPrefix(env.EventType, codecs.SignalTypePrefix) {
+		return codecs.Reject(codecs.ReasonWrongTopic, "event_type", "%q is not a learning signal (%s*)", env.EventType, codecs.SignalTypePrefix)
+	}
+	if !codecs.ValidTenant(env.TenantID) {
+		return codecs.Reject(codecs.ReasonInvalidValue, "tenant_id", "%q is not a valid tenant id", env.TenantID)
+	}
+	return nil
+}
+
+// check checks the envelope and the signal's fields.
+func check(env *codecs.Envelope, s *codecs.Signal) (*codecs.Envelope, *codecs.Signal, error) {
+	if err := checkEnvelope(env); err != nil {
+		return nil, nil, err
 	}
 	switch {
 	case s.SignalID == "":
@@ -145,7 +174,7 @@ func decode(raw []byte) (*codecs.Envelope, *codecs.Signal, error) {
 	case s.Revision < 1:
 		return nil, nil, codecs.Reject(codecs.ReasonInvalidValue, "data.revision", "must be >= 1, got %d", s.Revision)
 	}
-	return &env, &s, nil
+	return env, s, nil
 }
 
 // signalMsg is a decoded learning signal.
@@ -199,16 +228,36 @@ const maxResponseBytes = 768 << 10
 // overBudget is how many of the oldest entries must go for r to encode
 // within maxResponseBytes (all of them if even the newest alone is over).
 func overBudget(r *Response) int {
+	bp := sizing.Get().(*[]byte)
+	defer sizing.Put(bp)
 	head := *r
 	head.Signals = nil
-	size := codecs.EncodedLen(head)
+	size := encodedLen(bp, head.appendJSON)
 	for i := len(r.Signals) - 1; i >= 0; i-- {
-		size += codecs.EncodedLen(r.Signals[i]) + 1
+		size += encodedLen(bp, r.Signals[i].appendJSON) + 1
 		if size > maxResponseBytes {
 			return i + 1
 		}
 	}
 	return 0
+}
+
+// sizing holds scratch buffers to encode or measure states in.
+var sizing = sync.Pool{New: func() any { return new([]byte) }}
+
+// encodedLen is the length of what appendJSON writes, as TableCodec writes
+// it. Only a NaN, an infinity or a time outside years 0-9999 fails to
+// encode, which decoding refuses, so a failure is a bug and panics (the
+// handler's guard dead-letters the event that triggered it).
+func encodedLen(bp *[]byte, appendJSON func([]byte) ([]byte, bool)) int {
+	b, ok := appendJSON((*bp)[:0])
+	if !ok {
+		panic("responses: a state entry cannot be encoded")
+	}
+	if cap(b) <= 1<<20 {
+		*bp = b
+	}
+	return len(b)
 }
 
 // compare orders entries by feedback timestamp, then feedback event_id.
