@@ -17,6 +17,8 @@ type processor struct {
 	cfg    Config
 	m      *stream.Metrics
 	prefix stream.Prefix
+	// memo is the group table's codec (nil: GraphCodec's decoding each time).
+	memo *memoCodec
 }
 
 // traceOf is the trace an accepted event belongs to.
@@ -56,9 +58,21 @@ func (p *processor) handle(ctx goka.Context, ev *codecs.Event) {
 		ctx.Loopback(trace, ev.Raw) // not placed by this group: re-key
 		return
 	}
+	// The graph may come from the memo of the table codec (memoCodec), shared
+	// with the next event of this key: every path below that changes g ends
+	// in ctx.SetValue(g); the others (re-keyed, tenant conflict, duplicate
+	// not redelivered, dropped past a bound already reached) leave it as it
+	// was decoded. A panic midway (stream.Guard dead-letters a runtime
+	// panic and processing goes on) forgets it.
 	var g *Graph
 	if v := ctx.Value(); v != nil {
 		g = v.(*Graph)
+		defer func() {
+			if r := recover(); r != nil {
+				p.memo.forget(g)
+				panic(r)
+			}
+		}()
 	}
 	if g == nil {
 		g = newGraph(ev.TenantID, trace)
