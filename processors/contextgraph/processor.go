@@ -118,7 +118,7 @@ func (p *processor) handle(ctx goka.Context, ev *codecs.Event) {
 // dropped one's, and for a trace event the current revision of every
 // signal it may have revised.
 func (p *processor) replay(ctx goka.Context, g *Graph, ev *codecs.Event, fb *codecs.Feedback) {
-	sc := signalContext(p.cfg, g)
+	sc := encodeContext(signalContext(p.cfg, g))
 	if fb != nil {
 		for i := range g.Feedback {
 			if g.Feedback[i].EventID == ev.EventID {
@@ -146,20 +146,20 @@ func (p *processor) count(ctx goka.Context, ev *codecs.Event) {
 }
 
 // newEntry is a feedback's entry with its first signal revision.
-func newEntry(ev *codecs.Event, fb *codecs.Feedback, sc codecs.SignalContext) FeedbackEntry {
+func newEntry(ev *codecs.Event, fb *codecs.Feedback, sc *sigContext) FeedbackEntry {
 	typ := classify(fb)
 	return FeedbackEntry{
 		EventID: ev.EventID, Timestamp: ev.Timestamp, ResponseID: fb.ResponseID, SessionID: fb.SessionID, UserID: fb.UserID,
 		Agent: fb.Agent, Model: fb.Model, Thumbs: fb.Thumbs, Score: fb.Score, Categories: fb.Categories, Comment: fb.Comment,
 		SignalID: SignalID(ev.TenantID, ev.EventID), SignalType: typ, Revision: 1,
-		Weight: weight(fb, typ, sc.Missing), Fingerprint: fingerprint(sc),
+		Weight: weight(fb, typ, sc.Missing), Fingerprint: sc.fp,
 	}
 }
 
 // feedback records a feedback on the trace and emits its first signal,
 // complete with whatever context the graph holds.
 func (p *processor) feedback(ctx goka.Context, g *Graph, ev *codecs.Event, fb *codecs.Feedback) {
-	sc := signalContext(p.cfg, g)
+	sc := encodeContext(signalContext(p.cfg, g))
 	e := newEntry(ev, fb, sc)
 	size := feedbackCost(e)
 	if len(g.Feedback) >= p.cfg.MaxFeedback || !g.room(p.cfg, size, 0) {
@@ -218,25 +218,20 @@ func (g *Graph) link(responseID, userID string) {
 // context the event at t changed, if t is within the signal horizon of its
 // feedback. Superseded feedback gets no revisions: consumers drop it anyway.
 func (p *processor) revise(ctx goka.Context, g *Graph, t codecs.Time) {
-	var (
-		sc    codecs.SignalContext
-		fp    string
-		built bool
-	)
+	var sc *sigContext
 	for i := range g.Feedback {
 		e := &g.Feedback[i]
 		if e.SupersededBy != "" || t.After(e.Timestamp.Add(p.cfg.SignalHorizon)) {
 			continue
 		}
-		if !built {
-			sc = signalContext(p.cfg, g)
-			fp, built = fingerprint(sc), true
+		if sc == nil {
+			sc = encodeContext(signalContext(p.cfg, g))
 		}
-		if fp == e.Fingerprint {
+		if sc.fp == e.Fingerprint {
 			continue
 		}
 		e.Revision++
-		e.Fingerprint = fp
+		e.Fingerprint = sc.fp
 		e.Weight = weight(e.payload(), e.SignalType, sc.Missing)
 		p.emit(ctx, g, e, sc)
 	}
@@ -253,7 +248,7 @@ const maxSignalBytes = 768 << 10
 
 // emit writes the entry's latest revision to ai-learning-signals under
 // tenant|response_id, the key the responses group keeps its state under.
-func (p *processor) emit(ctx goka.Context, g *Graph, e *FeedbackEntry, sc codecs.SignalContext) {
+func (p *processor) emit(ctx goka.Context, g *Graph, e *FeedbackEntry, sc *sigContext) {
 	env := codecs.Envelope{
 		EventID:   signalEventID(e.SignalID, e.Revision),
 		EventType: codecs.SignalTypePrefix + e.SignalType,
@@ -261,12 +256,13 @@ func (p *processor) emit(ctx goka.Context, g *Graph, e *FeedbackEntry, sc codecs
 		Timestamp: e.Timestamp,
 		Source:    Source,
 	}
-	b, err := codecs.Encode(env, signal(g.TraceID, e, sc))
+	b, err := codecs.Encode(env, encodedSignal{Signal: signal(g.TraceID, e, codecs.SignalContext{}), Context: sc.raw})
 	if err == nil && len(b) > maxSignalBytes {
 		// Strings full of escapes can make the bounded context too big for
 		// one record; the signal then says so instead of failing the group.
-		sc.Thinking, sc.Decisions, sc.SpanErrors, sc.Truncated = nil, nil, nil, true
-		b, err = codecs.Encode(env, signal(g.TraceID, e, sc))
+		cut := sc.SignalContext
+		cut.Thinking, cut.Decisions, cut.SpanErrors, cut.Truncated = nil, nil, nil, true
+		b, err = codecs.Encode(env, signal(g.TraceID, e, cut))
 	}
 	if err != nil {
 		ctx.Fail(err)

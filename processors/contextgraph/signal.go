@@ -1,6 +1,7 @@
 package contextgraph
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -138,15 +139,46 @@ func signalContext(c Config, g *Graph) codecs.SignalContext {
 	return out
 }
 
-// fingerprint identifies a context's content.
-func fingerprint(sc codecs.SignalContext) string {
-	b, err := json.Marshal(sc)
+// sigContext is a signal context with its JSON, encoded once per event:
+// every revision an event emits carries the same context, and the
+// fingerprint is a hash of the same JSON.
+type sigContext struct {
+	codecs.SignalContext
+	raw json.RawMessage // codecs.Marshal of the context
+	fp  string          // its fingerprint
+}
+
+// encodeContext encodes the context and computes its fingerprint.
+func encodeContext(sc codecs.SignalContext) *sigContext {
+	raw, err := codecs.Marshal(sc)
 	if err != nil {
 		// Only non-finite numbers fail, and the decoder refuses those.
 		panic(err)
 	}
-	sum := sha256.Sum256(b)
+	return &sigContext{SignalContext: sc, raw: raw, fp: fingerprintOf(raw)}
+}
+
+// fingerprintOf identifies a context's content from its JSON: the first 8
+// bytes of the SHA-256 of encoding/json's form (HTML-escaped; the states
+// hold fingerprints made so), in hex.
+func fingerprintOf(raw []byte) string {
+	var esc bytes.Buffer
+	esc.Grow(len(raw) + 64)
+	json.HTMLEscape(&esc, raw)
+	sum := sha256.Sum256(esc.Bytes())
 	return hex.EncodeToString(sum[:8])
+}
+
+// fingerprint identifies a context's content.
+func fingerprint(sc codecs.SignalContext) string { return encodeContext(sc).fp }
+
+// encodedSignal is a signal whose context is already JSON: its Context
+// field is the one encoding/json writes (the shallower field of the same
+// name wins), where codecs.Signal has it, last, so the bytes are those of
+// codecs.Signal.
+type encodedSignal struct {
+	codecs.Signal
+	Context json.RawMessage `json:"context"`
 }
 
 // signal builds the payload of the latest revision of entry's signal.
