@@ -37,8 +37,12 @@ import (
 //     ctx.SetValue(g) (Encode again), nothing after it; every path that
 //     returns without SetValue leaves the graph unchanged (processor.handle
 //     lists them; TestMemoEntriesEncodeToTheirBytes checks every entry after
-//     every event of a run through every path). migrate, which rewrites
-//     states of an earlier version, runs in Decode, before the entry is made.
+//     every event of a run through every path). A state that migrate would
+//     rewrite (an earlier version's) and a JSON state are not remembered.
+//   - keepHead(g) lets the next Encode of g copy the head of g's entry (the
+//     bytes before its tail) instead of encoding it: handle calls it only
+//     on a path that changes nothing before the tail, just before
+//     SetValue, and a hit clears it.
 //   - A handler that panics midway (stream.Guard turns a runtime panic into
 //     a dead letter and processing goes on) may leave the graph half
 //     mutated: handle forgets its graph from the memo on any panic.
@@ -65,8 +69,9 @@ type memoCodec struct {
 	// maxEntries and maxBytes bound it (memoEntries, memoBytes).
 	maxEntries, maxBytes int
 
-	// hits and misses count Decode calls (tests and benchmarks read them).
-	hits, misses int
+	// hits and misses count Decode calls, spliced the encodings that
+	// copied a head (tests and benchmarks read them).
+	hits, misses, spliced int
 }
 
 // Bounds of the memo: enough for the traces in flight on a process's
@@ -80,6 +85,10 @@ type memoEntry struct {
 	sig uint64
 	b   string // a copy of the encoding: nobody can change it
 	g   *Graph
+	// tailAt is where the encoding's tail starts (0: unknown); headKept
+	// says the handler changed only the tail of g since (see keepHead).
+	tailAt   int
+	headKept bool
 }
 
 func newMemoCodec() *memoCodec {
@@ -109,24 +118,51 @@ func (m *memoCodec) sig(b []byte) uint64 {
 }
 
 // Encode implements goka.Codec: GraphCodec's encoding, remembered as g's.
+// After keepHead(g) it copies the head of g's entry instead of encoding it.
 func (m *memoCodec) Encode(v any) ([]byte, error) {
-	b, err := GraphCodec{}.Encode(v)
-	if err != nil {
-		return nil, err
+	g, ok := v.(*Graph)
+	if !ok || g == nil {
+		return GraphCodec{}.Encode(v)
 	}
-	if g, ok := v.(*Graph); ok && g != nil {
-		m.remember(b, g)
+	head := ""
+	m.mu.Lock()
+	if el, ok := m.byGraph[g]; ok {
+		if e := el.Value.(*memoEntry); e.headKept && e.tailAt > 0 {
+			head = e.b[:e.tailAt]
+			m.spliced++
+		}
 	}
+	m.mu.Unlock()
+	b, tailAt := encodeGraph(g, head)
+	m.add(m.sig(b), b, g, tailAt)
 	return b, nil
 }
 
+// keepHead declares that since g was decoded or encoded (its entry made)
+// only fields of its tail changed (Events onwards: see encodeGraph), so
+// that the next Encode of g copies the head. handle calls it just before
+// ctx.SetValue(g) on the one path that keeps to the tail, a feedback
+// dropped past its bound; a Decode that hits clears it, so it never
+// outlives the event that set it.
+func (m *memoCodec) keepHead(g *Graph) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if el, ok := m.byGraph[g]; ok {
+		el.Value.(*memoEntry).headKept = true
+	}
+}
+
 // Decode implements goka.Codec: the memo's graph for these bytes, else
-// GraphCodec's decoding (migrated), remembered.
+// GraphCodec's decoding, remembered.
 func (m *memoCodec) Decode(b []byte) (any, error) {
 	s := m.sig(b)
 	m.mu.Lock()
 	if el, ok := m.byKey[s]; ok {
 		if e := el.Value.(*memoEntry); e.b == string(b) {
+			e.headKept = false
 			m.lru.MoveToFront(el)
 			m.hits++
 			m.mu.Unlock()
@@ -135,20 +171,26 @@ func (m *memoCodec) Decode(b []byte) (any, error) {
 	}
 	m.misses++
 	m.mu.Unlock()
-	v, err := GraphCodec{}.Decode(b)
+	if len(b) == 0 || b[0] != graphVersion {
+		// An earlier form (JSON): decoded, not remembered (its encoding
+		// is not b); the next write stores the binary form.
+		return GraphCodec{}.Decode(b)
+	}
+	g, tailAt, err := decodeGraph(b)
 	if err != nil {
 		return nil, err
 	}
-	g := v.(*Graph)
-	g.migrate()
-	m.add(s, b, g)
+	if g.Dropped != (Dropped{Feedback: g.Dropped.Feedback}) {
+		// A state of an earlier version, which handle migrates: not
+		// remembered either (migrated, it no longer encodes to b).
+		return g, nil
+	}
+	m.add(s, b, g, tailAt)
 	return g, nil
 }
 
-// remember makes {b, g} the entry of g.
-func (m *memoCodec) remember(b []byte, g *Graph) { m.add(m.sig(b), b, g) }
-
-func (m *memoCodec) add(s uint64, b []byte, g *Graph) {
+// add makes {b, g} the entry of g.
+func (m *memoCodec) add(s uint64, b []byte, g *Graph, tailAt int) {
 	if len(b) > m.maxBytes/4 || m.maxEntries == 0 {
 		m.forget(g)
 		return
@@ -162,7 +204,7 @@ func (m *memoCodec) add(s uint64, b []byte, g *Graph) {
 	if el, ok := m.byKey[s]; ok {
 		m.remove(el)
 	}
-	m.byKey[s] = m.lru.PushFront(&memoEntry{sig: s, b: own, g: g})
+	m.byKey[s] = m.lru.PushFront(&memoEntry{sig: s, b: own, g: g, tailAt: tailAt})
 	m.byGraph[g] = m.byKey[s]
 	m.size += len(b)
 	for m.lru.Len() > m.maxEntries || m.size > m.maxBytes {

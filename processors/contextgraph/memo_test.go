@@ -70,6 +70,9 @@ func TestMemoEntriesEncodeToTheirBytes(t *testing.T) {
 	if h.memo.hits == 0 {
 		t.Error("the memo never hit")
 	}
+	if h.memo.spliced == 0 {
+		t.Error("no dropped feedback's encoding copied the head")
+	}
 	checkMemo(t, h.memo, "the late events")
 	if g := h.graph("tr-m"); len(g.Thinking) != 4 || !g.Truncated.Thinking || len(g.Feedback) != 3 {
 		t.Errorf("graph: %d steps (truncated %v), %d feedback", len(g.Thinking), g.Truncated.Thinking, len(g.Feedback))

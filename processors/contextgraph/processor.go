@@ -100,8 +100,9 @@ func (p *processor) handle(ctx goka.Context, ev *codecs.Event) {
 		}
 		return // a duplicate: already in the graph, its signal already out
 	}
+	headKept := false
 	if isFeedback {
-		p.feedback(ctx, g, ev, fb)
+		headKept = !p.feedback(ctx, g, ev, fb)
 	} else if !g.apply(p.cfg, ev) {
 		p.count(ctx, ev)
 		return // dropped past a bound already reached: nothing to write
@@ -110,6 +111,11 @@ func (p *processor) handle(ctx goka.Context, ev *codecs.Event) {
 	}
 	p.index(ctx, before, g.summary(), false)
 	g.Offsets.Advance(ctx)
+	if headKept {
+		// A dropped feedback changed only the graph's tail (Dropped,
+		// DroppedFeedback, Offsets): its encoding copies the rest.
+		p.memo.keepHead(g)
+	}
 	ctx.SetValue(g)
 }
 
@@ -157,8 +163,9 @@ func newEntry(ev *codecs.Event, fb *codecs.Feedback, sc *sigContext) FeedbackEnt
 }
 
 // feedback records a feedback on the trace and emits its first signal,
-// complete with whatever context the graph holds.
-func (p *processor) feedback(ctx goka.Context, g *Graph, ev *codecs.Event, fb *codecs.Feedback) {
+// complete with whatever context the graph holds. It reports whether the
+// feedback was kept; one not kept changes only Dropped and DroppedFeedback.
+func (p *processor) feedback(ctx goka.Context, g *Graph, ev *codecs.Event, fb *codecs.Feedback) bool {
 	sc := encodeContext(signalContext(p.cfg, g))
 	e := newEntry(ev, fb, sc)
 	size := feedbackCost(e)
@@ -168,7 +175,7 @@ func (p *processor) feedback(ctx goka.Context, g *Graph, ev *codecs.Event, fb *c
 		g.DroppedFeedback.Add(ev.EventID, ev.Timestamp.Time, maxDroppedFeedback)
 		p.count(ctx, ev)
 		p.emit(ctx, g, &e, sc)
-		return
+		return false
 	}
 	i, _ := slices.BinarySearchFunc(g.Feedback, e, compareFeedback)
 	g.Feedback = slices.Insert(g.Feedback, i, e)
@@ -176,6 +183,7 @@ func (p *processor) feedback(ctx goka.Context, g *Graph, ev *codecs.Event, fb *c
 	g.Events++
 	g.link(e.ResponseID, e.UserID)
 	p.emit(ctx, g, &g.Feedback[i], sc)
+	return true
 }
 
 // feedbackCost is what a feedback entry may come to take in the encoded
