@@ -264,7 +264,7 @@ func (p *processor) emit(ctx goka.Context, g *Graph, e *FeedbackEntry, sc *sigCo
 		Timestamp: e.Timestamp,
 		Source:    Source,
 	}
-	b, err := codecs.Encode(env, encodedSignal{Signal: signal(g.TraceID, e, codecs.SignalContext{}), Context: sc.raw})
+	b, err := sc.encode(env, signal(g.TraceID, e, codecs.SignalContext{}))
 	if err == nil && len(b) > maxSignalBytes {
 		// Strings full of escapes can make the bounded context too big for
 		// one record; the signal then says so instead of failing the group.

@@ -181,6 +181,37 @@ type encodedSignal struct {
 	Context json.RawMessage `json:"context"`
 }
 
+// contextHole is the context encode writes first, and contextEnd how the
+// record then ends: the context is the signal's last field and the data
+// the envelope's.
+var (
+	contextHole = json.RawMessage("0")
+	contextEnd  = []byte(`"context":0}}`)
+)
+
+// encode is codecs.Encode(env, s with this context): the record is encoded
+// with a one-byte context, which is then replaced by the context's JSON.
+// encoding/json would validate and compact the context again for every
+// revision an event emits, twice (as the signal's field, then inside the
+// envelope's data), and a hot trace emits tens of revisions of a context
+// of tens of KB per event. Should the record not end as expected (another
+// layout of codecs.Signal or Envelope), it is encoded in full.
+func (sc *sigContext) encode(env codecs.Envelope, s codecs.Signal) ([]byte, error) {
+	b, err := codecs.Encode(env, encodedSignal{Signal: s, Context: contextHole})
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.HasSuffix(b, contextEnd) {
+		s.Context = sc.SignalContext
+		return codecs.Encode(env, s)
+	}
+	n := len(b) - len("0}}")
+	out := make([]byte, 0, n+len(sc.raw)+2)
+	out = append(out, b[:n]...)
+	out = append(out, sc.raw...)
+	return append(out, '}', '}'), nil
+}
+
 // signal builds the payload of the latest revision of entry's signal.
 func signal(traceID string, e *FeedbackEntry, sc codecs.SignalContext) codecs.Signal {
 	return codecs.Signal{

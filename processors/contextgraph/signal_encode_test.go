@@ -1,6 +1,7 @@
 package contextgraph
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -38,7 +39,10 @@ func TestEncodedContextIsTheSignalsBytesAndFingerprint(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := codecs.Encode(env, encodedSignal{Signal: signal(g.TraceID, e, codecs.SignalContext{}), Context: ec.raw})
+			if holed, _ := codecs.Encode(env, encodedSignal{Signal: signal(g.TraceID, e, codecs.SignalContext{}), Context: contextHole}); !bytes.HasSuffix(holed, contextEnd) {
+				t.Fatalf("a signal with the one-byte context does not end in %s (encode takes the slow path): %s", contextEnd, holed)
+			}
+			got, err := ec.encode(env, signal(g.TraceID, e, codecs.SignalContext{}))
 			if err != nil {
 				t.Fatal(err)
 			}
