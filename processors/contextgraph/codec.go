@@ -41,10 +41,27 @@ func (GraphCodec) Encode(v any) ([]byte, error) {
 	if g == nil {
 		return nil, errors.New("codec for *contextgraph.Graph got nil")
 	}
-	w := graphWriter{bin.NewWriter(make([]byte, 0, 256+g.Bytes/2))}
-	w.Byte(graphVersion)
-	w.graph(g)
-	return w.Bytes(), nil
+	b, _ := encodeGraph(g, "")
+	return b, nil
+}
+
+// encodeGraph encodes g and returns where its tail (Events onwards: the
+// counts, the dropped-feedback window and the offsets) starts. With head,
+// the bytes before the tail of an earlier encoding of g whose fields
+// before Events have not changed since, it copies them instead of encoding
+// them again (memoCodec: a feedback dropped past its bound rewrites only
+// the tail).
+func encodeGraph(g *Graph, head string) ([]byte, int) {
+	w := graphWriter{bin.NewWriter(make([]byte, 0, max(256+g.Bytes/2, len(head)+1024)))}
+	if head != "" {
+		w.Writer = bin.NewWriter(append(w.Bytes(), head...))
+	} else {
+		w.Byte(graphVersion)
+		w.head(g)
+	}
+	tailAt := len(w.Bytes())
+	w.tail(g)
+	return w.Bytes(), tailAt
 }
 
 // Decode implements goka.Codec.
@@ -57,13 +74,25 @@ func (GraphCodec) Decode(b []byte) (any, error) {
 	}
 	// Strings are substrings of one copy of b (one allocation instead of one
 	// per string): the graph is most of b, and it is what stays alive.
-	r := graphReader{bin.NewSharedReader(b[1:])}
-	g := &Graph{}
-	r.graph(g)
-	if err := r.Complete(); err != nil {
-		return nil, fmt.Errorf("decode context graph: %w", err)
+	g, _, err := decodeGraph(b)
+	if err != nil {
+		return nil, err
 	}
 	return g, nil
+}
+
+// decodeGraph decodes the binary form and returns where its tail starts
+// (see encodeGraph).
+func decodeGraph(b []byte) (*Graph, int, error) {
+	r := graphReader{bin.NewSharedReader(b[1:])}
+	g := &Graph{}
+	r.head(g)
+	tailAt := len(b) - r.Remaining()
+	r.tail(g)
+	if err := r.Complete(); err != nil {
+		return nil, 0, fmt.Errorf("decode context graph: %w", err)
+	}
+	return g, tailAt, nil
 }
 
 type graphWriter struct{ bin.Writer }
@@ -87,7 +116,8 @@ func (w *graphWriter) optTime(t *codecs.Time) {
 
 func (w *graphWriter) int(n int) { w.Varint(int64(n)) }
 
-func (w *graphWriter) graph(g *Graph) {
+// head writes the fields before Events.
+func (w *graphWriter) head(g *Graph) {
 	w.String(g.TenantID)
 	w.String(g.TraceID)
 	w.optTime(g.Started)
@@ -181,6 +211,10 @@ func (w *graphWriter) graph(g *Graph) {
 		w.String(f.SupersededBy)
 		w.String(f.Fingerprint)
 	}
+}
+
+// tail writes the fields from Events on.
+func (w *graphWriter) tail(g *Graph) {
 	w.int(g.Events)
 	d := g.Dropped
 	w.int(d.Thinking)
@@ -250,7 +284,7 @@ func mk[T any](n int) []T {
 	return make([]T, n)
 }
 
-func (r *graphReader) graph(g *Graph) {
+func (r *graphReader) head(g *Graph) {
 	g.TenantID = r.String()
 	g.TraceID = r.String()
 	g.Started = r.optTime()
@@ -308,6 +342,9 @@ func (r *graphReader) graph(g *Graph) {
 		f.Revision, f.Weight = r.int(), r.Float()
 		f.Supersedes, f.SupersededBy, f.Fingerprint = r.String(), r.String(), r.String()
 	}
+}
+
+func (r *graphReader) tail(g *Graph) {
 	g.Events = r.int()
 	g.Dropped = Dropped{Thinking: r.int(), Decisions: r.int(), Spans: r.int(), Feedback: r.int(), Bytes: r.int()}
 	g.Truncated = Truncated{Thinking: r.Bool(), Decisions: r.Bool(), Spans: r.Bool(), Bytes: r.Bool()}

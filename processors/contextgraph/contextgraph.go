@@ -155,7 +155,7 @@ var inputs = []string{topology.ThinkingEvents, topology.DecisionEvents, topology
 
 // graph builds the context-graph group.
 func graph(o stream.Options, c Config) *goka.GroupGraph {
-	p := &processor{cfg: c, m: o.Metrics, prefix: o.Prefix}
+	p := &processor{cfg: c, m: o.Metrics, prefix: o.Prefix, memo: newMemoCodec()}
 	var (
 		edges []goka.Edge
 		all   []string
@@ -167,7 +167,7 @@ func graph(o stream.Options, c Config) *goka.GroupGraph {
 	}
 	edges = append(edges,
 		goka.Loop(new(codec.Bytes), stream.Accept(o.Decoder, o.Metrics, all, p.handle)),
-		goka.Persist(new(TableCodec)),
+		goka.Persist(p.memo),
 		goka.Output(SignalStream, new(codec.Bytes)),
 		goka.Output(o.Prefix.Stream(IndexStream), new(codec.Bytes)),
 		stream.DeadLetterOutput(),
@@ -175,7 +175,9 @@ func graph(o stream.Options, c Config) *goka.GroupGraph {
 	return goka.DefineGroup(o.Group(Name), edges...)
 }
 
-// TableCodec is the group table's codec (GraphCodec; JSON states still decode).
+// TableCodec is the codec of the group table's views (GraphCodec; JSON
+// states still decode). The group itself reads and writes the table with
+// GraphCodec behind a memo (memoCodec), the same bytes.
 type TableCodec = GraphCodec
 
 // Module is the context-graph processor: group "context-graph" and the read

@@ -66,8 +66,13 @@ func set(flag *bool) bool {
 }
 
 // migrate carries counts of a state written before Truncated into it.
+// It changes nothing in a current state (the memo relies on it: see
+// memoCodec).
 func (g *Graph) migrate() {
 	d := &g.Dropped
+	if d.Thinking == 0 && d.Decisions == 0 && d.Spans == 0 && d.Bytes == 0 {
+		return
+	}
 	g.Truncated.Thinking = g.Truncated.Thinking || d.Thinking > 0
 	g.Truncated.Decisions = g.Truncated.Decisions || d.Decisions > 0
 	g.Truncated.Spans = g.Truncated.Spans || d.Spans > 0

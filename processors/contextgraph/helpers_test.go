@@ -26,14 +26,16 @@ type harness struct {
 	signals *tester.QueueTracker
 	dead    *tester.QueueTracker
 	loop    *tester.QueueTracker
+	memo    *memoCodec // the group table's codec
 }
 
 func newHarness(t *testing.T, c Config) *harness {
 	t.Helper()
 	tt := tester.New(t)
-	kafkatest.RunOnTester(t, tt, graph(stream.Options{Prefix: prefix}, c))
+	gg := graph(stream.Options{Prefix: prefix}, c)
+	kafkatest.RunOnTester(t, tt, gg)
 	return &harness{
-		t: t, tt: tt,
+		t: t, tt: tt, memo: gg.GroupTable().Codec().(*memoCodec),
 		signals: tt.NewQueueTracker(topology.LearningSignals),
 		dead:    tt.NewQueueTracker(topology.DeadLetters),
 		loop:    tt.NewQueueTracker(string(stream.Prefix(prefix).Loop(Name))),
@@ -51,7 +53,17 @@ func (h *harness) graph(trace string) *Graph {
 	if v == nil {
 		return nil
 	}
-	return v.(*Graph)
+	// A copy, as the table holds it: the value may be the group's memo entry
+	// (memoCodec), which later events change.
+	b, err := GraphCodec{}.Encode(v)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	c, err := GraphCodec{}.Decode(b)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return c.(*Graph)
 }
 
 // received is an emitted learning signal.

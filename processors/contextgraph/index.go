@@ -110,14 +110,9 @@ func (p *processor) index(ctx goka.Context, before, after *TraceSummary, redeliv
 	}
 	out := p.prefix.Stream(IndexStream)
 	if before != nil && !before.Started.Equal(after.Started.Time) {
-		b, _ := codecs.JSON[IndexUpdate]{}.Encode(&IndexUpdate{Delete: true})
-		ctx.Emit(out, IndexKey(before.TenantID, before.Started.Time, before.TraceID), b)
+		ctx.Emit(out, IndexKey(before.TenantID, before.Started.Time, before.TraceID), encodeUpdate(&IndexUpdate{Delete: true}))
 	}
-	b, err := codecs.JSON[IndexUpdate]{}.Encode(&IndexUpdate{Summary: after})
-	if err != nil {
-		ctx.Fail(err)
-	}
-	ctx.Emit(out, IndexKey(after.TenantID, after.Started.Time, after.TraceID), b)
+	ctx.Emit(out, IndexKey(after.TenantID, after.Started.Time, after.TraceID), encodeUpdate(&IndexUpdate{Summary: after}))
 }
 
 // indexGraph is the trace index group: it stores or deletes what the
@@ -129,13 +124,12 @@ func indexGraph(o stream.Options, retention time.Duration) *goka.GroupGraph {
 		goka.Input(o.Prefix.Stream(IndexStream), new(codec.Bytes), stream.Traced(func(ctx goka.Context, msg any) {
 			stream.Count(ctx, m)
 			raw, _ := msg.([]byte)
-			v, err := codecs.JSON[IndexUpdate]{}.Decode(raw)
-			u, _ := v.(*IndexUpdate)
+			u, err := decodeUpdate(raw)
 			switch {
 			case raw == nil:
 				stream.DeadLetter(ctx, m, raw, codecs.Reject(codecs.ReasonNullValue, "", "an index update without a value; only aistream writes this topic"))
 			case err != nil:
-				stream.DeadLetter(ctx, m, raw, codecs.Reject(codecs.ReasonNotJSON, "", "an index update that is not JSON; only aistream writes this topic"))
+				stream.DeadLetter(ctx, m, raw, codecs.Reject(codecs.ReasonNotJSON, "", "an index update in no form aistream writes (binary or JSON: %v); only aistream writes this topic", err))
 			case isMetaKey(ctx.Key()):
 				stream.DeadLetter(ctx, m, raw, codecs.Reject(codecs.ReasonMissingField, "key", "an index update under a retention key; only aistream writes this topic"))
 			case u.Delete:
@@ -147,7 +141,7 @@ func indexGraph(o stream.Options, retention time.Duration) *goka.GroupGraph {
 				stream.DeadLetter(ctx, m, raw, codecs.Reject(codecs.ReasonMissingField, "summary", "an index update without summary or delete; only aistream writes this topic"))
 			}
 		})),
-		goka.Loop(new(codecs.JSON[retentionMsg]), stream.Traced(func(ctx goka.Context, msg any) {
+		goka.Loop(new(retentionCodec), stream.Traced(func(ctx goka.Context, msg any) {
 			if r, ok := msg.(*retentionMsg); ok {
 				retain(ctx, *r, retention)
 			}

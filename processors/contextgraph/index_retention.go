@@ -1,8 +1,6 @@
 package contextgraph
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"slices"
@@ -83,30 +81,8 @@ type indexMeta struct {
 var metaMark = []byte(`{"m":`)
 
 // indexCodec stores TraceSummary at entry keys and indexMeta at retention
-// keys (told apart by the encoding's first bytes).
+// keys (told apart by the encoding's first byte; index_codec.go).
 type indexCodec struct{}
-
-func (indexCodec) Encode(v any) ([]byte, error) {
-	switch x := v.(type) {
-	case *indexMeta:
-		x.M = 1
-		return json.Marshal(x)
-	case *TraceSummary:
-		return codecs.JSON[TraceSummary]{}.Encode(x)
-	}
-	return nil, fmt.Errorf("trace index: cannot encode %T", v)
-}
-
-func (indexCodec) Decode(b []byte) (any, error) {
-	if bytes.HasPrefix(b, metaMark) {
-		m := new(indexMeta)
-		if err := json.Unmarshal(b, m); err != nil {
-			return nil, err
-		}
-		return m, nil
-	}
-	return codecs.JSON[TraceSummary]{}.Decode(b)
-}
 
 func loopRetention(ctx goka.Context, r retentionMsg) {
 	ctx.Loopback(watermarkKey(r.Tenant), &r)

@@ -17,6 +17,8 @@ type processor struct {
 	cfg    Config
 	m      *stream.Metrics
 	prefix stream.Prefix
+	// memo is the group table's codec (nil: GraphCodec's decoding each time).
+	memo *memoCodec
 }
 
 // traceOf is the trace an accepted event belongs to.
@@ -56,9 +58,21 @@ func (p *processor) handle(ctx goka.Context, ev *codecs.Event) {
 		ctx.Loopback(trace, ev.Raw) // not placed by this group: re-key
 		return
 	}
+	// The graph may come from the memo of the table codec (memoCodec), shared
+	// with the next event of this key: every path below that changes g ends
+	// in ctx.SetValue(g); the others (re-keyed, tenant conflict, duplicate
+	// not redelivered, dropped past a bound already reached) leave it as it
+	// was decoded. A panic midway (stream.Guard dead-letters a runtime
+	// panic and processing goes on) forgets it.
 	var g *Graph
 	if v := ctx.Value(); v != nil {
 		g = v.(*Graph)
+		defer func() {
+			if r := recover(); r != nil {
+				p.memo.forget(g)
+				panic(r)
+			}
+		}()
 	}
 	if g == nil {
 		g = newGraph(ev.TenantID, trace)
@@ -86,8 +100,9 @@ func (p *processor) handle(ctx goka.Context, ev *codecs.Event) {
 		}
 		return // a duplicate: already in the graph, its signal already out
 	}
+	headKept := false
 	if isFeedback {
-		p.feedback(ctx, g, ev, fb)
+		headKept = !p.feedback(ctx, g, ev, fb)
 	} else if !g.apply(p.cfg, ev) {
 		p.count(ctx, ev)
 		return // dropped past a bound already reached: nothing to write
@@ -96,6 +111,11 @@ func (p *processor) handle(ctx goka.Context, ev *codecs.Event) {
 	}
 	p.index(ctx, before, g.summary(), false)
 	g.Offsets.Advance(ctx)
+	if headKept {
+		// A dropped feedback changed only the graph's tail (Dropped,
+		// DroppedFeedback, Offsets): its encoding copies the rest.
+		p.memo.keepHead(g)
+	}
 	ctx.SetValue(g)
 }
 
@@ -104,7 +124,7 @@ func (p *processor) handle(ctx goka.Context, ev *codecs.Event) {
 // dropped one's, and for a trace event the current revision of every
 // signal it may have revised.
 func (p *processor) replay(ctx goka.Context, g *Graph, ev *codecs.Event, fb *codecs.Feedback) {
-	sc := signalContext(p.cfg, g)
+	sc := encodeContext(signalContext(p.cfg, g))
 	if fb != nil {
 		for i := range g.Feedback {
 			if g.Feedback[i].EventID == ev.EventID {
@@ -132,20 +152,21 @@ func (p *processor) count(ctx goka.Context, ev *codecs.Event) {
 }
 
 // newEntry is a feedback's entry with its first signal revision.
-func newEntry(ev *codecs.Event, fb *codecs.Feedback, sc codecs.SignalContext) FeedbackEntry {
+func newEntry(ev *codecs.Event, fb *codecs.Feedback, sc *sigContext) FeedbackEntry {
 	typ := classify(fb)
 	return FeedbackEntry{
 		EventID: ev.EventID, Timestamp: ev.Timestamp, ResponseID: fb.ResponseID, SessionID: fb.SessionID, UserID: fb.UserID,
 		Agent: fb.Agent, Model: fb.Model, Thumbs: fb.Thumbs, Score: fb.Score, Categories: fb.Categories, Comment: fb.Comment,
 		SignalID: SignalID(ev.TenantID, ev.EventID), SignalType: typ, Revision: 1,
-		Weight: weight(fb, typ, sc.Missing), Fingerprint: fingerprint(sc),
+		Weight: weight(fb, typ, sc.Missing), Fingerprint: sc.fp,
 	}
 }
 
 // feedback records a feedback on the trace and emits its first signal,
-// complete with whatever context the graph holds.
-func (p *processor) feedback(ctx goka.Context, g *Graph, ev *codecs.Event, fb *codecs.Feedback) {
-	sc := signalContext(p.cfg, g)
+// complete with whatever context the graph holds. It reports whether the
+// feedback was kept; one not kept changes only Dropped and DroppedFeedback.
+func (p *processor) feedback(ctx goka.Context, g *Graph, ev *codecs.Event, fb *codecs.Feedback) bool {
+	sc := encodeContext(signalContext(p.cfg, g))
 	e := newEntry(ev, fb, sc)
 	size := feedbackCost(e)
 	if len(g.Feedback) >= p.cfg.MaxFeedback || !g.room(p.cfg, size, 0) {
@@ -154,7 +175,7 @@ func (p *processor) feedback(ctx goka.Context, g *Graph, ev *codecs.Event, fb *c
 		g.DroppedFeedback.Add(ev.EventID, ev.Timestamp.Time, maxDroppedFeedback)
 		p.count(ctx, ev)
 		p.emit(ctx, g, &e, sc)
-		return
+		return false
 	}
 	i, _ := slices.BinarySearchFunc(g.Feedback, e, compareFeedback)
 	g.Feedback = slices.Insert(g.Feedback, i, e)
@@ -162,6 +183,7 @@ func (p *processor) feedback(ctx goka.Context, g *Graph, ev *codecs.Event, fb *c
 	g.Events++
 	g.link(e.ResponseID, e.UserID)
 	p.emit(ctx, g, &g.Feedback[i], sc)
+	return true
 }
 
 // feedbackCost is what a feedback entry may come to take in the encoded
@@ -204,25 +226,20 @@ func (g *Graph) link(responseID, userID string) {
 // context the event at t changed, if t is within the signal horizon of its
 // feedback. Superseded feedback gets no revisions: consumers drop it anyway.
 func (p *processor) revise(ctx goka.Context, g *Graph, t codecs.Time) {
-	var (
-		sc    codecs.SignalContext
-		fp    string
-		built bool
-	)
+	var sc *sigContext
 	for i := range g.Feedback {
 		e := &g.Feedback[i]
 		if e.SupersededBy != "" || t.After(e.Timestamp.Add(p.cfg.SignalHorizon)) {
 			continue
 		}
-		if !built {
-			sc = signalContext(p.cfg, g)
-			fp, built = fingerprint(sc), true
+		if sc == nil {
+			sc = encodeContext(signalContext(p.cfg, g))
 		}
-		if fp == e.Fingerprint {
+		if sc.fp == e.Fingerprint {
 			continue
 		}
 		e.Revision++
-		e.Fingerprint = fp
+		e.Fingerprint = sc.fp
 		e.Weight = weight(e.payload(), e.SignalType, sc.Missing)
 		p.emit(ctx, g, e, sc)
 	}
@@ -239,7 +256,7 @@ const maxSignalBytes = 768 << 10
 
 // emit writes the entry's latest revision to ai-learning-signals under
 // tenant|response_id, the key the responses group keeps its state under.
-func (p *processor) emit(ctx goka.Context, g *Graph, e *FeedbackEntry, sc codecs.SignalContext) {
+func (p *processor) emit(ctx goka.Context, g *Graph, e *FeedbackEntry, sc *sigContext) {
 	env := codecs.Envelope{
 		EventID:   signalEventID(e.SignalID, e.Revision),
 		EventType: codecs.SignalTypePrefix + e.SignalType,
@@ -247,12 +264,13 @@ func (p *processor) emit(ctx goka.Context, g *Graph, e *FeedbackEntry, sc codecs
 		Timestamp: e.Timestamp,
 		Source:    Source,
 	}
-	b, err := codecs.Encode(env, signal(g.TraceID, e, sc))
+	b, err := sc.encode(env, signal(g.TraceID, e, codecs.SignalContext{}))
 	if err == nil && len(b) > maxSignalBytes {
 		// Strings full of escapes can make the bounded context too big for
 		// one record; the signal then says so instead of failing the group.
-		sc.Thinking, sc.Decisions, sc.SpanErrors, sc.Truncated = nil, nil, nil, true
-		b, err = codecs.Encode(env, signal(g.TraceID, e, sc))
+		cut := sc.SignalContext
+		cut.Thinking, cut.Decisions, cut.SpanErrors, cut.Truncated = nil, nil, nil, true
+		b, err = codecs.Encode(env, signal(g.TraceID, e, cut))
 	}
 	if err != nil {
 		ctx.Fail(err)

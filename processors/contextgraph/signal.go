@@ -1,6 +1,7 @@
 package contextgraph
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -138,15 +139,77 @@ func signalContext(c Config, g *Graph) codecs.SignalContext {
 	return out
 }
 
-// fingerprint identifies a context's content.
-func fingerprint(sc codecs.SignalContext) string {
-	b, err := json.Marshal(sc)
+// sigContext is a signal context with its JSON, encoded once per event:
+// every revision an event emits carries the same context, and the
+// fingerprint is a hash of the same JSON.
+type sigContext struct {
+	codecs.SignalContext
+	raw json.RawMessage // codecs.Marshal of the context
+	fp  string          // its fingerprint
+}
+
+// encodeContext encodes the context and computes its fingerprint.
+func encodeContext(sc codecs.SignalContext) *sigContext {
+	raw, err := codecs.Marshal(sc)
 	if err != nil {
 		// Only non-finite numbers fail, and the decoder refuses those.
 		panic(err)
 	}
-	sum := sha256.Sum256(b)
+	return &sigContext{SignalContext: sc, raw: raw, fp: fingerprintOf(raw)}
+}
+
+// fingerprintOf identifies a context's content from its JSON: the first 8
+// bytes of the SHA-256 of encoding/json's form (HTML-escaped; the states
+// hold fingerprints made so), in hex.
+func fingerprintOf(raw []byte) string {
+	var esc bytes.Buffer
+	esc.Grow(len(raw) + 64)
+	json.HTMLEscape(&esc, raw)
+	sum := sha256.Sum256(esc.Bytes())
 	return hex.EncodeToString(sum[:8])
+}
+
+// fingerprint identifies a context's content.
+func fingerprint(sc codecs.SignalContext) string { return encodeContext(sc).fp }
+
+// encodedSignal is a signal whose context is already JSON: its Context
+// field is the one encoding/json writes (the shallower field of the same
+// name wins), where codecs.Signal has it, last, so the bytes are those of
+// codecs.Signal.
+type encodedSignal struct {
+	codecs.Signal
+	Context json.RawMessage `json:"context"`
+}
+
+// contextHole is the context encode writes first, and contextEnd how the
+// record then ends: the context is the signal's last field and the data
+// the envelope's.
+var (
+	contextHole = json.RawMessage("0")
+	contextEnd  = []byte(`"context":0}}`)
+)
+
+// encode is codecs.Encode(env, s with this context): the record is encoded
+// with a one-byte context, which is then replaced by the context's JSON.
+// encoding/json would validate and compact the context again for every
+// revision an event emits, twice (as the signal's field, then inside the
+// envelope's data), and a hot trace emits tens of revisions of a context
+// of tens of KB per event. Should the record not end as expected (another
+// layout of codecs.Signal or Envelope), it is encoded in full.
+func (sc *sigContext) encode(env codecs.Envelope, s codecs.Signal) ([]byte, error) {
+	b, err := codecs.Encode(env, encodedSignal{Signal: s, Context: contextHole})
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.HasSuffix(b, contextEnd) {
+		s.Context = sc.SignalContext
+		return codecs.Encode(env, s)
+	}
+	n := len(b) - len("0}}")
+	out := make([]byte, 0, n+len(sc.raw)+2)
+	out = append(out, b[:n]...)
+	out = append(out, sc.raw...)
+	return append(out, '}', '}'), nil
 }
 
 // signal builds the payload of the latest revision of entry's signal.
