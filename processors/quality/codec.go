@@ -9,6 +9,7 @@ import (
 	"github.com/aistream/aistream/codecs"
 	"github.com/aistream/aistream/codecs/bin"
 	"github.com/aistream/aistream/internal/stream"
+	"github.com/aistream/aistream/processors/statecache"
 	"github.com/aistream/aistream/processors/window"
 )
 
@@ -30,34 +31,98 @@ import (
 // oldest first); version 3 the Offsets (topic, partition, offset each) and
 // the Outbox (position and encoded insight each). Earlier versions are
 // still decoded, with those parts empty.
-type StateCodec struct{}
+//
+// The group's table codec (newTableCodec) also keeps the states it last
+// encoded (processors/statecache): a key's next event reads back the bytes
+// its previous event wrote, and gets that very State instead of decoding
+// them again. A hit is byte-for-byte the state decoding would give: the
+// handlers never change a state after storing it, and what the form does
+// not keep (time locations: every time is stored UTC by the handlers, Next
+// of the dedupe ring) does not change what they do. The zero StateCodec
+// keeps nothing.
+type StateCodec struct {
+	cache *statecache.Cache[State]
+}
+
+// Bounds of the group codec's state cache: hot keys stay in it; at most
+// about 8 MiB of encoded states (and their decoded forms) are held.
+const (
+	cacheEntries = 256
+	cacheBytes   = 8 << 20
+)
+
+func newTableCodec() *StateCodec {
+	return &StateCodec{cache: statecache.New[State](cacheEntries, cacheBytes)}
+}
+
+// keyLen is the length of the head of a current-version encoding that
+// names its state (version, tenant, agent), or 0 for any other value.
+func keyLen(b []byte) int {
+	if len(b) == 0 || b[0] != stateVersion {
+		return 0
+	}
+	r := bin.NewReader(b[1:])
+	r.Span()
+	r.Span()
+	if r.Err() != nil {
+		return 0
+	}
+	return len(b) - r.Remaining()
+}
 
 const stateVersion = 3
 
 // Encode implements goka.Codec.
-func (StateCodec) Encode(v any) ([]byte, error) {
+func (c StateCodec) Encode(v any) ([]byte, error) {
 	var s *State
+	cache := c.cache
 	switch x := v.(type) {
 	case *State:
 		s = x
 	case State:
-		s = &x
+		s, cache = &x, nil // a copy shares the caller's maps
 	default:
 		return nil, fmt.Errorf("codec for *quality.State got %T", v)
 	}
 	if s == nil {
 		return nil, errors.New("codec for *quality.State got nil")
 	}
-	// About 70 bytes per retained window (see BenchmarkStateMemory10kKeys)
-	// and 8 per applied event id.
-	w := stateEncoder{bin.NewWriter(make([]byte, 0, 512+100*len(s.Recent)+8*len(s.Applied.IDs)))}
+	w := stateEncoder{Writer: bin.NewWriter(make([]byte, 0, sizeHint(s)))}
 	w.Byte(stateVersion)
 	w.state(s)
-	return w.Bytes(), nil
+	b := w.Bytes()
+	if cache != nil {
+		cache.Put(keyLen(b), b, s)
+	}
+	return b, nil
+}
+
+// sizeHint is about the encoded size of s, a little over: about 70 bytes
+// per retained window (see BenchmarkStateMemory10kKeys), 8 per applied
+// event id, at most 3 per sketch bin, the outbox's insights. Allocating it
+// up front saves growing the buffer (copies of most of the state).
+func sizeHint(s *State) int {
+	n := 512 + 100*len(s.Recent) + 8*len(s.Applied.IDs) + 64*len(s.Alerts)
+	for i := range s.Windows.Open {
+		a := &s.Windows.Open[i].Agg
+		n += 128 + 3*len(a.Latency.Index)
+		for _, m := range a.Models {
+			if m != nil {
+				n += 64 + 3*len(m.Latency.Index)
+			}
+		}
+	}
+	for _, o := range s.Outbox {
+		n += 32 + len(o.Value)
+	}
+	return n
 }
 
 // Decode implements goka.Codec.
-func (StateCodec) Decode(b []byte) (any, error) {
+func (c StateCodec) Decode(b []byte) (any, error) {
+	if s, ok := c.cache.Take(keyLen(b), b); ok {
+		return s, nil
+	}
 	if len(b) > 0 && b[0] == '{' {
 		return codecs.JSON[State]{}.Decode(b)
 	}
