@@ -135,28 +135,3 @@ func demoLineage(b testing.TB, n int, hot bool) []demo.Record {
 	}
 	return out
 }
-
-func TestHotNodeShape(t *testing.T) {
-	for _, hot := range []bool{false, true} {
-		tt := tester.New(t)
-		kafkatest.RunModuleOnTester(t, tt, prefix, lineage.Module())
-		recs := demoLineage(t, 3000, hot)
-		for _, r := range recs {
-			tt.Consume(topology.LineageEvents, string(r.Key), r.Value)
-		}
-		total, n, biggest := 0, 0, 0
-		tt.TableValue(stream.Prefix(prefix).Table(lineage.Name), "")
-		for _, k := range []string{"acme-corp|raw.hot.dataset"} {
-			v := tt.TableValue(stream.Prefix(prefix).Table(lineage.Name), k)
-			if v == nil {
-				continue
-			}
-			b, _ := lineage.NodeCodec{}.Encode(v)
-			total += len(b)
-			n++
-			biggest = max(biggest, len(b))
-			nd := v.(*lineage.Node)
-			t.Logf("%s: %d bytes up %d down %d traces %d applied %d", k, len(b), len(nd.Upstream), len(nd.Downstream), len(nd.Traces), len(nd.Applied))
-		}
-	}
-}
