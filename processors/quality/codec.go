@@ -1,6 +1,7 @@
 package quality
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -87,7 +88,7 @@ func (c StateCodec) Encode(v any) ([]byte, error) {
 	if s == nil {
 		return nil, errors.New("codec for *quality.State got nil")
 	}
-	w := stateEncoder{Writer: bin.NewWriter(make([]byte, 0, sizeHint(s)))}
+	w := stateEncoder{Writer: bin.NewWriter(make([]byte, 0, sizeHint(s))), keys: make([]string, 0, maxErrorTypes+1)}
 	w.Byte(stateVersion)
 	w.state(s)
 	b := w.Bytes()
@@ -144,8 +145,22 @@ func (c StateCodec) Decode(b []byte) (any, error) {
 	return s, nil
 }
 
-// stateEncoder writes a State; stateDecoder below reads it.
-type stateEncoder struct{ bin.Writer }
+// stateEncoder writes a State; stateDecoder below reads it. keys is the
+// scratch of sorted: map keys are sorted for every map of every encode.
+type stateEncoder struct {
+	bin.Writer
+	keys []string
+}
+
+// sorted is sortedKeys into w's scratch: valid until the next call.
+func sorted[V any](w *stateEncoder, m map[string]V) []string {
+	w.keys = w.keys[:0]
+	for k := range m {
+		w.keys = append(w.keys, k)
+	}
+	slices.Sort(w.keys)
+	return w.keys
+}
 
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
@@ -158,7 +173,7 @@ func sortedKeys[V any](m map[string]V) []string {
 
 func (w *stateEncoder) counts(m map[string]int64) {
 	w.Count(len(m))
-	for _, k := range sortedKeys(m) {
+	for _, k := range sorted(w, m) {
 		w.String(k)
 		w.Varint(m[k])
 	}
@@ -194,7 +209,7 @@ func (w *stateEncoder) agg(a *Agg) {
 	w.Varint(a.Positive)
 	w.counts(a.Categories)
 	w.Count(len(a.Models))
-	for _, k := range sortedKeys(a.Models) {
+	for _, k := range sorted(w, a.Models) { // the loop sorts nothing else
 		m := a.Models[k]
 		if m == nil {
 			m = &ModelAgg{}
@@ -313,7 +328,7 @@ func (w *stateEncoder) state(s *State) {
 	w.ewma(s.Base.ErrorRate)
 	w.ewma(s.Base.CostPerRequest)
 	w.Count(len(s.Alerts))
-	for _, k := range sortedKeys(s.Alerts) {
+	for _, k := range sorted(w, s.Alerts) {
 		a := s.Alerts[k]
 		if a == nil {
 			a = &Alert{}
@@ -327,7 +342,7 @@ func (w *stateEncoder) state(s *State) {
 		w.Float(a.Threshold)
 	}
 	w.Count(len(s.Seen))
-	for _, k := range sortedKeys(s.Seen) {
+	for _, k := range sorted(w, s.Seen) {
 		w.String(k)
 		w.String(s.Seen[k])
 	}
@@ -336,8 +351,7 @@ func (w *stateEncoder) state(s *State) {
 	if s.Quiet != nil {
 		w.Time(*s.Quiet)
 	}
-	w.Count(len(s.Applied.IDs))
-	s.Applied.oldestFirst(func(d uint64) { w.U64(d) })
+	w.applied(&s.Applied)
 	w.Count(len(s.Offsets))
 	for _, o := range s.Offsets {
 		w.offset(o)
@@ -345,8 +359,27 @@ func (w *stateEncoder) state(s *State) {
 	w.Count(len(s.Outbox))
 	for _, o := range s.Outbox {
 		w.offset(o.At)
-		w.String(string(o.Value))
+		// bin's String of the value, without a string copy of it.
+		w.Count(len(o.Value))
+		w.Writer = bin.NewWriter(append(w.Bytes(), o.Value...))
 	}
+}
+
+// applied writes the dedupe window oldest first: its count, then each
+// digest as bin's U64 (8 bytes, little-endian), put straight into the
+// buffer; a call per digest was a third of encoding a hot key's state.
+func (w *stateEncoder) applied(a *Applied) {
+	w.Count(len(a.IDs))
+	b := slices.Grow(w.Bytes(), 8*len(a.IDs))
+	at := len(b)
+	b = b[:at+8*len(a.IDs)]
+	for _, part := range [][]uint64{a.IDs[a.Next:], a.IDs[:a.Next]} {
+		for _, d := range part {
+			binary.LittleEndian.PutUint64(b[at:], d)
+			at += 8
+		}
+	}
+	w.Writer = bin.NewWriter(b)
 }
 
 func (w *stateEncoder) offset(o stream.Offset) {
