@@ -101,9 +101,6 @@ type Bucket struct {
 	Offsets stream.Offsets `json:"offsets,omitempty"`
 }
 
-// Codec stores Bucket in the table.
-type Codec = codecs.JSON[Bucket]
-
 // Key is the table key of tenant's bucket starting at bucket, shard shard.
 func Key(tenant string, bucket time.Time, shard int) string {
 	return codecs.TenantKey(tenant, strconv.FormatInt(bucket.UTC().Truncate(BucketWidth).Unix(), 10)+"/"+strconv.Itoa(shard))

@@ -34,6 +34,8 @@ type Config struct {
 	// Graph query limits of the view.
 	MaxDepth int // depth beyond this is capped (the response says so)
 	MaxNodes int // a graph response holds at most this many nodes (truncated: true)
+
+	noStateCache bool // tests: the table codec decodes every read
 }
 
 // DefaultConfig returns the defaults. With typical names a node stays well

@@ -1,6 +1,7 @@
 package lineage_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"github.com/lovoo/goka/tester"
 
 	"github.com/aistream/aistream/codecs"
+	"github.com/aistream/aistream/internal/demo"
 	"github.com/aistream/aistream/internal/kafkatest"
 	"github.com/aistream/aistream/internal/stream"
 	"github.com/aistream/aistream/processors/lineage"
@@ -82,4 +84,54 @@ func fullNode(c lineage.Config, d string, at codecs.Time) *lineage.Node {
 		n.Traces = append(n.Traces, lineage.TraceRef{TraceID: fmt.Sprintf("trace-%d", i), QueryID: "query-x", UserID: "user-17", At: at})
 	}
 	return n
+}
+
+// BenchmarkLineageHandlerDemo runs the group on goka's tester with the
+// lineage events of the demo traffic (internal/demo, what "aistream bench"
+// produces): "spread" as generated, "hot" with every event reading one
+// dataset, as the bench's hot-dataset phase rewrites them (one tenant, one
+// source, no column mappings).
+func BenchmarkLineageHandlerDemo(b *testing.B) {
+	for _, hot := range []bool{false, true} {
+		b.Run(map[bool]string{false: "spread", true: "hot"}[hot], func(b *testing.B) {
+			tt := tester.New(b)
+			kafkatest.RunModuleOnTester(b, tt, prefix, lineage.Module())
+			recs := demoLineage(b, b.N, hot)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				tt.Consume(topology.LineageEvents, string(recs[i].Key), recs[i].Value)
+			}
+		})
+	}
+}
+
+func demoLineage(b testing.TB, n int, hot bool) []demo.Record {
+	gen := demo.New(7)
+	gen.MalformedShare = 0
+	at := time.Date(2025, 3, 15, 10, 0, 0, 0, time.UTC)
+	var out []demo.Record
+	for len(out) < n {
+		for _, r := range gen.Trace(at) {
+			if r.Topic != topology.LineageEvents {
+				continue
+			}
+			if hot {
+				var env map[string]any
+				if err := json.Unmarshal(r.Value, &env); err != nil {
+					b.Fatal(err)
+				}
+				data := env["data"].(map[string]any)
+				env["tenant_id"], data["sources"], data["columns"] = "acme-corp", []string{"raw.hot.dataset"}, []any{}
+				v, err := json.Marshal(env)
+				if err != nil {
+					b.Fatal(err)
+				}
+				r.Value = v
+			}
+			out = append(out, r)
+		}
+		at = at.Add(10 * time.Millisecond)
+	}
+	return out
 }

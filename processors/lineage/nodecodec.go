@@ -1,6 +1,7 @@
 package lineage
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"maps"
@@ -9,6 +10,7 @@ import (
 	"github.com/aistream/aistream/codecs"
 	"github.com/aistream/aistream/codecs/bin"
 	"github.com/aistream/aistream/internal/stream"
+	"github.com/aistream/aistream/processors/statecache"
 )
 
 // NodeCodec stores a *Node in a compact binary form. Every node update
@@ -24,7 +26,45 @@ import (
 // hashes, statuses), Applied a U64 per hash. Version 2 appends Offsets
 // (a count, then topic, partition and offset each); version 1 values are
 // still decoded, with no offsets.
-type NodeCodec struct{}
+//
+// The group's table codec (newTableCodec) also keeps the nodes it last
+// encoded (processors/statecache): a hot dataset's next update reads back
+// the bytes its previous one wrote, and gets that very Node instead of
+// decoding them again. A hit is what decoding would give: the handler never
+// changes a node after storing it, Encode sets the node's size and longest
+// string as Decode would, and times, whose location the form drops, are
+// made UTC when applied. The zero NodeCodec keeps nothing.
+type NodeCodec struct {
+	cache *statecache.Cache[Node]
+}
+
+// Bounds of the group codec's node cache: hot datasets stay in it; at most
+// about 16 MiB of encoded nodes (and their decoded forms) are held.
+const (
+	cacheEntries = 256
+	cacheBytes   = 16 << 20
+)
+
+func newTableCodec() NodeCodec {
+	return NodeCodec{cache: statecache.New[Node](cacheEntries, cacheBytes)}
+}
+
+// keyLen is the length of the head of a current-format node that names it
+// (format, tenant, dataset), or 0 for any other value.
+func keyLen(b []byte) int {
+	if len(b) == 0 || b[0] != nodeFormat {
+		return 0
+	}
+	i := 1
+	for range 2 {
+		l, n := binary.Uvarint(b[i:])
+		if n <= 0 || l == 0 || l-1 > uint64(len(b)-i-n) {
+			return 0
+		}
+		i += n + int(l-1)
+	}
+	return i
+}
 
 const nodeFormat = 2
 
@@ -51,7 +91,7 @@ const (
 )
 
 // Encode implements goka.Codec.
-func (NodeCodec) Encode(v any) ([]byte, error) {
+func (c NodeCodec) Encode(v any) ([]byte, error) {
 	n, ok := v.(*Node)
 	if !ok || n == nil {
 		return nil, fmt.Errorf("lineage node codec got %T", v)
@@ -95,16 +135,26 @@ func (NodeCodec) Encode(v any) ([]byte, error) {
 		w.Varint(int64(o.Partition))
 		w.Varint(o.Offset)
 	}
-	return w.Bytes(), nil
+	b := w.Bytes()
+	if c.cache != nil {
+		n.encodedSize, n.longest = len(b), w.longest
+		c.cache.Put(keyLen(b), b, n)
+	}
+	return b, nil
 }
 
-// nodeEncoder is a bin.Writer with the previous string of every field.
+// nodeEncoder is a bin.Writer with the previous string of every field and
+// the length of the longest string written (what Decode's longest will be).
 type nodeEncoder struct {
 	bin.Writer
-	prev [nFields]string
+	prev    [nFields]string
+	longest int
 }
 
-func (w *nodeEncoder) str(f int, s string) { w.Repeat(&w.prev[f], s) }
+func (w *nodeEncoder) str(f int, s string) {
+	w.Repeat(&w.prev[f], s)
+	w.longest = max(w.longest, len(s))
+}
 
 func (w *nodeEncoder) edges(m map[string]*Edge) {
 	w.Count(len(m))
@@ -140,7 +190,10 @@ func (w *nodeEncoder) links(ls []ColumnLink) {
 }
 
 // Decode implements goka.Codec.
-func (NodeCodec) Decode(b []byte) (any, error) {
+func (c NodeCodec) Decode(b []byte) (any, error) {
+	if n, ok := c.cache.Take(keyLen(b), b); ok {
+		return n, nil
+	}
 	if len(b) == 0 || b[0] < 1 || b[0] > nodeFormat {
 		return nil, errors.New("decode lineage node: not a version 1 or 2 node")
 	}

@@ -54,10 +54,19 @@ func graph(o stream.Options, c Config) *goka.GroupGraph {
 	return goka.DefineGroup(o.Group(Name),
 		goka.Input(goka.Stream(topology.LineageEvents), new(codec.Bytes), stream.Accept(p.dec, p.m, lineageTypes, p.input)),
 		goka.Loop(codecs.JSON[Update]{}, stream.Traced(p.loop)),
-		goka.Persist(TableCodec{}),
+		goka.Persist(tableCodec(c)),
 		goka.Output(RecordStream, new(codec.Bytes)),
 		stream.DeadLetterOutput(),
 	)
+}
+
+// tableCodec is the group table's codec, which keeps the nodes it wrote
+// (see NodeCodec) unless the tests ask for decoding every read.
+func tableCodec(c Config) NodeCodec {
+	if c.noStateCache {
+		return NodeCodec{}
+	}
+	return newTableCodec()
 }
 
 type processor struct {

@@ -114,6 +114,7 @@ type ColumnEdge struct {
 // anything changed (false for a redelivered event).
 func (c Config) apply(n *Node, u *Update) (*Node, bool) {
 	q := u.Query
+	q.At = codecs.NewTime(q.At.UTC()) // as a decoded node has it
 	if n == nil {
 		n = &Node{TenantID: u.TenantID, Dataset: u.Dataset, FirstSeen: q.At, LastSeen: q.At}
 	}

@@ -1,6 +1,7 @@
 package quality
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"github.com/aistream/aistream/codecs"
 	"github.com/aistream/aistream/codecs/bin"
 	"github.com/aistream/aistream/internal/stream"
+	"github.com/aistream/aistream/processors/statecache"
 	"github.com/aistream/aistream/processors/window"
 )
 
@@ -30,34 +32,98 @@ import (
 // oldest first); version 3 the Offsets (topic, partition, offset each) and
 // the Outbox (position and encoded insight each). Earlier versions are
 // still decoded, with those parts empty.
-type StateCodec struct{}
+//
+// The group's table codec (newTableCodec) also keeps the states it last
+// encoded (processors/statecache): a key's next event reads back the bytes
+// its previous event wrote, and gets that very State instead of decoding
+// them again. A hit is byte-for-byte the state decoding would give: the
+// handlers never change a state after storing it, and what the form does
+// not keep (time locations: every time is stored UTC by the handlers, Next
+// of the dedupe ring) does not change what they do. The zero StateCodec
+// keeps nothing.
+type StateCodec struct {
+	cache *statecache.Cache[State]
+}
+
+// Bounds of the group codec's state cache: hot keys stay in it; at most
+// about 8 MiB of encoded states (and their decoded forms) are held.
+const (
+	cacheEntries = 256
+	cacheBytes   = 8 << 20
+)
+
+func newTableCodec() *StateCodec {
+	return &StateCodec{cache: statecache.New[State](cacheEntries, cacheBytes)}
+}
+
+// keyLen is the length of the head of a current-version encoding that
+// names its state (version, tenant, agent), or 0 for any other value.
+func keyLen(b []byte) int {
+	if len(b) == 0 || b[0] != stateVersion {
+		return 0
+	}
+	r := bin.NewReader(b[1:])
+	r.Span()
+	r.Span()
+	if r.Err() != nil {
+		return 0
+	}
+	return len(b) - r.Remaining()
+}
 
 const stateVersion = 3
 
 // Encode implements goka.Codec.
-func (StateCodec) Encode(v any) ([]byte, error) {
+func (c StateCodec) Encode(v any) ([]byte, error) {
 	var s *State
+	cache := c.cache
 	switch x := v.(type) {
 	case *State:
 		s = x
 	case State:
-		s = &x
+		s, cache = &x, nil // a copy shares the caller's maps
 	default:
 		return nil, fmt.Errorf("codec for *quality.State got %T", v)
 	}
 	if s == nil {
 		return nil, errors.New("codec for *quality.State got nil")
 	}
-	// About 70 bytes per retained window (see BenchmarkStateMemory10kKeys)
-	// and 8 per applied event id.
-	w := stateEncoder{bin.NewWriter(make([]byte, 0, 512+100*len(s.Recent)+8*len(s.Applied.IDs)))}
+	w := stateEncoder{Writer: bin.NewWriter(make([]byte, 0, sizeHint(s))), keys: make([]string, 0, maxErrorTypes+1)}
 	w.Byte(stateVersion)
 	w.state(s)
-	return w.Bytes(), nil
+	b := w.Bytes()
+	if cache != nil {
+		cache.Put(keyLen(b), b, s)
+	}
+	return b, nil
+}
+
+// sizeHint is about the encoded size of s, a little over: about 70 bytes
+// per retained window (see BenchmarkStateMemory10kKeys), 8 per applied
+// event id, at most 3 per sketch bin, the outbox's insights. Allocating it
+// up front saves growing the buffer (copies of most of the state).
+func sizeHint(s *State) int {
+	n := 512 + 100*len(s.Recent) + 8*len(s.Applied.IDs) + 64*len(s.Alerts)
+	for i := range s.Windows.Open {
+		a := &s.Windows.Open[i].Agg
+		n += 128 + 3*len(a.Latency.Index)
+		for _, m := range a.Models {
+			if m != nil {
+				n += 64 + 3*len(m.Latency.Index)
+			}
+		}
+	}
+	for _, o := range s.Outbox {
+		n += 32 + len(o.Value)
+	}
+	return n
 }
 
 // Decode implements goka.Codec.
-func (StateCodec) Decode(b []byte) (any, error) {
+func (c StateCodec) Decode(b []byte) (any, error) {
+	if s, ok := c.cache.Take(keyLen(b), b); ok {
+		return s, nil
+	}
 	if len(b) > 0 && b[0] == '{' {
 		return codecs.JSON[State]{}.Decode(b)
 	}
@@ -79,8 +145,22 @@ func (StateCodec) Decode(b []byte) (any, error) {
 	return s, nil
 }
 
-// stateEncoder writes a State; stateDecoder below reads it.
-type stateEncoder struct{ bin.Writer }
+// stateEncoder writes a State; stateDecoder below reads it. keys is the
+// scratch of sorted: map keys are sorted for every map of every encode.
+type stateEncoder struct {
+	bin.Writer
+	keys []string
+}
+
+// sorted is sortedKeys into w's scratch: valid until the next call.
+func sorted[V any](w *stateEncoder, m map[string]V) []string {
+	w.keys = w.keys[:0]
+	for k := range m {
+		w.keys = append(w.keys, k)
+	}
+	slices.Sort(w.keys)
+	return w.keys
+}
 
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
@@ -93,7 +173,7 @@ func sortedKeys[V any](m map[string]V) []string {
 
 func (w *stateEncoder) counts(m map[string]int64) {
 	w.Count(len(m))
-	for _, k := range sortedKeys(m) {
+	for _, k := range sorted(w, m) {
 		w.String(k)
 		w.Varint(m[k])
 	}
@@ -129,7 +209,7 @@ func (w *stateEncoder) agg(a *Agg) {
 	w.Varint(a.Positive)
 	w.counts(a.Categories)
 	w.Count(len(a.Models))
-	for _, k := range sortedKeys(a.Models) {
+	for _, k := range sorted(w, a.Models) { // the loop sorts nothing else
 		m := a.Models[k]
 		if m == nil {
 			m = &ModelAgg{}
@@ -248,7 +328,7 @@ func (w *stateEncoder) state(s *State) {
 	w.ewma(s.Base.ErrorRate)
 	w.ewma(s.Base.CostPerRequest)
 	w.Count(len(s.Alerts))
-	for _, k := range sortedKeys(s.Alerts) {
+	for _, k := range sorted(w, s.Alerts) {
 		a := s.Alerts[k]
 		if a == nil {
 			a = &Alert{}
@@ -262,7 +342,7 @@ func (w *stateEncoder) state(s *State) {
 		w.Float(a.Threshold)
 	}
 	w.Count(len(s.Seen))
-	for _, k := range sortedKeys(s.Seen) {
+	for _, k := range sorted(w, s.Seen) {
 		w.String(k)
 		w.String(s.Seen[k])
 	}
@@ -271,8 +351,7 @@ func (w *stateEncoder) state(s *State) {
 	if s.Quiet != nil {
 		w.Time(*s.Quiet)
 	}
-	w.Count(len(s.Applied.IDs))
-	s.Applied.oldestFirst(func(d uint64) { w.U64(d) })
+	w.applied(&s.Applied)
 	w.Count(len(s.Offsets))
 	for _, o := range s.Offsets {
 		w.offset(o)
@@ -280,8 +359,27 @@ func (w *stateEncoder) state(s *State) {
 	w.Count(len(s.Outbox))
 	for _, o := range s.Outbox {
 		w.offset(o.At)
-		w.String(string(o.Value))
+		// bin's String of the value, without a string copy of it.
+		w.Count(len(o.Value))
+		w.Writer = bin.NewWriter(append(w.Bytes(), o.Value...))
 	}
+}
+
+// applied writes the dedupe window oldest first: its count, then each
+// digest as bin's U64 (8 bytes, little-endian), put straight into the
+// buffer; a call per digest was a third of encoding a hot key's state.
+func (w *stateEncoder) applied(a *Applied) {
+	w.Count(len(a.IDs))
+	b := slices.Grow(w.Bytes(), 8*len(a.IDs))
+	at := len(b)
+	b = b[:at+8*len(a.IDs)]
+	for _, part := range [][]uint64{a.IDs[a.Next:], a.IDs[:a.Next]} {
+		for _, d := range part {
+			binary.LittleEndian.PutUint64(b[at:], d)
+			at += 8
+		}
+	}
+	w.Writer = bin.NewWriter(b)
 }
 
 func (w *stateEncoder) offset(o stream.Offset) {

@@ -19,6 +19,8 @@ type Config struct {
 	// Rules are the insight thresholds: DefaultRules, or loaded by
 	// --quality-rules when the flags are parsed (a bad file fails there).
 	Rules Rules
+
+	noStateCache bool // tests: the table codec decodes every read
 }
 
 // DefaultConfig returns the documented defaults (RULES.md).

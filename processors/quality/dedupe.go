@@ -43,13 +43,3 @@ func (a *Applied) add(eventID string) bool {
 	a.Next = (a.Next + 1) % maxApplied
 	return true
 }
-
-// oldestFirst calls f with the digests from the oldest to the newest.
-func (a *Applied) oldestFirst(f func(uint64)) {
-	for _, d := range a.IDs[a.Next:] {
-		f(d)
-	}
-	for _, d := range a.IDs[:a.Next] {
-		f(d)
-	}
-}

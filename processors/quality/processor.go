@@ -88,9 +88,18 @@ func (p *proc) quality() *goka.GroupGraph {
 		goka.Loop(new(codec.Bytes), stream.Accept(p.o.Decoder, p.o.Metrics, types, p.apply)),
 		goka.Visitor(IdleVisit, p.idle),
 		goka.Output(insights.Topic, new(codec.Bytes)),
-		goka.Persist(new(StateCodec)),
+		goka.Persist(p.tableCodec()),
 		stream.DeadLetterOutput(),
 	)
+}
+
+// tableCodec is the group table's codec, which keeps the states it wrote
+// (see StateCodec) unless the tests ask for decoding every read.
+func (p *proc) tableCodec() *StateCodec {
+	if p.cfg.noStateCache {
+		return &StateCodec{}
+	}
+	return newTableCodec()
 }
 
 // idleTicker asks every key, on a wall-clock tick, whether it went quiet.
@@ -253,6 +262,7 @@ func (p *proc) idle(ctx goka.Context, meta any) {
 		return
 	}
 	if s.Quiet == nil {
+		now = now.UTC() // as the codec gives it back
 		s.Quiet = &now
 		ctx.SetValue(s)
 		return
