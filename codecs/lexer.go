@@ -461,6 +461,9 @@ func (l *lexer) strs() ([]string, bool) {
 	var out []string
 	null, ok := l.array(func() bool {
 		s, ok := l.str()
+		if out == nil {
+			out = make([]string, 0, 4) // lists are short: one allocation
+		}
 		out = append(out, s)
 		return ok
 	})

@@ -413,3 +413,19 @@ func TestValidTenantIsThePattern(t *testing.T) {
 		}
 	}
 }
+
+// FuzzDecodeSignal: wherever DecodeSignal takes a message, it decodes what
+// encoding/json decodes.
+func FuzzDecodeSignal(f *testing.F) {
+	r := rand.New(rand.NewPCG(13, 14))
+	for range 8 {
+		var s Signal
+		fill(r, reflect.ValueOf(&s).Elem(), 0)
+		in, err := json.Marshal(map[string]any{"event_id": "e", "event_type": "learning_signal.x", "tenant_id": "acme", "timestamp": "2025-03-15T10:00:00Z", "source": "aistream", "data": &s})
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(in)
+	}
+	f.Fuzz(func(t *testing.T, in []byte) { checkSignal(t, in) })
+}
