@@ -49,7 +49,7 @@ func (GraphCodec) Encode(v any) ([]byte, error) {
 // counts, the dropped-feedback window and the offsets) starts. With head,
 // the bytes before the tail of an earlier encoding of g whose fields
 // before Events have not changed since, it copies them instead of encoding
-// them again (memoCodec: a feedback dropped past its bound rewrites only
+// them again (TableCodec: a feedback dropped past its bound rewrites only
 // the tail).
 func encodeGraph(g *Graph, head string) ([]byte, int) {
 	w := graphWriter{bin.NewWriter(make([]byte, 0, max(256+g.Bytes/2, len(head)+1024)))}

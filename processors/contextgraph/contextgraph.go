@@ -155,7 +155,7 @@ var inputs = []string{topology.ThinkingEvents, topology.DecisionEvents, topology
 
 // graph builds the context-graph group.
 func graph(o stream.Options, c Config) *goka.GroupGraph {
-	p := &processor{cfg: c, m: o.Metrics, prefix: o.Prefix, memo: newMemoCodec()}
+	p := &processor{cfg: c, m: o.Metrics, prefix: o.Prefix, memo: newTableCodec()}
 	var (
 		edges []goka.Edge
 		all   []string
@@ -174,11 +174,6 @@ func graph(o stream.Options, c Config) *goka.GroupGraph {
 	)
 	return goka.DefineGroup(o.Group(Name), edges...)
 }
-
-// TableCodec is the codec of the group table's views (GraphCodec; JSON
-// states still decode). The group itself reads and writes the table with
-// GraphCodec behind a memo (memoCodec), the same bytes.
-type TableCodec = GraphCodec
 
 // Module is the context-graph processor: group "context-graph" and the read
 // model of GET /v1/traces/{trace_id}.

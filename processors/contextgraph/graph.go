@@ -67,7 +67,7 @@ func set(flag *bool) bool {
 
 // migrate carries counts of a state written before Truncated into it.
 // It changes nothing in a current state (the memo relies on it: see
-// memoCodec).
+// TableCodec).
 func (g *Graph) migrate() {
 	d := &g.Dropped
 	if d.Thinking == 0 && d.Decisions == 0 && d.Spans == 0 && d.Bytes == 0 {

@@ -22,7 +22,7 @@ func BenchmarkContextGraphHandler(b *testing.B) {
 		tt := tester.New(b)
 		gg := graph(stream.Options{Prefix: prefix}, DefaultConfig())
 		kafkatest.RunOnTester(b, tt, gg)
-		memo := gg.GroupTable().Codec().(*memoCodec)
+		memo := gg.GroupTable().Codec().(*TableCodec)
 		n := 0
 		b.ResetTimer()
 		for b.Loop() {
@@ -93,14 +93,14 @@ func BenchmarkGraphCodec(b *testing.B) {
 		}
 	})
 	b.Run("memo-encode", func(b *testing.B) {
-		m := newMemoCodec()
+		m := newTableCodec()
 		b.SetBytes(int64(len(enc)))
 		for b.Loop() {
 			m.Encode(g)
 		}
 	})
 	b.Run("memo-hit", func(b *testing.B) {
-		m := newMemoCodec()
+		m := newTableCodec()
 		m.Encode(g)
 		cp := append([]byte(nil), enc...) // as leveldb returns it: a copy
 		b.SetBytes(int64(len(enc)))

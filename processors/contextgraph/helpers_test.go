@@ -26,7 +26,7 @@ type harness struct {
 	signals *tester.QueueTracker
 	dead    *tester.QueueTracker
 	loop    *tester.QueueTracker
-	memo    *memoCodec // the group table's codec
+	memo    *TableCodec // the group table's codec
 }
 
 func newHarness(t *testing.T, c Config) *harness {
@@ -35,7 +35,7 @@ func newHarness(t *testing.T, c Config) *harness {
 	gg := graph(stream.Options{Prefix: prefix}, c)
 	kafkatest.RunOnTester(t, tt, gg)
 	return &harness{
-		t: t, tt: tt, memo: gg.GroupTable().Codec().(*memoCodec),
+		t: t, tt: tt, memo: gg.GroupTable().Codec().(*TableCodec),
 		signals: tt.NewQueueTracker(topology.LearningSignals),
 		dead:    tt.NewQueueTracker(topology.DeadLetters),
 		loop:    tt.NewQueueTracker(string(stream.Prefix(prefix).Loop(Name))),
@@ -54,7 +54,7 @@ func (h *harness) graph(trace string) *Graph {
 		return nil
 	}
 	// A copy, as the table holds it: the value may be the group's memo entry
-	// (memoCodec), which later events change.
+	// (TableCodec), which later events change.
 	b, err := GraphCodec{}.Encode(v)
 	if err != nil {
 		h.t.Fatal(err)

@@ -6,10 +6,12 @@ import (
 	"sync"
 )
 
-// memoCodec is the group table's codec in the context-graph processor:
-// GraphCodec with a memo of the graphs it encoded or decoded last, so that
-// an event reads its trace's graph without decoding it when the memo holds
-// the bytes the table returns. goka's ctx.Value is storage.Get + Decode and
+// TableCodec is the context-graph table's codec: GraphCodec's bytes (JSON
+// states still decode). Its zero value is GraphCodec, decoding every time:
+// views use it, so a view never shares a decoded graph between readers.
+// The group's own (newTableCodec) has a memo of the graphs it encoded or
+// decoded last, so that an event reads its trace's graph without decoding
+// it when the memo holds the bytes the table returns. goka's ctx.Value is storage.Get + Decode and
 // ctx.SetValue is Encode + storage.Set, so on a hot trace every event paid a
 // decode of up to MaxStateBytes, also the events past its bounds that change
 // nothing, and every write paid a decode of what the previous event had just
@@ -23,8 +25,9 @@ import (
 // (one pass at memory speed, several times cheaper than a decode). An
 // entry holds its own copy of the encoding (a string), so no later write
 // into a slice goka, the storage or the producer holds can change what a
-// lookup compares with. Views use GraphCodec, never this (see graph), and a restore
-// writes bytes to storage without decoding, so neither sees the memo.
+// lookup compares with. Views use the zero TableCodec (no memo), and a
+// restore writes bytes to storage without decoding, so neither sees the
+// memo.
 //
 // Why a hit is the decoding of the bytes asked for. The invariant: every
 // entry {b, g} has Encode(g) == b. GraphCodec is deterministic, so then
@@ -58,7 +61,7 @@ import (
 // recently used out first). A decoded graph's strings share one copy of its
 // encoding, so an entry takes about twice its encoding's size (plus what the
 // table may hold of the same bytes).
-type memoCodec struct {
+type TableCodec struct {
 	seed maphash.Seed
 
 	mu      sync.Mutex
@@ -91,8 +94,8 @@ type memoEntry struct {
 	headKept bool
 }
 
-func newMemoCodec() *memoCodec {
-	return &memoCodec{seed: maphash.MakeSeed(), byKey: map[uint64]*list.Element{}, byGraph: map[*Graph]*list.Element{},
+func newTableCodec() *TableCodec {
+	return &TableCodec{seed: maphash.MakeSeed(), byKey: map[uint64]*list.Element{}, byGraph: map[*Graph]*list.Element{},
 		maxEntries: memoEntries, maxBytes: memoBytes}
 }
 
@@ -100,7 +103,7 @@ func newMemoCodec() *memoCodec {
 // head holds the tenant, trace and time range, the tail the offsets.
 const memoHead, memoTail = 192, 64
 
-func (m *memoCodec) sig(b []byte) uint64 {
+func (m *TableCodec) sig(b []byte) uint64 {
 	var h maphash.Hash
 	h.SetSeed(m.seed)
 	var n [8]byte
@@ -119,9 +122,9 @@ func (m *memoCodec) sig(b []byte) uint64 {
 
 // Encode implements goka.Codec: GraphCodec's encoding, remembered as g's.
 // After keepHead(g) it copies the head of g's entry instead of encoding it.
-func (m *memoCodec) Encode(v any) ([]byte, error) {
+func (m *TableCodec) Encode(v any) ([]byte, error) {
 	g, ok := v.(*Graph)
-	if !ok || g == nil {
+	if !ok || g == nil || m.byKey == nil {
 		return GraphCodec{}.Encode(v)
 	}
 	head := ""
@@ -144,7 +147,7 @@ func (m *memoCodec) Encode(v any) ([]byte, error) {
 // ctx.SetValue(g) on the one path that keeps to the tail, a feedback
 // dropped past its bound; a Decode that hits clears it, so it never
 // outlives the event that set it.
-func (m *memoCodec) keepHead(g *Graph) {
+func (m *TableCodec) keepHead(g *Graph) {
 	if m == nil {
 		return
 	}
@@ -157,7 +160,10 @@ func (m *memoCodec) keepHead(g *Graph) {
 
 // Decode implements goka.Codec: the memo's graph for these bytes, else
 // GraphCodec's decoding, remembered.
-func (m *memoCodec) Decode(b []byte) (any, error) {
+func (m *TableCodec) Decode(b []byte) (any, error) {
+	if m.byKey == nil {
+		return GraphCodec{}.Decode(b)
+	}
 	s := m.sig(b)
 	m.mu.Lock()
 	if el, ok := m.byKey[s]; ok {
@@ -190,7 +196,7 @@ func (m *memoCodec) Decode(b []byte) (any, error) {
 }
 
 // add makes {b, g} the entry of g.
-func (m *memoCodec) add(s uint64, b []byte, g *Graph, tailAt int) {
+func (m *TableCodec) add(s uint64, b []byte, g *Graph, tailAt int) {
 	if len(b) > m.maxBytes/4 || m.maxEntries == 0 {
 		m.forget(g)
 		return
@@ -213,7 +219,7 @@ func (m *memoCodec) add(s uint64, b []byte, g *Graph, tailAt int) {
 }
 
 // remove drops an entry; m.mu is held.
-func (m *memoCodec) remove(el *list.Element) {
+func (m *TableCodec) remove(el *list.Element) {
 	e := m.lru.Remove(el).(*memoEntry)
 	delete(m.byKey, e.sig)
 	delete(m.byGraph, e.g)
@@ -222,7 +228,7 @@ func (m *memoCodec) remove(el *list.Element) {
 
 // forget drops g's entry, if it has one: the handler may have changed g
 // without encoding it.
-func (m *memoCodec) forget(g *Graph) {
+func (m *TableCodec) forget(g *Graph) {
 	if m == nil || g == nil {
 		return
 	}
@@ -234,7 +240,7 @@ func (m *memoCodec) forget(g *Graph) {
 }
 
 // entries returns the memo's entries (tests).
-func (m *memoCodec) entries() []memoEntry {
+func (m *TableCodec) entries() []memoEntry {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var out []memoEntry

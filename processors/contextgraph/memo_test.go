@@ -9,7 +9,7 @@ import (
 
 // checkMemo asserts the memo's invariant: every entry's graph encodes to
 // the entry's bytes (so a hit is what decoding would give).
-func checkMemo(t *testing.T, m *memoCodec, after string) {
+func checkMemo(t *testing.T, m *TableCodec, after string) {
 	t.Helper()
 	for _, e := range m.entries() {
 		b, err := GraphCodec{}.Encode(e.g)
@@ -124,7 +124,7 @@ func TestMemoChangesNothingTheGroupDoes(t *testing.T) {
 // forget drops a graph the caller may have changed; Encode replaces a
 // graph's entry; the bounds hold; concurrent partitions are safe (-race).
 func TestMemoForgetsReplacesAndStaysBounded(t *testing.T) {
-	m := newMemoCodec()
+	m := newTableCodec()
 	b, _ := GraphCodec{}.Encode(newGraph("acme", "tr-1"))
 	v, _ := m.Decode(b)
 	g := v.(*Graph)
@@ -175,5 +175,25 @@ func TestMemoForgetsReplacesAndStaysBounded(t *testing.T) {
 	}
 	if m.size > memoBytes {
 		t.Errorf("%d bytes held, bound %d", m.size, memoBytes)
+	}
+}
+
+// The zero TableCodec (views) is GraphCodec: nothing remembered, a fresh
+// graph per decode.
+func TestZeroTableCodecRemembersNothing(t *testing.T) {
+	var m TableCodec
+	b, err := m.Encode(newGraph("acme", "tr-v"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1, _ := m.Decode(b)
+	v2, err := m.Decode(b)
+	if err != nil || v1 == v2 || v1.(*Graph).TraceID != "tr-v" {
+		t.Fatalf("decoded %v and %v (%v): want two equal, distinct graphs", v1, v2, err)
+	}
+	m.keepHead(v1.(*Graph))
+	m.forget(v1.(*Graph))
+	if len(m.entries()) != 0 {
+		t.Fatal("the zero codec remembered a graph")
 	}
 }

@@ -18,7 +18,7 @@ type processor struct {
 	m      *stream.Metrics
 	prefix stream.Prefix
 	// memo is the group table's codec (nil: GraphCodec's decoding each time).
-	memo *memoCodec
+	memo *TableCodec
 }
 
 // traceOf is the trace an accepted event belongs to.
@@ -58,7 +58,7 @@ func (p *processor) handle(ctx goka.Context, ev *codecs.Event) {
 		ctx.Loopback(trace, ev.Raw) // not placed by this group: re-key
 		return
 	}
-	// The graph may come from the memo of the table codec (memoCodec), shared
+	// The graph may come from the memo of the table codec (TableCodec), shared
 	// with the next event of this key: every path below that changes g ends
 	// in ctx.SetValue(g); the others (re-keyed, tenant conflict, duplicate
 	// not redelivered, dropped past a bound already reached) leave it as it
