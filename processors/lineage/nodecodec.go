@@ -39,10 +39,10 @@ type NodeCodec struct {
 }
 
 // Bounds of the group codec's node cache: hot datasets stay in it; at most
-// about 16 MiB of encoded nodes (and their decoded forms) are held.
+// about 8 MiB of encoded nodes (and their decoded forms) are held.
 const (
 	cacheEntries = 256
-	cacheBytes   = 16 << 20
+	cacheBytes   = 8 << 20
 )
 
 func newTableCodec() NodeCodec {
