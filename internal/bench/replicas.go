@@ -242,25 +242,37 @@ func joined(d kadm.DescribedGroup, n int) string {
 	if d.Err != nil {
 		return d.Err.Error()
 	}
-	if d.State != "Stable" || len(d.Members) != n {
-		return fmt.Sprintf("%s with %d of %d members", d.State, len(d.Members), n)
-	}
-	owners, parts := 0, 0
-	for _, m := range d.Members {
+	owned := make([]int, len(d.Members))
+	for i, m := range d.Members {
 		c, ok := m.Assigned.AsConsumer()
 		if !ok {
-			return "" // an assignment kadm cannot read: Stable with n members is all there is
+			owned = nil // an assignment kadm cannot read: state and members are all there is
+			break
 		}
-		own := 0
 		for _, t := range c.Topics {
-			own += len(t.Partitions)
+			owned[i] += len(t.Partitions)
 		}
-		if own > 0 {
+	}
+	return joinedWith(d.State, len(d.Members), owned, n)
+}
+
+// joinedWith is joined over a group's state, its member count and how many
+// partitions each member owns (nil: unknown).
+func joinedWith(state string, members int, owned []int, n int) string {
+	if state != "Stable" || members != n {
+		return fmt.Sprintf("%s with %d of %d members", state, members, n)
+	}
+	if owned == nil {
+		return ""
+	}
+	owners, parts := 0, 0
+	for _, o := range owned {
+		if o > 0 {
 			owners++
 		}
-		parts += own
+		parts += o
 	}
-	if owners < min(n, parts) || parts == 0 {
+	if parts == 0 || owners < min(n, parts) {
 		return fmt.Sprintf("%d of %d members own partitions", owners, n)
 	}
 	return ""
