@@ -44,7 +44,7 @@ func TestIntegrationBenchSmoke(t *testing.T) {
 		Franz: []kgo.Opt{kgo.SeedBrokers(brokers...)}, Brokers: brokers, Sarama: sc,
 		Events: 300, Hot: []string{"trace"}, HotEvents: 200, Rate: 2000, LatencyEvents: 300,
 		Replicas: []int{1, 2}, Restore: true, Binary: bin, ClusterFlags: []string{"--bootstrap-servers", strings.Join(brokers, ",")},
-		Timeout: 3 * time.Minute, Log: zerolog.Nop(), Out: &out,
+		Timeout: 5 * time.Minute, Log: zerolog.Nop(), Out: &out,
 	}, mods)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
