@@ -49,6 +49,7 @@ func TestIntegrationBenchSmoke(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
+	t.Log("\n" + out.String())
 	groups := map[string]bool{}
 	for _, r := range rep.Results {
 		if r.Phase == "spread" {

@@ -166,6 +166,25 @@ func (b *bench) scaleRun(ctx context.Context, prefix stream.Prefix, gs []scaleGr
 		return res, err
 	}
 	res.Join = time.Since(started)
+	// What the groups processed during the join (records others wrote to
+	// the shared topics meanwhile) is not the span's: events count from
+	// where each group had committed when it started.
+	start := map[string]positions{}
+	for _, g := range gs {
+		offs, err := b.adm.FetchOffsets(ctx, g.id)
+		if err != nil {
+			return res, fmt.Errorf("committed offsets of %s: %w", g.id, err)
+		}
+		p := from.only(g.inputs)
+		for t, parts := range p {
+			for part := range parts {
+				if o, ok := offs.Lookup(t, part); ok && o.Err == nil && o.At > parts[part] {
+					parts[part] = o.At
+				}
+			}
+		}
+		start[g.id] = p
+	}
 	cpu0, ok := replicasCPU(reps)
 	begin := time.Now()
 	if err := fill(ctx, b.cl, recs); err != nil {
@@ -182,7 +201,7 @@ func (b *bench) scaleRun(ctx context.Context, prefix stream.Prefix, gs []scaleGr
 	res.PerTopic = map[string]int64{}
 	for _, g := range gs {
 		for _, t := range g.inputs {
-			n := from.only([]string{t}).span(to)
+			n := start[g.id].only([]string{t}).span(to)
 			res.Events += n
 			res.PerTopic[t] += n
 		}
