@@ -235,7 +235,6 @@ func setup(ctx context.Context, cfg Config, mods []*stream.Module) (*bench, func
 		os.RemoveAll(dir)
 		return nil, nil, fmt.Errorf("bench client: %w", err)
 	}
-	cleanup := func() { cl.Close(); os.RemoveAll(dir) }
 	now := time.Now()
 	b := &bench{
 		cfg: cfg, mods: mods, prefix: stream.Prefix(fmt.Sprintf("bench%d", now.UnixNano()%1e10)),
@@ -243,6 +242,7 @@ func setup(ctx context.Context, cfg Config, mods []*stream.Module) (*bench, func
 		env: &stream.Env{Brokers: cfg.Brokers, Sarama: cfg.Sarama, StateDir: dir, Replication: 1, Log: cfg.Log, Metrics: stream.NewMetrics(),
 			ChangelogFlush: cfg.ChangelogFlush},
 	}
+	cleanup := func() { b.removeOwn(); cl.Close(); os.RemoveAll(dir) }
 	b.out = string(b.prefix) + "-bench-out"
 	gs, err := stream.Topics(b.prefix, mods)
 	if err != nil {

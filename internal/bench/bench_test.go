@@ -5,11 +5,14 @@ import (
 	"context"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/aistream/aistream/internal/bench"
@@ -44,11 +47,12 @@ func TestIntegrationBenchSmoke(t *testing.T) {
 		Franz: []kgo.Opt{kgo.SeedBrokers(brokers...)}, Brokers: brokers, Sarama: sc,
 		Events: 300, Hot: []string{"trace"}, HotEvents: 200, Rate: 2000, LatencyEvents: 300,
 		Replicas: []int{1, 2}, Restore: true, Binary: bin, ClusterFlags: []string{"--bootstrap-servers", strings.Join(brokers, ",")},
-		Timeout: 3 * time.Minute, Log: zerolog.Nop(), Out: &out,
+		Timeout: 5 * time.Minute, Log: zerolog.Nop(), Out: &out,
 	}, mods)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
+	t.Log("\n" + out.String())
 	groups := map[string]bool{}
 	for _, r := range rep.Results {
 		if r.Phase == "spread" {
@@ -83,6 +87,30 @@ func TestIntegrationBenchSmoke(t *testing.T) {
 	}
 	if restored == 0 {
 		t.Errorf("no table restored: %+v", rep.Restore)
+	}
+	// The run deleted its own topics (its prefix is in the restore table).
+	prefix := regexp.MustCompile(`(bench[0-9]+)-r1-`).FindStringSubmatch(out.String())
+	if prefix == nil {
+		t.Fatalf("no run prefix in the report:\n%s", out.String())
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	var left []string
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(500 * time.Millisecond) {
+		ts, err := kadm.NewClient(cl).ListTopics(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		left = slices.DeleteFunc(ts.Names(), func(n string) bool { return !strings.HasPrefix(n, prefix[1]+"-") })
+		if len(left) == 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	if len(left) > 0 {
+		t.Errorf("the run left %d of its topics, e.g. %s", len(left), left[0])
 	}
 	if !strings.Contains(out.String(), "hot-trace") {
 		t.Errorf("no hot-trace line:\n%s", out.String())

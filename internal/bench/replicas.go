@@ -166,6 +166,25 @@ func (b *bench) scaleRun(ctx context.Context, prefix stream.Prefix, gs []scaleGr
 		return res, err
 	}
 	res.Join = time.Since(started)
+	// What the groups processed during the join (records others wrote to
+	// the shared topics meanwhile) is not the span's: events count from
+	// where each group had committed when it started.
+	start := map[string]positions{}
+	for _, g := range gs {
+		offs, err := b.adm.FetchOffsets(ctx, g.id)
+		if err != nil {
+			return res, fmt.Errorf("committed offsets of %s: %w", g.id, err)
+		}
+		p := from.only(g.inputs)
+		for t, parts := range p {
+			for part := range parts {
+				if o, ok := offs.Lookup(t, part); ok && o.Err == nil && o.At > parts[part] {
+					parts[part] = o.At
+				}
+			}
+		}
+		start[g.id] = p
+	}
 	cpu0, ok := replicasCPU(reps)
 	begin := time.Now()
 	if err := fill(ctx, b.cl, recs); err != nil {
@@ -182,7 +201,7 @@ func (b *bench) scaleRun(ctx context.Context, prefix stream.Prefix, gs []scaleGr
 	res.PerTopic = map[string]int64{}
 	for _, g := range gs {
 		for _, t := range g.inputs {
-			n := from.only([]string{t}).span(to)
+			n := start[g.id].only([]string{t}).span(to)
 			res.Events += n
 			res.PerTopic[t] += n
 		}
@@ -242,25 +261,37 @@ func joined(d kadm.DescribedGroup, n int) string {
 	if d.Err != nil {
 		return d.Err.Error()
 	}
-	if d.State != "Stable" || len(d.Members) != n {
-		return fmt.Sprintf("%s with %d of %d members", d.State, len(d.Members), n)
-	}
-	owners, parts := 0, 0
-	for _, m := range d.Members {
+	owned := make([]int, len(d.Members))
+	for i, m := range d.Members {
 		c, ok := m.Assigned.AsConsumer()
 		if !ok {
-			return "" // an assignment kadm cannot read: Stable with n members is all there is
+			owned = nil // an assignment kadm cannot read: state and members are all there is
+			break
 		}
-		own := 0
 		for _, t := range c.Topics {
-			own += len(t.Partitions)
+			owned[i] += len(t.Partitions)
 		}
-		if own > 0 {
+	}
+	return joinedWith(d.State, len(d.Members), owned, n)
+}
+
+// joinedWith is joined over a group's state, its member count and how many
+// partitions each member owns (nil: unknown).
+func joinedWith(state string, members int, owned []int, n int) string {
+	if state != "Stable" || members != n {
+		return fmt.Sprintf("%s with %d of %d members", state, members, n)
+	}
+	if owned == nil {
+		return ""
+	}
+	owners, parts := 0, 0
+	for _, o := range owned {
+		if o > 0 {
 			owners++
 		}
-		parts += own
+		parts += o
 	}
-	if owners < min(n, parts) || parts == 0 {
+	if parts == 0 || owners < min(n, parts) {
 		return fmt.Sprintf("%d of %d members own partitions", owners, n)
 	}
 	return ""
