@@ -206,12 +206,12 @@ func (r *crashRun) run(name string, in *crashInput, killAfter func(phase int) ti
 	began := time.Now()
 	kills := 0
 	for i, phase := range in.phases {
-		start := time.Now()
-		before := r.ends(r.external()...)
 		if o := r.during[i]; o != nil {
 			o.startAtEnd()
 			o.start()
 		}
+		start := time.Now()
+		before := r.ends(r.external()...)
 		// A produced kgo.Record keeps its context: each run sends copies.
 		recs := make([]*kgo.Record, len(phase))
 		for j, rec := range phase {
