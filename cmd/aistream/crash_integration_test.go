@@ -400,9 +400,10 @@ func (r *crashRun) behind(ends offsets) string {
 	return check(r.committed(), r.internal, r.ends(internal...))
 }
 
-// stateHistory logs every version of key's agent-quality state in the
-// run's table topic (not yet compacted): the input offsets it had applied,
-// its watermark, open windows and the failure categories it had seen.
+// stateHistory logs key's agent-quality state from the run's table topic
+// (not yet compacted) at every change of its open windows or seen failure
+// categories, and wherever its input offset went back: the offsets it had
+// applied, its watermark, open windows and the categories it had seen.
 func (r *crashRun) stateHistory(key string) {
 	t := r.t
 	table := string(stream.Prefix(r.prefix).Table(quality.Name))
@@ -418,6 +419,8 @@ func (r *crashRun) stateHistory(key string) {
 	cl := kafkatest.Client(t, kgo.ConsumePartitions(parts))
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
+	var lastShape string
+	var lastAt int64
 	for left > 0 && ctx.Err() == nil {
 		cl.PollFetches(ctx).EachRecord(func(rec *kgo.Record) {
 			if rec.Offset == to[table][rec.Partition]-1 {
@@ -434,8 +437,20 @@ func (r *crashRun) stateHistory(key string) {
 			s := v.(*quality.State)
 			var open []string
 			for _, p := range s.Windows.Open {
-				open = append(open, fmt.Sprintf("%s:%d", p.Start.Format("15:04"), p.Agg.Requests))
+				open = append(open, p.Start.Format("15:04"))
 			}
+			// One line per change of the open windows or the seen
+			// categories, or an input offset that went back.
+			var at int64
+			for _, o := range s.Offsets {
+				at = max(at, o.Offset)
+			}
+			shape := fmt.Sprint(open, s.Seen)
+			if shape == lastShape && at >= lastAt {
+				lastAt = at
+				return
+			}
+			lastShape, lastAt = shape, at
 			t.Logf("state %s @%d (%s): offsets %v watermark %s open %v seen %v applied %d outbox %d",
 				key, rec.Offset, rec.Timestamp.Format("15:04:05.000"), s.Offsets, s.Windows.Watermark.Format("15:04:05"), open, s.Seen, len(s.Applied.IDs), len(s.Outbox))
 		})
