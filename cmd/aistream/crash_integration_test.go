@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -205,12 +206,12 @@ func (r *crashRun) run(name string, in *crashInput, killAfter func(phase int) ti
 	began := time.Now()
 	kills := 0
 	for i, phase := range in.phases {
-		start := time.Now()
-		before := r.ends(r.external()...)
 		if o := r.during[i]; o != nil {
 			o.startAtEnd()
 			o.start()
 		}
+		start := time.Now()
+		before := r.ends(r.external()...)
 		// A produced kgo.Record keeps its context: each run sends copies.
 		recs := make([]*kgo.Record, len(phase))
 		for j, rec := range phase {
@@ -399,9 +400,10 @@ func (r *crashRun) behind(ends offsets) string {
 	return check(r.committed(), r.internal, r.ends(internal...))
 }
 
-// stateHistory logs every version of key's agent-quality state in the
-// run's table topic (not yet compacted): the input offsets it had applied,
-// its watermark, open windows and the failure categories it had seen.
+// stateHistory logs key's agent-quality state from the run's table topic
+// (not yet compacted) at every change of its open windows or seen failure
+// categories, and wherever its input offset went back: the offsets it had
+// applied, its watermark, open windows and the categories it had seen.
 func (r *crashRun) stateHistory(key string) {
 	t := r.t
 	table := string(stream.Prefix(r.prefix).Table(quality.Name))
@@ -417,6 +419,8 @@ func (r *crashRun) stateHistory(key string) {
 	cl := kafkatest.Client(t, kgo.ConsumePartitions(parts))
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
+	var lastShape string
+	var lastAt int64
 	for left > 0 && ctx.Err() == nil {
 		cl.PollFetches(ctx).EachRecord(func(rec *kgo.Record) {
 			if rec.Offset == to[table][rec.Partition]-1 {
@@ -433,8 +437,20 @@ func (r *crashRun) stateHistory(key string) {
 			s := v.(*quality.State)
 			var open []string
 			for _, p := range s.Windows.Open {
-				open = append(open, fmt.Sprintf("%s:%d", p.Start.Format("15:04"), p.Agg.Requests))
+				open = append(open, p.Start.Format("15:04"))
 			}
+			// One line per change of the open windows or the seen
+			// categories, or an input offset that went back.
+			var at int64
+			for _, o := range s.Offsets {
+				at = max(at, o.Offset)
+			}
+			shape := fmt.Sprint(open, s.Seen)
+			if shape == lastShape && at >= lastAt {
+				lastAt = at
+				return
+			}
+			lastShape, lastAt = shape, at
 			t.Logf("state %s @%d (%s): offsets %v watermark %s open %v seen %v applied %d outbox %d",
 				key, rec.Offset, rec.Timestamp.Format("15:04:05.000"), s.Offsets, s.Windows.Watermark.Format("15:04:05"), open, s.Seen, len(s.Applied.IDs), len(s.Outbox))
 		})
@@ -486,6 +502,10 @@ func (r *crashRun) read(name string, from, to offsets) *crashOutputs {
 	for _, tn := range r.tenants {
 		tenants[tn] = true
 	}
+	// The output topics hold every test's records: decode only those that
+	// mention the run's tenants (which share a prefix), or reading them
+	// takes minutes on a busy machine.
+	mention := []byte(r.tenants[0][:strings.LastIndex(r.tenants[0], "-")+1])
 	for left > 0 {
 		fs := cl.PollFetches(ctx)
 		if ctx.Err() != nil {
@@ -495,7 +515,7 @@ func (r *crashRun) read(name string, from, to offsets) *crashOutputs {
 			if rec.Offset == to[rec.Topic][rec.Partition]-1 {
 				left--
 			}
-			if rec.Offset >= to[rec.Topic][rec.Partition] {
+			if rec.Offset >= to[rec.Topic][rec.Partition] || !bytes.Contains(rec.Value, mention) {
 				return
 			}
 			var ev struct {

@@ -34,8 +34,10 @@ type pyRecord struct {
 // same signals: README "Delivery and crashes").
 func consume(t *testing.T, py, bootstrap, group, writer, key string, n int) []pyRecord {
 	t.Helper()
-	out := kafkatest.RunPython(t, py, "consume_signals.py", 3*time.Minute,
-		"--bootstrap", bootstrap, "--group", group, "--key", key, "--count", strconv.Itoa(n), "--timeout", "120",
+	// Generous: the pipeline processes every test's records on the shared
+	// input topics before this test's, which on a busy broker takes minutes.
+	out := kafkatest.RunPython(t, py, "consume_signals.py", 6*time.Minute,
+		"--bootstrap", bootstrap, "--group", group, "--key", key, "--count", strconv.Itoa(n), "--timeout", "300",
 		"--writer-group", writer)
 	var recs []pyRecord
 	for _, line := range bytes.Split(bytes.TrimSpace(out), []byte("\n")) {
