@@ -31,7 +31,8 @@ type Env struct {
 	// ChangelogFlush is how long a processor group's producer holds the
 	// writes to the group's table changelog, merging a key's writes into
 	// one record (changelog.go); 0 produces every write at once. The
-	// default is config.DefaultChangelogFlushInterval.
+	// commands set it from --changelog-flush-interval (default
+	// config.DefaultChangelogFlushInterval).
 	ChangelogFlush time.Duration
 }
 
