@@ -113,14 +113,13 @@ func (e *Env) ProcessorOptions() []goka.ProcessorOption {
 
 // GroupProcessorOptions are ProcessorOptions for the processor of group:
 // its producer labels what it produces with the group (metrics), and every
-// record it emits (outputs, loop, dead letters) carries the group in
-// HeaderGroup. Every deployment on a cluster reads the same contract
-// topics and derives the same ids from them, so the header is what tells
-// which one wrote an output (README "Delivery and crashes").
+// record it emits (outputs, loop, dead letters; not its table's changelog)
+// carries the group in HeaderGroup (producer.go). Every deployment on a
+// cluster reads the same contract topics and derives the same ids from
+// them, so the header is what tells which one wrote an output (README
+// "Delivery and crashes").
 func (e *Env) GroupProcessorOptions(group goka.Group) []goka.ProcessorOption {
-	return append(e.ProcessorOptions(),
-		goka.WithProducerBuilder(e.producerBuilder(string(group))),
-		goka.WithProducerDefaultHeaders(goka.Headers{HeaderGroup: []byte(group)}))
+	return append(e.ProcessorOptions(), goka.WithProducerBuilder(e.producerBuilder(string(group))))
 }
 
 // ViewOptions configures a goka view for this environment.

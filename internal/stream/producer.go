@@ -22,6 +22,12 @@ type producer struct {
 	group string   // the processor group producing; "" outside one
 	// merge holds the group's changelog writes; nil: none are merged.
 	merge *changelogMerge
+	// table is the group's table topic, whose records carry no group
+	// header, and groupHeader the HeaderGroup every other record of the
+	// group carries (set here rather than as goka's default headers, which
+	// merge into a new map per emit).
+	table       string
+	groupHeader sarama.RecordHeader
 	// children caches each topic's metric series (*topicMetrics), so a
 	// delivery costs no label lookup.
 	children sync.Map
@@ -67,6 +73,10 @@ func NewProducer(p sarama.AsyncProducer, m *Metrics) goka.Producer {
 // every flush interval (changelog.go).
 func newProducer(p sarama.AsyncProducer, m *Metrics, group string, flush time.Duration) *producer {
 	pr := &producer{p: p, m: m, group: group}
+	if group != "" {
+		pr.table = string(goka.GroupTable(goka.Group(group)))
+		pr.groupHeader = sarama.RecordHeader{Key: []byte(HeaderGroup), Value: []byte(group)}
+	}
 	if group != "" && flush > 0 {
 		pr.merge = newChangelogMerge(pr, string(goka.GroupTable(goka.Group(group))), flush, changelogHoldBytes)
 	}
@@ -111,6 +121,11 @@ func (p *producer) send(topic, key string, value []byte, headers goka.Headers, f
 	for k, v := range headers {
 		if k != HeaderNullKey {
 			msg.Headers = append(msg.Headers, sarama.RecordHeader{Key: []byte(k), Value: v})
+		}
+	}
+	if p.group != "" && topic != p.table {
+		if _, set := headers[HeaderGroup]; !set {
+			msg.Headers = append(msg.Headers, p.groupHeader)
 		}
 	}
 	p.p.Input() <- msg
