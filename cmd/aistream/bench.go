@@ -29,7 +29,7 @@ func cmdBench(args []string) error {
 	fs.VisitAll(func(f *flag.Flag) { clusterFlag[f.Name] = true })
 	events := fs.Int("events", 40000, "events of the throughput mix (realistic traffic on every input topic)")
 	hot := fs.String("hot", strings.Join(bench.HotKinds, ","), "hot-key phases: comma-separated of "+strings.Join(bench.HotKinds, ", ")+", or none")
-	hotEvents := fs.Int("hot-events", 10000, "events of each hot-key phase's mix (only the hot kind's events are kept)")
+	hotEvents := fs.Int("hot-events", 0, "events of each hot-key phase's mix (only the hot kind's events are kept; 0: as many as --events, so each group's hot phase has as many events as its spread phase)")
 	rate := fs.Int("rate", 10000, "events per second produced in the latency phase")
 	latEvents := fs.Int("latency-events", 30000, "events of the latency phase (0: no latency phase)")
 	timeout := fs.Duration("timeout", 10*time.Minute, "time limit of the whole run: it fails with what was missing when it passes")
@@ -47,8 +47,8 @@ func cmdBench(args []string) error {
 	if *events < 100 || *events > 10_000_000 {
 		return configError(fmt.Errorf("--events=%d is not valid: use 100 to 10000000", *events))
 	}
-	if *hotEvents < 100 || *hotEvents > 10_000_000 {
-		return configError(fmt.Errorf("--hot-events=%d is not valid: use 100 to 10000000", *hotEvents))
+	if *hotEvents != 0 && (*hotEvents < 100 || *hotEvents > 10_000_000) {
+		return configError(fmt.Errorf("--hot-events=%d is not valid: use 0 (as many as --events) or 100 to 10000000", *hotEvents))
 	}
 	if *rate < 1 || *rate > 1_000_000 {
 		return configError(fmt.Errorf("--rate=%d is not valid: use 1 to 1000000 events per second", *rate))

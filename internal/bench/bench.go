@@ -74,7 +74,11 @@ type Config struct {
 	Events int
 	// Hot lists the hot-key phases to run: "trace", "agent", "dataset".
 	Hot []string
-	// HotEvents is how many events each hot phase has.
+	// HotEvents is how many events each hot phase's mix has (only the hot
+	// kind's events are kept); 0 is Events, so that each group's hot phase
+	// has as many events as its spread phase: a measured span carries a
+	// fixed cost (the first fetch, noticing the end), which a shorter phase
+	// would share out over fewer events and so look slower per event.
 	HotEvents int
 	// Rate and LatencyEvents shape the latency phase (LatencyEvents 0: none).
 	Rate          int
@@ -606,7 +610,11 @@ func (b *bench) hot(ctx context.Context, kind string, rep *Report) error {
 	if !ok {
 		return fmt.Errorf("hot key %q: use one of %s", kind, strings.Join(HotKinds, ", "))
 	}
-	recs, err := hotRecords(b.mix(b.cfg.HotEvents, time.Now()), kind, string(b.prefix))
+	n := b.cfg.HotEvents
+	if n == 0 {
+		n = b.cfg.Events
+	}
+	recs, err := hotRecords(b.mix(n, time.Now()), kind, string(b.prefix))
 	if err != nil {
 		return err
 	}
@@ -702,9 +710,11 @@ func (r *Report) Print(w io.Writer) {
 	}
 	tw.Flush()
 	spread := map[string]float64{}
+	spreadCPU := map[string]float64{}
 	for _, x := range r.Results {
 		if x.Phase == "spread" {
 			spread[x.Group] = x.Rate()
+			spreadCPU[x.Group] = us(x.CPUPerEvent())
 		}
 	}
 	first := true
@@ -713,10 +723,11 @@ func (r *Report) Print(w io.Writer) {
 			continue
 		}
 		if first {
-			fmt.Fprintln(w, "\nhot keys (events/s of one key over the spread figure of the same group):")
+			fmt.Fprintln(w, "\nhot keys (events/s of one key over the spread figure of the same group; CPU µs/event beside it):")
 			first = false
 		}
-		fmt.Fprintf(w, "  %-16s %-12s %8.0f ev/s  %.2fx spread\n", x.Group, x.Phase, x.Rate(), x.Rate()/spread[x.Group])
+		fmt.Fprintf(w, "  %-20s %-12s %8.0f ev/s  %.2fx spread   %7.1f µs/ev vs %.1f spread\n", x.Group, x.Phase, x.Rate(), x.Rate()/spread[x.Group],
+			us(x.CPUPerEvent()), spreadCPU[x.Group])
 	}
 	if len(r.Latency) > 0 {
 		p := r.Pipeline
