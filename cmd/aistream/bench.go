@@ -97,6 +97,7 @@ func cmdBench(args []string) error {
 	if err := validateModules(mods); err != nil {
 		return configError(err)
 	}
+	all := mods
 	if mods, err = onlyGroups(mods, *processors); err != nil {
 		return configError(err)
 	}
@@ -119,7 +120,7 @@ func cmdBench(args []string) error {
 		Events: *events, Hot: kinds, HotEvents: *hotEvents, Rate: *rate, LatencyEvents: *latEvents,
 		Replicas: counts, Binary: exe, ClusterFlags: cluster, Restore: *restore,
 		Timeout: *timeout, CPUProfile: *cpuprofile, Decoder: codecs.Decoder{MaxBytes: rt.MaxMessageBytes},
-		ChangelogFlush: rt.ChangelogFlushInterval, Log: log, Out: os.Stdout,
+		TopicModules: all, ChangelogFlush: rt.ChangelogFlushInterval, Log: log, Out: os.Stdout,
 	}, mods)
 	return err
 }

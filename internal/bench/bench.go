@@ -103,6 +103,10 @@ type Config struct {
 	Log     zerolog.Logger
 	Out     io.Writer
 
+	// TopicModules are the modules whose topics the bench creates (all of
+	// the binary's, when only some of their groups are benchmarked); nil:
+	// the benchmarked ones.
+	TopicModules []*stream.Module
 	// ChangelogFlush is the processors' changelog merge interval
 	// (stream.Env.ChangelogFlush; 0: off).
 	ChangelogFlush time.Duration
@@ -248,7 +252,13 @@ func setup(ctx context.Context, cfg Config, mods []*stream.Module) (*bench, func
 	}
 	cleanup := func() { b.removeOwn(); cl.Close(); os.RemoveAll(dir) }
 	b.out = string(b.prefix) + "-bench-out"
-	gs, err := stream.Topics(b.prefix, mods)
+	// Every module's topics, not only the benchmarked groups': a group
+	// emits to topics other groups read (the context graph's index stream).
+	topicMods := cfg.TopicModules
+	if topicMods == nil {
+		topicMods = mods
+	}
+	gs, err := stream.Topics(b.prefix, topicMods)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
