@@ -162,6 +162,7 @@ func (b *bench) latency(ctx context.Context, rep *Report) error {
 	runtime.ReadMemStats(&ms0)
 	resetPeakRSS()
 	cpu0, begin := cpuTime(), time.Now()
+	wait0, _ := runQueueWait()
 	interval := time.Second / time.Duration(max(b.cfg.Rate, 1))
 	for i, rec := range recs {
 		if d := time.Until(begin.Add(time.Duration(i) * interval)); d > 0 {
@@ -173,6 +174,7 @@ func (b *bench) latency(ctx context.Context, rep *Report) error {
 	if err := b.cl.Flush(ctx); err != nil {
 		return fmt.Errorf("latency phase produce: %w", err)
 	}
+	rep.Produce = time.Since(begin)
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -192,6 +194,9 @@ func (b *bench) latency(ctx context.Context, rep *Report) error {
 	}
 	elapsed := time.Since(begin)
 	cpu := cpuTime() - cpu0
+	if wait1, ok := runQueueWait(); ok {
+		rep.RunQueue = wait1 - wait0
+	}
 	runtime.ReadMemStats(&ms1)
 	rep.Pipeline = Result{Group: "all", Phase: "latency", Events: int64(len(recs)), Elapsed: elapsed, CPU: cpu,
 		Allocs: ms1.Mallocs - ms0.Mallocs, PeakRSS: peakRSS()}
