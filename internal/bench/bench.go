@@ -94,6 +94,9 @@ type Config struct {
 	// CPUProfile, if set, is written with a CPU profile of the measured
 	// spans of the throughput phase.
 	CPUProfile string
+	// LatencyCPUProfile, if set, is written with a CPU profile of the
+	// latency phase's measured span (every group together at Rate).
+	LatencyCPUProfile string
 	// Decoder is the processors' event decoder.
 	Decoder codecs.Decoder
 	Log     zerolog.Logger
@@ -155,13 +158,14 @@ type Report struct {
 	Latency []Latency
 	// Pipeline is the latency phase as a whole: every group together.
 	Pipeline Result
+	Scale    []ScaleResult
+	Restore  []RestoreResult
+
 	// Produce is how long the latency phase's producer took to hand over
 	// its records (asked: len/Config.Rate), and RunQueue how long the
 	// process's threads waited for a CPU while runnable during the phase
 	// (0: not measurable here).
 	Produce, RunQueue time.Duration
-	Scale    []ScaleResult
-	Restore  []RestoreResult
 }
 
 // Latency is the produce-to-output latency of one group's outputs.
