@@ -46,8 +46,13 @@ func outputs(p stream.Prefix) []output {
 	}
 	return []output{
 		{group: contextgraph.Name, topic: topology.LearningSignals, expect: feedback, id: func(v []byte) string {
+			// Only the id is decoded: the reader's CPU is the pipeline's.
 			var s struct {
-				Data codecs.Signal `json:"data"`
+				Data struct {
+					Feedback struct {
+						EventID string `json:"event_id"`
+					} `json:"feedback"`
+				} `json:"data"`
 			}
 			_ = json.Unmarshal(v, &s)
 			return s.Data.Feedback.EventID
