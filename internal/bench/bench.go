@@ -98,6 +98,9 @@ type Config struct {
 	// CPUProfile, if set, is written with a CPU profile of the measured
 	// spans of the throughput phase.
 	CPUProfile string
+	// LatencyCPUProfile, if set, is written with a CPU profile of the
+	// latency phase's measured span (every group together at Rate).
+	LatencyCPUProfile string
 	// Decoder is the processors' event decoder.
 	Decoder codecs.Decoder
 	Log     zerolog.Logger
@@ -165,6 +168,12 @@ type Report struct {
 	Pipeline Result
 	Scale    []ScaleResult
 	Restore  []RestoreResult
+
+	// Produce is how long the latency phase's producer took to hand over
+	// its records (asked: len/Config.Rate), and RunQueue how long the
+	// process's threads waited for a CPU while runnable during the phase
+	// (0: not measurable here).
+	Produce, RunQueue time.Duration
 }
 
 // Latency is the produce-to-output latency of one group's outputs.
@@ -743,6 +752,11 @@ func (r *Report) Print(w io.Writer) {
 		p := r.Pipeline
 		fmt.Fprintf(w, "\nlatency phase: every group together, %d events in %s (%.0f ev/s), %.1f µs CPU/event (the bench's clients included), allocs/ev %.0f, peak RSS %.0f MiB\n",
 			p.Events, p.Elapsed.Round(time.Millisecond), p.Rate(), us(p.CPUPerEvent()), float64(p.Allocs)/float64(max(p.Events, 1)), float64(p.PeakRSS)/(1<<20))
+		fmt.Fprintf(w, "  the producer handed over its %d records in %s (%.0f rec/s)", p.Events, r.Produce.Round(time.Millisecond), perSecond(p.Events, r.Produce))
+		if r.RunQueue > 0 {
+			fmt.Fprintf(w, "; runnable but waiting for a CPU: %.2f thread-s per s of the phase (CPU used: %.2f cores)", r.RunQueue.Seconds()/p.Elapsed.Seconds(), p.CPU.Seconds()/p.Elapsed.Seconds())
+		}
+		fmt.Fprintln(w)
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintln(tw, "group\toutput\toutputs\tp50 ms\tp99 ms\t")
 		for _, l := range r.Latency {

@@ -70,6 +70,11 @@ func TestIntegrationBenchSmoke(t *testing.T) {
 	if len(rep.Latency) != 3 || rep.Latency[0].N == 0 {
 		t.Errorf("latency outputs: %+v", rep.Latency)
 	}
+	// The latency phase's producer is paced: 300 records at 2000/s take
+	// at least 299 intervals of 500 µs to hand over.
+	if rep.Produce < 299*500*time.Microsecond || rep.Produce > rep.Pipeline.Elapsed {
+		t.Errorf("latency phase: records handed over in %s, phase %s", rep.Produce, rep.Pipeline.Elapsed)
+	}
 	if len(rep.Scale) != 2 || rep.Scale[1].Replicas != 2 {
 		t.Fatalf("scale results: %+v\n%s", rep.Scale, out.String())
 	}

@@ -40,3 +40,29 @@ func processCPU(pid int) (time.Duration, bool) {
 	}
 	return time.Duration(u+st) * clockTick, true
 }
+
+// runQueueWait is how long the threads of this process have waited so far
+// on a run queue for a CPU while runnable (the second field of
+// /proc/self/task/<tid>/schedstat; threads that have exited are not
+// counted): time the process wanted a core the machine did not give it.
+func runQueueWait() (time.Duration, bool) {
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		return 0, false
+	}
+	var sum int64
+	for _, t := range tasks {
+		b, err := os.ReadFile("/proc/self/task/" + t.Name() + "/schedstat")
+		if err != nil {
+			continue
+		}
+		f := strings.Fields(string(b))
+		if len(f) < 2 {
+			continue
+		}
+		if n, err := strconv.ParseInt(f[1], 10, 64); err == nil {
+			sum += n
+		}
+	}
+	return time.Duration(sum), true
+}
