@@ -120,7 +120,7 @@ func (c NodeCodec) Encode(v any) ([]byte, error) {
 	b := w.Bytes()
 	if c.cache != nil {
 		n.encodedSize, n.longest = len(b), w.longest
-		c.cache.Put(b, n, struct{}{})
+		c.cache.PutOwned(b, n, struct{}{})
 	}
 	return b, nil
 }

@@ -78,7 +78,7 @@ func (c StateCodec) Encode(v any) ([]byte, error) {
 	w.state(s)
 	b := w.Bytes()
 	if cache != nil {
-		cache.Put(b, s, struct{}{})
+		cache.PutOwned(b, s, struct{}{})
 	}
 	return b, nil
 }

@@ -24,9 +24,10 @@
 // (leveldb returns a fresh copy on every Get). A lookup hashes the
 // encoding's length, head and tail to find a candidate and compares the
 // whole encoding with the candidate's (one pass at memory speed, several
-// times cheaper than a decode). An entry holds its own copy of the
-// encoding, so no later write into a slice goka, the storage or the
-// producer holds can change what a lookup compares with. A value is in at
+// times cheaper than a decode). Put keeps its own copy of the encoding, so
+// no later write into a slice goka, the storage or the producer holds can
+// change what a lookup compares with; PutOwned keeps the slice itself, for
+// a codec's Encode that declares nobody writes into its output. A value is in at
 // most one entry, the one of its latest Put: Put replaces it.
 //
 // Why a hit is the decoding of the bytes asked for: every entry {b, v} has
@@ -49,6 +50,7 @@ import (
 	"container/list"
 	"hash/maphash"
 	"sync"
+	"unsafe"
 )
 
 // Cache maps encodings to the values they were encoded from or decoded to.
@@ -108,15 +110,36 @@ func (c *Cache[T, N]) sig(b []byte) uint64 {
 // same encoding. raw is copied. A raw over the byte bound is not kept, and
 // v's previous entry is dropped all the same.
 func (c *Cache[T, N]) Put(raw []byte, v *T, note N) {
+	if c.fits(raw, v) {
+		c.put(raw, string(raw), v, note)
+	}
+}
+
+// PutOwned is Put without the copy, for the bytes a codec's Encode has
+// just made and hands to goka, which only reads them (storage.Set copies
+// or keeps them, the producer sends them): nobody may write into raw
+// afterwards.
+func (c *Cache[T, N]) PutOwned(raw []byte, v *T, note N) {
+	if c.fits(raw, v) {
+		c.put(raw, unsafe.String(unsafe.SliceData(raw), len(raw)), v, note)
+	}
+}
+
+// fits says whether raw may get an entry, and forgets v's if not.
+func (c *Cache[T, N]) fits(raw []byte, v *T) bool {
 	if c == nil || v == nil {
-		return
+		return false
 	}
 	if len(raw) > c.maxBytes/4 || c.maxEntries <= 0 {
 		c.Forget(v)
-		return
+		return false
 	}
+	return true
+}
+
+// put makes {own, v} v's entry; own is raw or its copy.
+func (c *Cache[T, N]) put(raw []byte, own string, v *T, note N) {
 	s := c.sig(raw)
-	own := string(raw)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if el, ok := c.byValue[v]; ok {

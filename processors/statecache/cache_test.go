@@ -68,6 +68,12 @@ func TestGetKeepsTheEntryAndResetsItsNote(t *testing.T) {
 	if _, ok := c.Get([]byte("k1|payload"), nil); !ok {
 		t.Fatal("a write into the put slice changed the entry")
 	}
+	// PutOwned keeps the slice: the same bytes hit, from another slice.
+	w := &state{2}
+	c.PutOwned([]byte("k2|owned"), w, 1)
+	if got, ok := c.Take([]byte("k2|owned")); !ok || got != w {
+		t.Fatalf("Take after PutOwned = %v, %v", got, ok)
+	}
 }
 
 // Forget drops a value its holder may have changed; Put replaces the
