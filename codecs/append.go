@@ -34,9 +34,9 @@ func appenderOf(payload any) JSONAppender {
 
 var scratch = sync.Pool{New: func() any { return new([]byte) }}
 
-// appendEvent is Encode's output for a payload that writes itself, ok false
-// where Marshal fails.
-func appendEvent(env Envelope, payload JSONAppender) ([]byte, bool) {
+// AppendEvent is Encode's output for a payload that writes itself, ok false
+// where Marshal fails (Encode then gives the error).
+func AppendEvent(env Envelope, payload JSONAppender) ([]byte, bool) {
 	bp := scratch.Get().(*[]byte)
 	defer scratch.Put(bp)
 	b := append((*bp)[:0], `{"event_id":`...)
@@ -170,6 +170,22 @@ func AppendStrings(dst []byte, ss []string) []byte {
 
 // AppendJSON implements JSONAppender.
 func (s *Signal) AppendJSON(b []byte) ([]byte, bool) {
+	b, ok := s.appendHead(b)
+	b, ok = s.Context.appendJSON(b, ok)
+	return append(b, '}'), ok
+}
+
+// AppendJSONWithContext is AppendJSON with context, the JSON of a
+// SignalContext (its AppendJSON), in place of s.Context: a caller that
+// emits several signals with one context encodes it once.
+func (s *Signal) AppendJSONWithContext(b, context []byte) ([]byte, bool) {
+	b, ok := s.appendHead(b)
+	b = append(b, context...)
+	return append(b, '}'), ok
+}
+
+// appendHead appends the signal up to its context's value.
+func (s *Signal) appendHead(b []byte) ([]byte, bool) {
 	ok := true
 	b = append(b, `{"signal_id":`...)
 	b = AppendString(b, s.SignalID)
@@ -201,9 +217,7 @@ func (s *Signal) AppendJSON(b []byte) ([]byte, bool) {
 		b = append(b, `,"superseded_by":`...)
 		b = AppendString(b, s.SupersededBy)
 	}
-	b = append(b, `,"context":`...)
-	b, ok = s.Context.appendJSON(b, ok)
-	return append(b, '}'), ok
+	return append(b, `,"context":`...), ok
 }
 
 // appendFloat is AppendFloat accumulating ok.
@@ -239,6 +253,9 @@ func (f *SignalFeedback) appendJSON(b []byte, ok bool) ([]byte, bool) {
 	}
 	return append(b, '}'), ok
 }
+
+// AppendJSON implements JSONAppender.
+func (c *SignalContext) AppendJSON(b []byte) ([]byte, bool) { return c.appendJSON(b, true) }
 
 func (c *SignalContext) appendJSON(b []byte, ok bool) ([]byte, bool) {
 	b = append(b, `{"missing":`...)

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"math"
 	"slices"
 	"strconv"
@@ -144,16 +145,18 @@ func signalContext(c Config, g *Graph) codecs.SignalContext {
 // fingerprint is a hash of the same JSON.
 type sigContext struct {
 	codecs.SignalContext
-	raw json.RawMessage // codecs.Marshal of the context
-	fp  string          // its fingerprint
+	raw []byte // its JSON (SignalContext.AppendJSON, codecs.Marshal's bytes)
+	fp  string // its fingerprint
 }
 
 // encodeContext encodes the context and computes its fingerprint.
 func encodeContext(sc codecs.SignalContext) *sigContext {
-	raw, err := codecs.Marshal(sc)
-	if err != nil {
-		// Only non-finite numbers fail, and the decoder refuses those.
-		panic(err)
+	raw, ok := sc.AppendJSON(nil)
+	if !ok {
+		// Only non-finite numbers fail, and the decoder refuses those:
+		// encoding/json says which.
+		_, err := codecs.Marshal(sc)
+		panic(fmt.Errorf("encode signal context: %w", err))
 	}
 	return &sigContext{SignalContext: sc, raw: raw, fp: fingerprintOf(raw)}
 }
@@ -172,44 +175,29 @@ func fingerprintOf(raw []byte) string {
 // fingerprint identifies a context's content.
 func fingerprint(sc codecs.SignalContext) string { return encodeContext(sc).fp }
 
-// encodedSignal is a signal whose context is already JSON: its Context
-// field is the one encoding/json writes (the shallower field of the same
-// name wins), where codecs.Signal has it, last, so the bytes are those of
-// codecs.Signal.
-type encodedSignal struct {
-	codecs.Signal
-	Context json.RawMessage `json:"context"`
+// signalWithContext writes a signal with its context's JSON spliced in
+// (codecs.Signal.AppendJSONWithContext).
+type signalWithContext struct {
+	s   *codecs.Signal
+	raw []byte
 }
 
-// contextHole is the context encode writes first, and contextEnd how the
-// record then ends: the context is the signal's last field and the data
-// the envelope's.
-var (
-	contextHole = json.RawMessage("0")
-	contextEnd  = []byte(`"context":0}}`)
-)
+// AppendJSON implements codecs.JSONAppender.
+func (p signalWithContext) AppendJSON(b []byte) ([]byte, bool) {
+	return p.s.AppendJSONWithContext(b, p.raw)
+}
 
-// encode is codecs.Encode(env, s with this context): the record is encoded
-// with a one-byte context, which is then replaced by the context's JSON.
-// encoding/json would validate and compact the context again for every
-// revision an event emits, twice (as the signal's field, then inside the
-// envelope's data), and a hot trace emits tens of revisions of a context
-// of tens of KB per event. Should the record not end as expected (another
-// layout of codecs.Signal or Envelope), it is encoded in full.
+// encode is codecs.Encode(env, s with this context), by codecs' appenders
+// with the context's JSON, encoded once per event, copied in: a hot trace
+// emits tens of revisions of a context of tens of KB per event. Where the
+// appenders refuse (a non-finite weight, a time past year 9999) it is
+// codecs.Encode, for its error.
 func (sc *sigContext) encode(env codecs.Envelope, s codecs.Signal) ([]byte, error) {
-	b, err := codecs.Encode(env, encodedSignal{Signal: s, Context: contextHole})
-	if err != nil {
-		return nil, err
+	if b, ok := codecs.AppendEvent(env, signalWithContext{s: &s, raw: sc.raw}); ok {
+		return b, nil
 	}
-	if !bytes.HasSuffix(b, contextEnd) {
-		s.Context = sc.SignalContext
-		return codecs.Encode(env, s)
-	}
-	n := len(b) - len("0}}")
-	out := make([]byte, 0, n+len(sc.raw)+2)
-	out = append(out, b[:n]...)
-	out = append(out, sc.raw...)
-	return append(out, '}', '}'), nil
+	s.Context = sc.SignalContext
+	return codecs.Encode(env, s)
 }
 
 // signal builds the payload of the latest revision of entry's signal.
