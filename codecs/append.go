@@ -34,12 +34,27 @@ func appenderOf(payload any) JSONAppender {
 
 var scratch = sync.Pool{New: func() any { return new([]byte) }}
 
-// AppendEvent is Encode's output for a payload that writes itself, ok false
-// where Marshal fails (Encode then gives the error).
-func AppendEvent(env Envelope, payload JSONAppender) ([]byte, bool) {
+// appendEvent is Encode's output for a payload that writes itself, ok false
+// where Marshal fails: AppendEvent into a pooled buffer, then copied out.
+func appendEvent(env Envelope, payload JSONAppender) ([]byte, bool) {
 	bp := scratch.Get().(*[]byte)
 	defer scratch.Put(bp)
-	b := append((*bp)[:0], `{"event_id":`...)
+	b, ok := AppendEvent((*bp)[:0], env, payload)
+	if cap(b) <= 1<<20 {
+		*bp = b // a rare huge event does not pin its buffer
+	}
+	if !ok {
+		return nil, false
+	}
+	return append([]byte(nil), b...), true
+}
+
+// AppendEvent appends Encode's output for a payload that writes itself to
+// dst, ok false where Marshal fails (Encode then gives the error). A
+// caller that knows about how long the record is appends it to a buffer of
+// that capacity: one allocation, one copy of every byte.
+func AppendEvent(dst []byte, env Envelope, payload JSONAppender) ([]byte, bool) {
+	b := append(dst, `{"event_id":`...)
 	b = AppendString(b, env.EventID)
 	b = append(b, `,"event_type":`...)
 	b = AppendString(b, env.EventType)
@@ -52,14 +67,7 @@ func AppendEvent(env Envelope, payload JSONAppender) ([]byte, bool) {
 	b = append(b, `,"data":`...)
 	var okData bool
 	b, okData = payload.AppendJSON(b)
-	b = append(b, '}')
-	if cap(b) <= 1<<20 {
-		*bp = b // a rare huge event does not pin its buffer
-	}
-	if !ok || !okData {
-		return nil, false
-	}
-	return append([]byte(nil), b...), true
+	return append(b, '}'), ok && okData
 }
 
 // AppendString appends s as encoding/json writes a string without HTML

@@ -16,7 +16,7 @@ import (
 // without reflection, byte for byte what the reflection path writes.
 func Encode(env Envelope, payload any) ([]byte, error) {
 	if a := appenderOf(payload); a != nil {
-		if out, ok := AppendEvent(env, a); ok {
+		if out, ok := appendEvent(env, a); ok {
 			return out, nil
 		}
 	}

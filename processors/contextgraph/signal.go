@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
 	"strconv"
+	"sync"
 
 	"github.com/aistream/aistream/codecs"
 	"github.com/aistream/aistream/internal/ids"
@@ -151,29 +151,58 @@ type sigContext struct {
 
 // encodeContext encodes the context and computes its fingerprint.
 func encodeContext(sc codecs.SignalContext) *sigContext {
-	raw, ok := sc.AppendJSON(nil)
+	return withContextJSON(sc, func(raw []byte) *sigContext {
+		return &sigContext{SignalContext: sc, raw: bytes.Clone(raw), fp: fingerprintOf(raw)}
+	})
+}
+
+// fingerprint identifies a context's content.
+func fingerprint(sc codecs.SignalContext) string {
+	return withContextJSON(sc, func(raw []byte) string { return fingerprintOf(raw) })
+}
+
+var contextScratch = sync.Pool{New: func() any { return new([]byte) }}
+
+// withContextJSON is f of the context's JSON (codecs.Marshal's bytes),
+// written into a pooled buffer that f must not keep.
+func withContextJSON[R any](sc codecs.SignalContext, f func(raw []byte) R) R {
+	bp := contextScratch.Get().(*[]byte)
+	defer contextScratch.Put(bp)
+	raw, ok := sc.AppendJSON((*bp)[:0])
+	if cap(raw) <= 1<<20 {
+		*bp = raw // a rare huge context does not pin its buffer
+	}
 	if !ok {
 		// Only non-finite numbers fail, and the decoder refuses those:
 		// encoding/json says which.
 		_, err := codecs.Marshal(sc)
 		panic(fmt.Errorf("encode signal context: %w", err))
 	}
-	return &sigContext{SignalContext: sc, raw: raw, fp: fingerprintOf(raw)}
+	return f(raw)
 }
 
 // fingerprintOf identifies a context's content from its JSON: the first 8
-// bytes of the SHA-256 of encoding/json's form (HTML-escaped; the states
-// hold fingerprints made so), in hex.
+// bytes of the SHA-256 of encoding/json's form (HTML-escaped, as
+// json.HTMLEscape writes it; the states hold fingerprints made so), in
+// hex. raw escapes U+2028 and U+2029 already (codecs.AppendString), so
+// HTML escaping changes only <, > and &, which are hashed as their escapes
+// without a copy of raw.
 func fingerprintOf(raw []byte) string {
-	var esc bytes.Buffer
-	esc.Grow(len(raw) + 64)
-	json.HTMLEscape(&esc, raw)
-	sum := sha256.Sum256(esc.Bytes())
-	return hex.EncodeToString(sum[:8])
+	h := sha256.New()
+	start := 0
+	for i, c := range raw {
+		if c == '<' || c == '>' || c == '&' {
+			h.Write(raw[start:i])
+			h.Write([]byte{'\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf]})
+			start = i + 1
+		}
+	}
+	h.Write(raw[start:])
+	var sum [sha256.Size]byte
+	return hex.EncodeToString(h.Sum(sum[:0])[:8])
 }
 
-// fingerprint identifies a context's content.
-func fingerprint(sc codecs.SignalContext) string { return encodeContext(sc).fp }
+const hexDigits = "0123456789abcdef"
 
 // signalWithContext writes a signal with its context's JSON spliced in
 // (codecs.Signal.AppendJSONWithContext).
@@ -193,7 +222,13 @@ func (p signalWithContext) AppendJSON(b []byte) ([]byte, bool) {
 // appenders refuse (a non-finite weight, a time past year 9999) it is
 // codecs.Encode, for its error.
 func (sc *sigContext) encode(env codecs.Envelope, s codecs.Signal) ([]byte, error) {
-	if b, ok := codecs.AppendEvent(env, signalWithContext{s: &s, raw: sc.raw}); ok {
+	f := &s.Feedback
+	hint := len(sc.raw) + 768 + len(env.EventID) + len(env.TenantID) + len(s.SignalID) + len(s.ResponseID) + len(s.TraceID) +
+		len(s.SessionID) + len(s.UserID) + len(s.Agent) + len(s.Model) + len(f.EventID) + len(f.Comment) + len(s.Supersedes) + len(s.SupersededBy)
+	for _, c := range f.Categories {
+		hint += len(c) + 3
+	}
+	if b, ok := codecs.AppendEvent(make([]byte, 0, hint), env, signalWithContext{s: &s, raw: sc.raw}); ok {
 		return b, nil
 	}
 	s.Context = sc.SignalContext
