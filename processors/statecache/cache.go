@@ -47,22 +47,25 @@
 package statecache
 
 import (
-	"container/list"
 	"hash/maphash"
 	"sync"
 	"unsafe"
 )
 
 // Cache maps encodings to the values they were encoded from or decoded to.
-// Its nil value holds nothing: Put does nothing and every lookup misses.
+// Make one with New; a nil *Cache holds nothing: Put does nothing and
+// every lookup misses.
 type Cache[T, N any] struct {
 	seed maphash.Seed
 
 	mu      sync.Mutex
-	bySig   map[uint64]*list.Element // by sig of the encoding
-	byValue map[*T]*list.Element
-	lru     list.List // of *entry[T, N], most recent first
-	size    int       // bytes of the encodings held
+	bySig   map[uint64]*entry[T, N] // by sig of the encoding
+	byValue map[*T]*entry[T, N]
+	// lru is the ring of entries, most recent first (lru.next); the entry
+	// itself is the list's node, so an entry is one allocation.
+	lru  entry[T, N]
+	n    int // entries held
+	size int // bytes of the encodings held
 	// maxEntries and maxBytes bound it.
 	maxEntries, maxBytes int
 
@@ -70,18 +73,21 @@ type Cache[T, N any] struct {
 }
 
 type entry[T, N any] struct {
-	sig  uint64
-	raw  string // a copy of the encoding: nobody can change it
-	v    *T
-	note N
+	prev, next *entry[T, N]
+	sig        uint64
+	raw        string // a copy of the encoding: nobody can change it
+	v          *T
+	note       N
 }
 
 // New returns a cache of at most entries values and bytes of encodings.
 // An encoding over a quarter of bytes is not kept (one hot state must not
 // push out all others).
 func New[T, N any](entries, bytes int) *Cache[T, N] {
-	return &Cache[T, N]{seed: maphash.MakeSeed(), bySig: map[uint64]*list.Element{},
-		byValue: map[*T]*list.Element{}, maxEntries: entries, maxBytes: bytes}
+	c := &Cache[T, N]{seed: maphash.MakeSeed(), bySig: map[uint64]*entry[T, N]{},
+		byValue: map[*T]*entry[T, N]{}, maxEntries: entries, maxBytes: bytes}
+	c.lru.prev, c.lru.next = &c.lru, &c.lru
+	return c
 }
 
 // sigHead and sigTail are how much of an encoding its sig hashes: the
@@ -148,17 +154,19 @@ func (c *Cache[T, N]) put(raw []byte, own string, v *T, note N) {
 	if el, ok := c.bySig[s]; ok {
 		c.remove(el)
 	}
-	el := c.lru.PushFront(&entry[T, N]{sig: s, raw: own, v: v, note: note})
-	c.bySig[s], c.byValue[v] = el, el
+	e := &entry[T, N]{sig: s, raw: own, v: v, note: note}
+	c.pushFront(e)
+	c.bySig[s], c.byValue[v] = e, e
 	c.size += len(own)
-	for c.lru.Len() > c.maxEntries || c.size > c.maxBytes {
-		c.remove(c.lru.Back())
+	c.n++
+	for c.n > c.maxEntries || c.size > c.maxBytes {
+		c.remove(c.lru.prev)
 	}
 }
 
 // lookup returns the entry whose encoding is raw; c.mu is held.
-func (c *Cache[T, N]) lookup(raw []byte) *list.Element {
-	if el, ok := c.bySig[c.sig(raw)]; ok && el.Value.(*entry[T, N]).raw == string(raw) {
+func (c *Cache[T, N]) lookup(raw []byte) *entry[T, N] {
+	if el, ok := c.bySig[c.sig(raw)]; ok && el.raw == string(raw) {
 		c.hits++
 		return el
 	}
@@ -179,7 +187,7 @@ func (c *Cache[T, N]) Take(raw []byte) (*T, bool) {
 		return nil, false
 	}
 	c.remove(el)
-	return el.Value.(*entry[T, N]).v, true
+	return el.v, true
 }
 
 // Get returns the value whose entry's encoding is raw and keeps the entry
@@ -192,12 +200,12 @@ func (c *Cache[T, N]) Get(raw []byte, reset func(*N)) (*T, bool) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	el := c.lookup(raw)
-	if el == nil {
+	e := c.lookup(raw)
+	if e == nil {
 		return nil, false
 	}
-	c.lru.MoveToFront(el)
-	e := el.Value.(*entry[T, N])
+	c.unlink(e)
+	c.pushFront(e)
 	if reset != nil {
 		reset(&e.note)
 	}
@@ -215,8 +223,7 @@ func (c *Cache[T, N]) Entry(v *T) (raw string, note N, ok bool) {
 	if !ok {
 		return "", note, false
 	}
-	e := el.Value.(*entry[T, N])
-	return e.raw, e.note, true
+	return el.raw, el.note, true
 }
 
 // Note updates the note of v's entry with f under the cache's lock, if v
@@ -229,7 +236,7 @@ func (c *Cache[T, N]) Note(v *T, f func(*N)) bool {
 	defer c.mu.Unlock()
 	el, ok := c.byValue[v]
 	if ok {
-		f(&el.Value.(*entry[T, N]).note)
+		f(&el.note)
 	}
 	return ok
 }
@@ -248,11 +255,25 @@ func (c *Cache[T, N]) Forget(v *T) {
 }
 
 // remove drops an entry; c.mu is held.
-func (c *Cache[T, N]) remove(el *list.Element) {
-	e := c.lru.Remove(el).(*entry[T, N])
+func (c *Cache[T, N]) remove(e *entry[T, N]) {
+	c.unlink(e)
 	delete(c.bySig, e.sig)
 	delete(c.byValue, e.v)
 	c.size -= len(e.raw)
+	c.n--
+}
+
+// pushFront links e first in the ring; c.mu is held.
+func (c *Cache[T, N]) pushFront(e *entry[T, N]) {
+	e.prev, e.next = &c.lru, c.lru.next
+	c.lru.next.prev = e
+	c.lru.next = e
+}
+
+// unlink takes e out of the ring; c.mu is held.
+func (c *Cache[T, N]) unlink(e *entry[T, N]) {
+	e.prev.next, e.next.prev = e.next, e.prev
+	e.prev, e.next = nil, nil
 }
 
 // Len is the number of entries held.
@@ -262,7 +283,7 @@ func (c *Cache[T, N]) Len() int {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.lru.Len()
+	return c.n
 }
 
 // Size is the bytes of encodings held.
@@ -293,8 +314,7 @@ func (c *Cache[T, N]) Each(f func(raw string, v *T)) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for el := c.lru.Front(); el != nil; el = el.Next() {
-		e := el.Value.(*entry[T, N])
+	for e := c.lru.next; e != &c.lru; e = e.next {
 		f(e.raw, e.v)
 	}
 }
