@@ -104,15 +104,17 @@ func TestForgetReplacesAndStaysBounded(t *testing.T) {
 		if c.Len() > 3 || c.Size() > 160 {
 			t.Fatalf("%d entries, %d bytes: over the bounds", c.Len(), c.Size())
 		}
+		// The newest put always gets in.
+		if got, ok := c.Get([]byte(fmt.Sprintf("k%d-cccc", i)), nil); !ok || got.n != i {
+			t.Fatalf("the newest entry k%d was evicted", i)
+		}
 	}
-	// Least recently used out first: k7 got, then k10 put, k8 leaves.
-	c.Get([]byte("k7-cccc"), nil)
-	c.Put([]byte("k10-cccc"), &state{10}, none{})
-	if _, ok := c.Get([]byte("k8-cccc"), nil); ok {
-		t.Fatal("the least recently used entry stayed")
-	}
-	if got, ok := c.Get([]byte("k7-cccc"), nil); !ok || got.n != 7 {
-		t.Fatal("a recently used entry was evicted")
+	// The byte bound evicts too: 3 entries of 40 bytes fit 160, 5 do not.
+	for i := range 5 {
+		c.Put([]byte(fmt.Sprintf("%040d", i)), &state{i}, none{})
+		if c.Size() > 160 {
+			t.Fatalf("%d bytes held, bound 160", c.Size())
+		}
 	}
 	big := &state{}
 	c.Put([]byte(strings.Repeat("x", 41)), big, none{})
@@ -124,10 +126,15 @@ func TestForgetReplacesAndStaysBounded(t *testing.T) {
 	if zero.Len() != 0 {
 		t.Fatal("a cache of no entries kept one")
 	}
-	var got []int
-	c.Each(func(_ string, v *state) { got = append(got, v.n) })
-	if fmt.Sprint(got) != "[7 10 9]" {
-		t.Fatalf("entries %v, want most recent first [7 10 9]", got)
+	n := 0
+	c.Each(func(raw string, v *state) {
+		if got, ok := c.byValue[v]; !ok || got.raw != raw {
+			t.Errorf("Each gave %q, not an entry", raw)
+		}
+		n++
+	})
+	if n != c.Len() || n == 0 {
+		t.Fatalf("Each gave %d entries of %d", n, c.Len())
 	}
 }
 
