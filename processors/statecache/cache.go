@@ -39,16 +39,16 @@
 // so two keys never hold equal encodings: a value got is then never shared
 // between keys, hence never between two partitions' goroutines.
 //
-// It is bounded in entries and bytes of encodings; past a bound a random
-// entry other than the newest leaves. A hot key stays (every write puts it
-// again, and another key's put evicts it with a chance of one in the
-// entries held), a hit costs no bookkeeping, and keys visited in a cycle
-// longer than the bound still hit in proportion, where least recently used
-// out first would keep none of them (BenchmarkLineageHandler/spread: 1000
-// datasets on 256 entries) and safe for concurrent use (goka runs one goroutine per partition
-// with one codec). Each entry also holds a note of type N, the codec's own
-// bookkeeping about the encoding (processors/contextgraph keeps where its
-// tail starts); use struct{} for none.
+// It is safe for concurrent use (goka runs one goroutine per partition
+// with one codec) and bounded in entries and bytes of encodings; past a
+// bound a random entry other than the newest leaves. A hot key stays (every
+// write puts it again, and another key's put evicts it with a chance of one
+// in the entries held), a hit costs no bookkeeping, and keys visited in a
+// cycle longer than the bound still hit in proportion, where least recently
+// used out first would keep none of them (BenchmarkLineageHandler/spread:
+// 1000 datasets on 256 entries). Each entry also holds a note of type N,
+// the codec's own bookkeeping about the encoding (processors/contextgraph
+// keeps where its tail starts); use struct{} for none.
 package statecache
 
 import (
@@ -87,9 +87,8 @@ type entry[T, N any] struct {
 // An encoding over a quarter of bytes is not kept (one hot state must not
 // push out all others).
 func New[T, N any](entries, bytes int) *Cache[T, N] {
-	c := &Cache[T, N]{seed: maphash.MakeSeed(), bySig: map[uint64]*entry[T, N]{},
+	return &Cache[T, N]{seed: maphash.MakeSeed(), bySig: map[uint64]*entry[T, N]{},
 		byValue: map[*T]*entry[T, N]{}, maxEntries: entries, maxBytes: bytes}
-	return c
 }
 
 // sigHead and sigTail are how much of an encoding its sig hashes: the
@@ -167,8 +166,8 @@ func (c *Cache[T, N]) put(raw []byte, own string, v *T, note N) {
 }
 
 // lookup returns the entry whose encoding is raw; c.mu is held.
-func (c *Cache[T, N]) lookup(raw []byte) *entry[T, N] {
-	if el, ok := c.bySig[c.sig(raw)]; ok && el.raw == string(raw) {
+func (c *Cache[T, N]) lookup(s uint64, raw []byte) *entry[T, N] {
+	if el, ok := c.bySig[s]; ok && el.raw == string(raw) {
 		c.hits++
 		return el
 	}
@@ -182,9 +181,10 @@ func (c *Cache[T, N]) Take(raw []byte) (*T, bool) {
 	if c == nil {
 		return nil, false
 	}
+	s := c.sig(raw)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	el := c.lookup(raw)
+	el := c.lookup(s, raw)
 	if el == nil {
 		return nil, false
 	}
@@ -200,9 +200,10 @@ func (c *Cache[T, N]) Get(raw []byte, reset func(*N)) (*T, bool) {
 	if c == nil {
 		return nil, false
 	}
+	s := c.sig(raw)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e := c.lookup(raw)
+	e := c.lookup(s, raw)
 	if e == nil {
 		return nil, false
 	}
