@@ -35,11 +35,26 @@ func appenderOf(payload any) JSONAppender {
 var scratch = sync.Pool{New: func() any { return new([]byte) }}
 
 // appendEvent is Encode's output for a payload that writes itself, ok false
-// where Marshal fails.
+// where Marshal fails: AppendEvent into a pooled buffer, then copied out.
 func appendEvent(env Envelope, payload JSONAppender) ([]byte, bool) {
 	bp := scratch.Get().(*[]byte)
 	defer scratch.Put(bp)
-	b := append((*bp)[:0], `{"event_id":`...)
+	b, ok := AppendEvent((*bp)[:0], env, payload)
+	if cap(b) <= 1<<20 {
+		*bp = b // a rare huge event does not pin its buffer
+	}
+	if !ok {
+		return nil, false
+	}
+	return append([]byte(nil), b...), true
+}
+
+// AppendEvent appends Encode's output for a payload that writes itself to
+// dst, ok false where Marshal fails (Encode then gives the error). A
+// caller that knows about how long the record is appends it to a buffer of
+// that capacity: one allocation, one copy of every byte.
+func AppendEvent(dst []byte, env Envelope, payload JSONAppender) ([]byte, bool) {
+	b := append(dst, `{"event_id":`...)
 	b = AppendString(b, env.EventID)
 	b = append(b, `,"event_type":`...)
 	b = AppendString(b, env.EventType)
@@ -52,14 +67,7 @@ func appendEvent(env Envelope, payload JSONAppender) ([]byte, bool) {
 	b = append(b, `,"data":`...)
 	var okData bool
 	b, okData = payload.AppendJSON(b)
-	b = append(b, '}')
-	if cap(b) <= 1<<20 {
-		*bp = b // a rare huge event does not pin its buffer
-	}
-	if !ok || !okData {
-		return nil, false
-	}
-	return append([]byte(nil), b...), true
+	return append(b, '}'), ok && okData
 }
 
 // AppendString appends s as encoding/json writes a string without HTML
@@ -170,6 +178,22 @@ func AppendStrings(dst []byte, ss []string) []byte {
 
 // AppendJSON implements JSONAppender.
 func (s *Signal) AppendJSON(b []byte) ([]byte, bool) {
+	b, ok := s.appendHead(b)
+	b, ok = s.Context.appendJSON(b, ok)
+	return append(b, '}'), ok
+}
+
+// AppendJSONWithContext is AppendJSON with context, the JSON of a
+// SignalContext (its AppendJSON), in place of s.Context: a caller that
+// emits several signals with one context encodes it once.
+func (s *Signal) AppendJSONWithContext(b, context []byte) ([]byte, bool) {
+	b, ok := s.appendHead(b)
+	b = append(b, context...)
+	return append(b, '}'), ok
+}
+
+// appendHead appends the signal up to its context's value.
+func (s *Signal) appendHead(b []byte) ([]byte, bool) {
 	ok := true
 	b = append(b, `{"signal_id":`...)
 	b = AppendString(b, s.SignalID)
@@ -201,9 +225,7 @@ func (s *Signal) AppendJSON(b []byte) ([]byte, bool) {
 		b = append(b, `,"superseded_by":`...)
 		b = AppendString(b, s.SupersededBy)
 	}
-	b = append(b, `,"context":`...)
-	b, ok = s.Context.appendJSON(b, ok)
-	return append(b, '}'), ok
+	return append(b, `,"context":`...), ok
 }
 
 // appendFloat is AppendFloat accumulating ok.
@@ -239,6 +261,9 @@ func (f *SignalFeedback) appendJSON(b []byte, ok bool) ([]byte, bool) {
 	}
 	return append(b, '}'), ok
 }
+
+// AppendJSON implements JSONAppender.
+func (c *SignalContext) AppendJSON(b []byte) ([]byte, bool) { return c.appendJSON(b, true) }
 
 func (c *SignalContext) appendJSON(b []byte, ok bool) ([]byte, bool) {
 	b = append(b, `{"missing":`...)

@@ -35,6 +35,16 @@ func TestAppendMatchesEncodingJSON(t *testing.T) {
 		if r.IntN(40) == 0 {
 			env.Timestamp = NewTime(time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC))
 		}
+		// The context alone, and spliced into its signal, are its parts of
+		// the signal's bytes.
+		ctx, ctxOK := s.Context.AppendJSON(nil)
+		if wantCtx, err := Marshal(s.Context); ctxOK != (err == nil) || ctxOK && !bytes.Equal(ctx, wantCtx) {
+			t.Fatalf("SignalContext.AppendJSON wrote %s (%v), encoding/json %s (%v)", ctx, ctxOK, wantCtx, err)
+		}
+		whole, wholeOK := s.AppendJSON(nil)
+		if spliced, ok := s.AppendJSONWithContext(nil, ctx); ctxOK && (ok != wholeOK || !bytes.Equal(spliced, whole)) {
+			t.Fatalf("AppendJSONWithContext wrote\n%s (%v)\nAppendJSON\n%s (%v)", spliced, ok, whole, wholeOK)
+		}
 		for _, payload := range []any{s, &s} {
 			got, gotErr := Encode(env, payload)
 			want, wantErr := encodeReflect(env, payload)

@@ -44,7 +44,7 @@ func BenchmarkContextGraphHandler(b *testing.B) {
 			n++
 		}
 		b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "events/s")
-		b.ReportMetric(float64(memo.misses)/float64(n), "decodes/ev")
+		b.ReportMetric(float64(memo.misses())/float64(n), "decodes/ev")
 	}
 	b.Run("spread", func(b *testing.B) { run(b, func(i int) string { return fmt.Sprintf("trace-%d", i/8) }) })
 	b.Run("hot-trace", func(b *testing.B) { run(b, func(int) string { return "trace-hot" }) })

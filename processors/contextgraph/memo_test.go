@@ -59,18 +59,18 @@ func TestMemoEntriesEncodeToTheirBytes(t *testing.T) {
 	h.drain()
 
 	// Past every bound, with the graph in the memo: no decode at all.
-	misses := h.memo.misses
+	misses := h.memo.misses()
 	for i := range 20 {
 		h.event(thinking(fmt.Sprint("late-", i), "tr-m", time.Hour, 100+i))
 		h.event(span(fmt.Sprint("late-s-", i), "tr-m", time.Hour, false))
 	}
-	if h.memo.misses != misses {
-		t.Errorf("events past the bounds decoded the graph %d times, want 0", h.memo.misses-misses)
+	if h.memo.misses() != misses {
+		t.Errorf("events past the bounds decoded the graph %d times, want 0", h.memo.misses()-misses)
 	}
-	if h.memo.hits == 0 {
+	if h.memo.hits() == 0 {
 		t.Error("the memo never hit")
 	}
-	if h.memo.spliced == 0 {
+	if h.memo.spliced.Load() == 0 {
 		t.Error("no dropped feedback's encoding copied the head")
 	}
 	checkMemo(t, h.memo, "the late events")
@@ -87,7 +87,7 @@ func TestMemoChangesNothingTheGroupDoes(t *testing.T) {
 	run := func(memo bool) (graphs, signals []string) {
 		h := newHarness(t, c)
 		if !memo {
-			h.memo.maxEntries = 0 // GraphCodec's decode every time
+			h.memo.memo = nil // GraphCodec's decode every time
 		}
 		for i := range 30 {
 			trace := fmt.Sprint("tr-", i%3)
@@ -104,7 +104,7 @@ func TestMemoChangesNothingTheGroupDoes(t *testing.T) {
 			b, _ := GraphCodec{}.Encode(h.graph(fmt.Sprint("tr-", i)))
 			graphs = append(graphs, string(b))
 		}
-		if memo && h.memo.hits == 0 {
+		if memo && h.memo.hits() == 0 {
 			t.Error("the memo never hit")
 		}
 		return graphs, signals
@@ -173,8 +173,8 @@ func TestMemoForgetsReplacesAndStaysBounded(t *testing.T) {
 		big = &cp
 		_ = bb
 	}
-	if m.size > memoBytes {
-		t.Errorf("%d bytes held, bound %d", m.size, memoBytes)
+	if m.memo.Size() > memoBytes {
+		t.Errorf("%d bytes held, bound %d", m.memo.Size(), memoBytes)
 	}
 }
 

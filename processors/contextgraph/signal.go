@@ -4,10 +4,11 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
+	"fmt"
 	"math"
 	"slices"
 	"strconv"
+	"sync"
 
 	"github.com/aistream/aistream/codecs"
 	"github.com/aistream/aistream/internal/ids"
@@ -144,72 +145,94 @@ func signalContext(c Config, g *Graph) codecs.SignalContext {
 // fingerprint is a hash of the same JSON.
 type sigContext struct {
 	codecs.SignalContext
-	raw json.RawMessage // codecs.Marshal of the context
-	fp  string          // its fingerprint
+	raw []byte // its JSON (SignalContext.AppendJSON, codecs.Marshal's bytes)
+	fp  string // its fingerprint
 }
 
 // encodeContext encodes the context and computes its fingerprint.
 func encodeContext(sc codecs.SignalContext) *sigContext {
-	raw, err := codecs.Marshal(sc)
-	if err != nil {
-		// Only non-finite numbers fail, and the decoder refuses those.
-		panic(err)
-	}
-	return &sigContext{SignalContext: sc, raw: raw, fp: fingerprintOf(raw)}
-}
-
-// fingerprintOf identifies a context's content from its JSON: the first 8
-// bytes of the SHA-256 of encoding/json's form (HTML-escaped; the states
-// hold fingerprints made so), in hex.
-func fingerprintOf(raw []byte) string {
-	var esc bytes.Buffer
-	esc.Grow(len(raw) + 64)
-	json.HTMLEscape(&esc, raw)
-	sum := sha256.Sum256(esc.Bytes())
-	return hex.EncodeToString(sum[:8])
+	return withContextJSON(sc, func(raw []byte) *sigContext {
+		return &sigContext{SignalContext: sc, raw: bytes.Clone(raw), fp: fingerprintOf(raw)}
+	})
 }
 
 // fingerprint identifies a context's content.
-func fingerprint(sc codecs.SignalContext) string { return encodeContext(sc).fp }
-
-// encodedSignal is a signal whose context is already JSON: its Context
-// field is the one encoding/json writes (the shallower field of the same
-// name wins), where codecs.Signal has it, last, so the bytes are those of
-// codecs.Signal.
-type encodedSignal struct {
-	codecs.Signal
-	Context json.RawMessage `json:"context"`
+func fingerprint(sc codecs.SignalContext) string {
+	return withContextJSON(sc, func(raw []byte) string { return fingerprintOf(raw) })
 }
 
-// contextHole is the context encode writes first, and contextEnd how the
-// record then ends: the context is the signal's last field and the data
-// the envelope's.
-var (
-	contextHole = json.RawMessage("0")
-	contextEnd  = []byte(`"context":0}}`)
-)
+var contextScratch = sync.Pool{New: func() any { return new([]byte) }}
 
-// encode is codecs.Encode(env, s with this context): the record is encoded
-// with a one-byte context, which is then replaced by the context's JSON.
-// encoding/json would validate and compact the context again for every
-// revision an event emits, twice (as the signal's field, then inside the
-// envelope's data), and a hot trace emits tens of revisions of a context
-// of tens of KB per event. Should the record not end as expected (another
-// layout of codecs.Signal or Envelope), it is encoded in full.
+// withContextJSON is f of the context's JSON (codecs.Marshal's bytes),
+// written into a pooled buffer that f must not keep.
+func withContextJSON[R any](sc codecs.SignalContext, f func(raw []byte) R) R {
+	bp := contextScratch.Get().(*[]byte)
+	defer contextScratch.Put(bp)
+	raw, ok := sc.AppendJSON((*bp)[:0])
+	if cap(raw) <= 1<<20 {
+		*bp = raw // a rare huge context does not pin its buffer
+	}
+	if !ok {
+		// Only non-finite numbers fail, and the decoder refuses those:
+		// encoding/json says which.
+		_, err := codecs.Marshal(sc)
+		panic(fmt.Errorf("encode signal context: %w", err))
+	}
+	return f(raw)
+}
+
+// fingerprintOf identifies a context's content from its JSON: the first 8
+// bytes of the SHA-256 of encoding/json's form (HTML-escaped, as
+// json.HTMLEscape writes it; the states hold fingerprints made so), in
+// hex. raw escapes U+2028 and U+2029 already (codecs.AppendString), so
+// HTML escaping changes only <, > and &, which are hashed as their escapes
+// without a copy of raw.
+func fingerprintOf(raw []byte) string {
+	h := sha256.New()
+	start := 0
+	for i, c := range raw {
+		if c == '<' || c == '>' || c == '&' {
+			h.Write(raw[start:i])
+			h.Write([]byte{'\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf]})
+			start = i + 1
+		}
+	}
+	h.Write(raw[start:])
+	var sum [sha256.Size]byte
+	return hex.EncodeToString(h.Sum(sum[:0])[:8])
+}
+
+const hexDigits = "0123456789abcdef"
+
+// signalWithContext writes a signal with its context's JSON spliced in
+// (codecs.Signal.AppendJSONWithContext).
+type signalWithContext struct {
+	s   *codecs.Signal
+	raw []byte
+}
+
+// AppendJSON implements codecs.JSONAppender.
+func (p signalWithContext) AppendJSON(b []byte) ([]byte, bool) {
+	return p.s.AppendJSONWithContext(b, p.raw)
+}
+
+// encode is codecs.Encode(env, s with this context), by codecs' appenders
+// with the context's JSON, encoded once per event, copied in: a hot trace
+// emits tens of revisions of a context of tens of KB per event. Where the
+// appenders refuse (a non-finite weight, a time past year 9999) it is
+// codecs.Encode, for its error.
 func (sc *sigContext) encode(env codecs.Envelope, s codecs.Signal) ([]byte, error) {
-	b, err := codecs.Encode(env, encodedSignal{Signal: s, Context: contextHole})
-	if err != nil {
-		return nil, err
+	f := &s.Feedback
+	hint := len(sc.raw) + 768 + len(env.EventID) + len(env.TenantID) + len(s.SignalID) + len(s.ResponseID) + len(s.TraceID) +
+		len(s.SessionID) + len(s.UserID) + len(s.Agent) + len(s.Model) + len(f.EventID) + len(f.Comment) + len(s.Supersedes) + len(s.SupersededBy)
+	for _, c := range f.Categories {
+		hint += len(c) + 3
 	}
-	if !bytes.HasSuffix(b, contextEnd) {
-		s.Context = sc.SignalContext
-		return codecs.Encode(env, s)
+	if b, ok := codecs.AppendEvent(make([]byte, 0, hint), env, signalWithContext{s: &s, raw: sc.raw}); ok {
+		return b, nil
 	}
-	n := len(b) - len("0}}")
-	out := make([]byte, 0, n+len(sc.raw)+2)
-	out = append(out, b[:n]...)
-	out = append(out, sc.raw...)
-	return append(out, '}', '}'), nil
+	s.Context = sc.SignalContext
+	return codecs.Encode(env, s)
 }
 
 // signal builds the payload of the latest revision of entry's signal.

@@ -1,7 +1,6 @@
 package lineage
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"maps"
@@ -35,7 +34,7 @@ import (
 // string as Decode would, and times, whose location the form drops, are
 // made UTC when applied. The zero NodeCodec keeps nothing.
 type NodeCodec struct {
-	cache *statecache.Cache[Node]
+	cache *statecache.Cache[Node, struct{}]
 }
 
 // Bounds of the group codec's node cache: hot datasets stay in it; at most
@@ -46,24 +45,7 @@ const (
 )
 
 func newTableCodec() NodeCodec {
-	return NodeCodec{cache: statecache.New[Node](cacheEntries, cacheBytes)}
-}
-
-// keyLen is the length of the head of a current-format node that names it
-// (format, tenant, dataset), or 0 for any other value.
-func keyLen(b []byte) int {
-	if len(b) == 0 || b[0] != nodeFormat {
-		return 0
-	}
-	i := 1
-	for range 2 {
-		l, n := binary.Uvarint(b[i:])
-		if n <= 0 || l == 0 || l-1 > uint64(len(b)-i-n) {
-			return 0
-		}
-		i += n + int(l-1)
-	}
-	return i
+	return NodeCodec{cache: statecache.New[Node, struct{}](cacheEntries, cacheBytes)}
 }
 
 const nodeFormat = 2
@@ -138,7 +120,7 @@ func (c NodeCodec) Encode(v any) ([]byte, error) {
 	b := w.Bytes()
 	if c.cache != nil {
 		n.encodedSize, n.longest = len(b), w.longest
-		c.cache.Put(keyLen(b), b, n)
+		c.cache.PutOwned(b, n, struct{}{})
 	}
 	return b, nil
 }
@@ -191,7 +173,7 @@ func (w *nodeEncoder) links(ls []ColumnLink) {
 
 // Decode implements goka.Codec.
 func (c NodeCodec) Decode(b []byte) (any, error) {
-	if n, ok := c.cache.Take(keyLen(b), b); ok {
+	if n, ok := c.cache.Take(b); ok {
 		return n, nil
 	}
 	if len(b) == 0 || b[0] < 1 || b[0] > nodeFormat {

@@ -42,7 +42,7 @@ import (
 // of the dedupe ring) does not change what they do. The zero StateCodec
 // keeps nothing.
 type StateCodec struct {
-	cache *statecache.Cache[State]
+	cache *statecache.Cache[State, struct{}]
 }
 
 // Bounds of the group codec's state cache: hot keys stay in it; at most
@@ -53,22 +53,7 @@ const (
 )
 
 func newTableCodec() *StateCodec {
-	return &StateCodec{cache: statecache.New[State](cacheEntries, cacheBytes)}
-}
-
-// keyLen is the length of the head of a current-version encoding that
-// names its state (version, tenant, agent), or 0 for any other value.
-func keyLen(b []byte) int {
-	if len(b) == 0 || b[0] != stateVersion {
-		return 0
-	}
-	r := bin.NewReader(b[1:])
-	r.Span()
-	r.Span()
-	if r.Err() != nil {
-		return 0
-	}
-	return len(b) - r.Remaining()
+	return &StateCodec{cache: statecache.New[State, struct{}](cacheEntries, cacheBytes)}
 }
 
 const stateVersion = 3
@@ -93,7 +78,7 @@ func (c StateCodec) Encode(v any) ([]byte, error) {
 	w.state(s)
 	b := w.Bytes()
 	if cache != nil {
-		cache.Put(keyLen(b), b, s)
+		cache.PutOwned(b, s, struct{}{})
 	}
 	return b, nil
 }
@@ -121,7 +106,7 @@ func sizeHint(s *State) int {
 
 // Decode implements goka.Codec.
 func (c StateCodec) Decode(b []byte) (any, error) {
-	if s, ok := c.cache.Take(keyLen(b), b); ok {
+	if s, ok := c.cache.Take(b); ok {
 		return s, nil
 	}
 	if len(b) > 0 && b[0] == '{' {
