@@ -1,6 +1,10 @@
 package stream
 
-import "github.com/lovoo/goka"
+import (
+	"github.com/lovoo/goka"
+
+	"github.com/aistream/aistream/codecs/bin"
+)
 
 // maxOffsets bounds Offsets: a key is fed by its group's inputs and loop.
 const maxOffsets = 16
@@ -53,4 +57,39 @@ func (o *Offsets) Advance(ctx goka.Context) {
 // At is the position of the message being processed.
 func At(ctx goka.Context) Offset {
 	return Offset{Topic: string(ctx.Topic()), Partition: ctx.Partition(), Offset: ctx.Offset()}
+}
+
+// WriteBinary appends o to w as every binary state codec stores an Offset:
+// the topic, the partition and the offset.
+func (o Offset) WriteBinary(w *bin.Writer) {
+	w.String(o.Topic)
+	w.Varint(int64(o.Partition))
+	w.Varint(o.Offset)
+}
+
+// ReadOffset reads an Offset WriteBinary wrote.
+func ReadOffset(r *bin.Reader) Offset {
+	return Offset{Topic: r.String(), Partition: int32(r.Varint()), Offset: r.Varint()}
+}
+
+// WriteBinary appends o to w: its length, then each Offset.
+func (o Offsets) WriteBinary(w *bin.Writer) {
+	w.Count(len(o))
+	for _, x := range o {
+		x.WriteBinary(w)
+	}
+}
+
+// ReadOffsets reads Offsets WriteBinary wrote; none is nil. A length the
+// rest of the input cannot hold fails r.
+func ReadOffsets(r *bin.Reader) Offsets {
+	n := r.Count(3)
+	if n == 0 {
+		return nil
+	}
+	o := make(Offsets, n)
+	for i := range o {
+		o[i] = ReadOffset(r)
+	}
+	return o
 }

@@ -81,12 +81,7 @@ func (Codec) Encode(v any) ([]byte, error) {
 	for _, t := range b.Tenants {
 		w.String(t)
 	}
-	w.Count(len(b.Offsets))
-	for _, o := range b.Offsets {
-		w.String(o.Topic)
-		w.Varint(int64(o.Partition))
-		w.Varint(o.Offset)
-	}
+	b.Offsets.WriteBinary(&w)
 	return w.Bytes(), nil
 }
 
@@ -132,12 +127,7 @@ func (Codec) Decode(raw []byte) (any, error) {
 			b.Tenants[i] = r.String()
 		}
 	}
-	if n := r.Count(3); n > 0 {
-		b.Offsets = make(stream.Offsets, n)
-		for i := range b.Offsets {
-			b.Offsets[i] = stream.Offset{Topic: r.String(), Partition: int32(r.Varint()), Offset: r.Varint()}
-		}
-	}
+	b.Offsets = stream.ReadOffsets(&r)
 	if err := r.Complete(); err != nil {
 		return nil, fmt.Errorf("decode audit bucket: %w", err)
 	}

@@ -240,9 +240,7 @@ func (w *graphWriter) tail(g *Graph) {
 	}
 	w.list(len(g.Offsets), g.Offsets == nil)
 	for _, o := range g.Offsets {
-		w.String(o.Topic)
-		w.Varint(int64(o.Partition))
-		w.Varint(o.Offset)
+		o.WriteBinary(&w.Writer)
 	}
 }
 
@@ -358,6 +356,6 @@ func (r *graphReader) tail(g *Graph) {
 	}
 	g.Offsets = mk[stream.Offset](r.list(3))
 	for i := range g.Offsets {
-		g.Offsets[i] = stream.Offset{Topic: r.String(), Partition: int32(r.Varint()), Offset: r.Varint()}
+		g.Offsets[i] = stream.ReadOffset(&r.Reader)
 	}
 }

@@ -111,12 +111,7 @@ func (c NodeCodec) Encode(v any) ([]byte, error) {
 	for _, h := range n.Applied {
 		w.U64(h)
 	}
-	w.Count(len(n.Offsets))
-	for _, o := range n.Offsets {
-		w.String(o.Topic)
-		w.Varint(int64(o.Partition))
-		w.Varint(o.Offset)
-	}
+	n.Offsets.WriteBinary(&w.Writer)
 	b := w.Bytes()
 	if c.cache != nil {
 		n.encodedSize, n.longest = len(b), w.longest
@@ -215,12 +210,7 @@ func (c NodeCodec) Decode(b []byte) (any, error) {
 		}
 	}
 	if b[0] >= 2 {
-		if c := r.Count(3); c > 0 {
-			n.Offsets = make(stream.Offsets, c)
-			for i := range n.Offsets {
-				n.Offsets[i] = stream.Offset{Topic: r.String(), Partition: int32(r.Varint()), Offset: r.Varint()}
-			}
-		}
+		n.Offsets = stream.ReadOffsets(&r.Reader)
 	}
 	if err := r.Complete(); err != nil {
 		return nil, fmt.Errorf("decode lineage node: %w", err)

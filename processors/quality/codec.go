@@ -337,13 +337,10 @@ func (w *stateEncoder) state(s *State) {
 		w.Time(*s.Quiet)
 	}
 	w.applied(&s.Applied)
-	w.Count(len(s.Offsets))
-	for _, o := range s.Offsets {
-		w.offset(o)
-	}
+	s.Offsets.WriteBinary(&w.Writer)
 	w.Count(len(s.Outbox))
 	for _, o := range s.Outbox {
-		w.offset(o.At)
+		o.At.WriteBinary(&w.Writer)
 		// bin's String of the value, without a string copy of it.
 		w.Count(len(o.Value))
 		w.Writer = bin.NewWriter(append(w.Bytes(), o.Value...))
@@ -365,12 +362,6 @@ func (w *stateEncoder) applied(a *Applied) {
 		}
 	}
 	w.Writer = bin.NewWriter(b)
-}
-
-func (w *stateEncoder) offset(o stream.Offset) {
-	w.String(o.Topic)
-	w.Varint(int64(o.Partition))
-	w.Varint(o.Offset)
 }
 
 // stateDecoder reads what stateEncoder wrote. Its strings are copies (a
@@ -578,12 +569,7 @@ func (r *stateDecoder) state(s *State) {
 
 // delivery reads the Offsets and the Outbox.
 func (r *stateDecoder) delivery(s *State) {
-	if n := r.Count(3); n > 0 {
-		s.Offsets = make(stream.Offsets, n)
-		for i := range s.Offsets {
-			s.Offsets[i] = r.offset()
-		}
-	}
+	s.Offsets = stream.ReadOffsets(&r.Reader)
 	if n := r.Count(4); n > 0 {
 		if n > maxOutbox {
 			r.Fail(errors.New("outbox larger than its bound"))
@@ -591,13 +577,9 @@ func (r *stateDecoder) delivery(s *State) {
 		}
 		s.Outbox = make([]Sent, n)
 		for i := range s.Outbox {
-			s.Outbox[i] = Sent{At: r.offset(), Value: []byte(r.String())}
+			s.Outbox[i] = Sent{At: stream.ReadOffset(&r.Reader), Value: []byte(r.String())}
 		}
 	}
-}
-
-func (r *stateDecoder) offset() stream.Offset {
-	return stream.Offset{Topic: r.String(), Partition: int32(r.Varint()), Offset: r.Varint()}
 }
 
 // applied reads the window oldest first, so Next is 0.
