@@ -537,9 +537,6 @@ func (x *Lexer) Object(names []string, field func(key string) bool) bool {
 // null instead of an array.
 func (x *Lexer) Array(elem func() bool) (null, ok bool) { return x.l.array(elem) }
 
-// Null consumes a null if one is next.
-func (x *Lexer) Null() bool { return x.l.null() }
-
 // String consumes a string (null is "").
 func (x *Lexer) String() (string, bool) { return x.l.str() }
 
@@ -558,18 +555,11 @@ func (x *Lexer) Int32() (int32, bool) {
 	return int32(n), ok && n == int(int32(n))
 }
 
-// IntPtr consumes a *int (null is nil).
-func (x *Lexer) IntPtr() (*int, bool) { return x.l.intPtr() }
-
 // Float consumes a float64 (null is 0).
 func (x *Lexer) Float() (float64, bool) { return x.l.float() }
 
 // Bool consumes a bool (null is false).
 func (x *Lexer) Bool() (bool, bool) { return x.l.boolean() }
-
-// Time consumes a Time that is an RFC 3339 timestamp from 1970 to 2200
-// (null is zero); any other value fails.
-func (x *Lexer) Time() (Time, bool) { return x.l.time() }
 
 // SignalFeedback consumes a SignalFeedback.
 func (x *Lexer) SignalFeedback(f *SignalFeedback) bool { return f.lex(&x.l) }

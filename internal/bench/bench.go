@@ -384,17 +384,11 @@ func (b *bench) throughput(ctx context.Context, rep *Report) error {
 	if err := fill(ctx, b.cl, recs); err != nil {
 		return err
 	}
-	if b.cfg.CPUProfile != "" {
-		f, err := os.Create(b.cfg.CPUProfile)
-		if err != nil {
-			return fmt.Errorf("--cpuprofile: %w", err)
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return fmt.Errorf("--cpuprofile: %w", err)
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := startCPUProfile(b.cfg.CPUProfile, "--cpuprofile")
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	for _, g := range b.groups {
 		r, err := b.measure(ctx, []stream.Group{g}, from, "spread")
 		if err != nil {
@@ -769,3 +763,21 @@ func (r *Report) Print(w io.Writer) {
 
 func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// startCPUProfile starts a CPU profile written to path (nothing when path
+// is ""); flag names the setting in errors. stop ends it and closes the
+// file.
+func startCPUProfile(path, flag string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", flag, err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", flag, err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}

@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"runtime"
-	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -165,17 +163,11 @@ func (b *bench) latency(ctx context.Context, rep *Report) error {
 	}()
 	defer func() { stopReading(); <-readDone }()
 
-	if b.cfg.LatencyCPUProfile != "" {
-		f, err := os.Create(b.cfg.LatencyCPUProfile)
-		if err != nil {
-			return fmt.Errorf("--latency-cpuprofile: %w", err)
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return fmt.Errorf("--latency-cpuprofile: %w", err)
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := startCPUProfile(b.cfg.LatencyCPUProfile, "--latency-cpuprofile")
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	var ms0, ms1 runtime.MemStats
 	runtime.ReadMemStats(&ms0)
 	resetPeakRSS()

@@ -92,15 +92,8 @@ func (f *fakeAsync) fail(m *sarama.ProducerMessage, err error) {
 	f.errors <- &sarama.ProducerError{Msg: m, Err: err}
 }
 
-// AsyncClose ends Input; the producer's readers end once the test closed
-// successes and errors (closeResults).
+// AsyncClose ends Input.
 func (f *fakeAsync) AsyncClose() { f.closeOnce.Do(func() { close(f.in) }) }
-
-func (f *fakeAsync) closeResults() {
-	<-f.collected
-	close(f.successes)
-	close(f.errors)
-}
 
 func describe(ms []*sarama.ProducerMessage) []string {
 	var out []string

@@ -61,13 +61,9 @@ type inFlight struct {
 	superseded []goka.PromiseFinisher
 }
 
-// NewProducer builds aistream's goka.Producer on p, which must return
-// successes and errors (Producer.Return.*), as goka's producer requires.
-func NewProducer(p sarama.AsyncProducer, m *Metrics) goka.Producer {
-	return newProducer(p, m, "", 0)
-}
-
-// newProducer is NewProducer for the processor group named group. With a
+// newProducer builds aistream's goka.Producer on p, which must return
+// successes and errors (Producer.Return.*), as goka's producer requires,
+// for the processor group named group ("" outside one). With a
 // group and a flush interval above 0 it merges the writes to the group's
 // table changelog (goka.GroupTable) per key, producing each key's latest
 // every flush interval (changelog.go).
