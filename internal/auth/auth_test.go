@@ -171,9 +171,13 @@ func TestSystemTenantIsReserved(t *testing.T) {
 
 // SIGHUP reloads even a change the poll cannot see (same size and mtime).
 func TestSIGHUPReloads(t *testing.T) {
+	// The test process survives a SIGHUP sent before Watch listens, and one
+	// still in flight when the test ends: hup stays registered for the rest
+	// of the test binary (never Stopped; a full channel drops the signal).
+	// Stopping it let a late SIGHUP take the default action and kill the
+	// binary ("signal: hangup" in a CI run).
 	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP) // the test process survives a SIGHUP sent before Watch listens
-	defer signal.Stop(hup)
+	signal.Notify(hup, syscall.SIGHUP)
 	path := filepath.Join(t.TempDir(), "tokens.json")
 	tok1, t1, _ := New("acme", false, "one", time.Now())
 	writeFile(t, path, t1)
