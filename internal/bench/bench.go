@@ -101,6 +101,12 @@ type Config struct {
 	// LatencyCPUProfile, if set, is written with a CPU profile of the
 	// latency phase's measured span (every group together at Rate).
 	LatencyCPUProfile string
+	// Floor runs the floor phase after the throughput phase (floor.go):
+	// goka's own per-message cost beside the plain client, and
+	// FloorCPUProfile, if set, is written with a CPU profile of its goka
+	// emit floor's measured span.
+	Floor           bool
+	FloorCPUProfile string
 	// Decoder is the processors' event decoder.
 	Decoder codecs.Decoder
 	Log     zerolog.Logger
@@ -129,6 +135,7 @@ type Result struct {
 	Allocs  uint64
 	PeakRSS int64
 	Base    baselineResult // the plain client on the same input records
+	to      positions      // where the inputs ended
 }
 
 // Rate is events per second.
@@ -168,6 +175,8 @@ type Report struct {
 	Pipeline Result
 	Scale    []ScaleResult
 	Restore  []RestoreResult
+	// Floor is the floor phase (nil: not run).
+	Floor *Floor
 
 	// Produce is how long the latency phase's producer took to hand over
 	// its records (asked: len/Config.Rate), and RunQueue how long the
@@ -211,8 +220,14 @@ func Run(ctx context.Context, cfg Config, mods []*stream.Module) (*Report, error
 	}
 	defer cleanup()
 	rep := &Report{}
-	if err := b.throughput(ctx, rep); err != nil {
+	from, err := b.throughput(ctx, rep)
+	if err != nil {
 		return rep, b.limit(ctx, err)
+	}
+	if cfg.Floor {
+		if err := b.floor(ctx, from, rep); err != nil {
+			return rep, b.limit(ctx, err)
+		}
 	}
 	for _, kind := range cfg.Hot {
 		if err := b.hot(ctx, kind, rep); err != nil {
@@ -260,7 +275,7 @@ func setup(ctx context.Context, cfg Config, mods []*stream.Module) (*bench, func
 			ChangelogFlush: cfg.ChangelogFlush},
 	}
 	cleanup := func() { b.removeOwn(); cl.Close(); os.RemoveAll(dir) }
-	b.out = string(b.prefix) + "-bench-out"
+	b.out = benchOut(b.prefix)
 	// Every module's topics, not only the benchmarked groups': a group
 	// emits to topics other groups read (the context graph's index stream).
 	topicMods := cfg.TopicModules
@@ -374,43 +389,71 @@ func (b *bench) mix(n int, at time.Time) []demo.Record {
 	return recs
 }
 
-// throughput is phase 1.
-func (b *bench) throughput(ctx context.Context, rep *Report) error {
+// throughput is phase 1; it returns where the mix starts.
+func (b *bench) throughput(ctx context.Context, rep *Report) (positions, error) {
 	recs := b.mix(b.cfg.Events, time.Now())
 	from, err := endOffsets(ctx, b.adm, b.inputTopics()...)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := fill(ctx, b.cl, recs); err != nil {
-		return err
+		return nil, err
 	}
 	stopProfile, err := startCPUProfile(b.cfg.CPUProfile, "--cpuprofile")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer stopProfile()
 	for _, g := range b.groups {
 		r, err := b.measure(ctx, []stream.Group{g}, from, "spread")
 		if err != nil {
-			return err
+			return nil, err
 		}
 		rep.Results = append(rep.Results, r...)
 	}
-	return nil
+	return from, nil
 }
 
 // measure runs groups from from until each has processed its inputs and
 // loop to their end, then the baseline on the same input records.
 func (b *bench) measure(ctx context.Context, groups []stream.Group, from positions, phase string) ([]Result, error) {
+	results, err := b.runGroups(ctx, groups, from, nil, phase, profileTo{})
+	if err != nil {
+		return nil, err
+	}
 	o := b.options()
-	ins := map[string][]string{}
+	for i := range results {
+		x := &results[i]
+		ins := inputStreams(groups[i].Graph(o))
+		base, err := baseline(ctx, b.cfg.Franz, b.adm, fmt.Sprintf("%s-baseline-%s-%s", b.prefix, x.Group, phase),
+			from.only(ins), x.to.only(ins), b.out)
+		if err != nil {
+			return nil, fmt.Errorf("%s (%s): %w", x.Group, phase, err)
+		}
+		x.Base = base
+	}
+	return results, nil
+}
+
+// inputStreams are the topics of gg's input edges (its loop not included).
+func inputStreams(gg *goka.GroupGraph) []string {
+	var ts []string
+	for _, e := range gg.InputStreams() {
+		ts = append(ts, e.Topic())
+	}
+	return ts
+}
+
+// runGroups runs groups together from from until each has processed its
+// inputs up to to (nil: the end they have once upstream groups stopped)
+// and its loop to its end; the measured span starts once they are ready. A
+// CPU profile of that span is written to profile.path if set.
+func (b *bench) runGroups(ctx context.Context, groups []stream.Group, from, to positions, phase string, profile profileTo) ([]Result, error) {
+	o := b.options()
 	loops := map[string]string{}
 	var topics []string
 	for _, g := range groups {
 		gg := g.Graph(o)
-		for _, e := range gg.InputStreams() {
-			ins[g.Name] = append(ins[g.Name], e.Topic())
-		}
 		if l := gg.LoopStream(); l != nil {
 			loops[g.Name] = l.Topic()
 		}
@@ -420,11 +463,13 @@ func (b *bench) measure(ctx context.Context, groups []stream.Group, from positio
 			return nil, err
 		}
 	}
-	// Upstream groups have stopped: the inputs' ends are where this group
-	// has to get to.
-	to, err := endOffsets(ctx, b.adm, topics...)
-	if err != nil {
-		return nil, err
+	if to == nil {
+		// Upstream groups have stopped: the inputs' ends are where this
+		// group has to get to.
+		var err error
+		if to, err = endOffsets(ctx, b.adm, topics...); err != nil {
+			return nil, err
+		}
 	}
 	r := stream.NewRunner(b.env)
 	procs := map[string]*stream.Processor{}
@@ -435,30 +480,34 @@ func (b *bench) measure(ctx context.Context, groups []stream.Group, from positio
 		}
 		procs[g.Name] = p
 	}
-	run := start(ctx, r)
+	run := start(ctx, r.Run)
 	defer run.stop()
 	if err := r.WaitReady(ctx); err != nil {
 		return nil, fmt.Errorf("%s: %w", names(groups), err)
 	}
-	var ms0, ms1 runtime.MemStats
-	runtime.ReadMemStats(&ms0)
+	stopProfile, err := startCPUProfile(profile.path, profile.flag)
+	if err != nil {
+		return nil, err
+	}
 	resetPeakRSS()
-	cpu0, begin := cpuTime(), time.Now()
+	m := startMeter()
 	results := make([]Result, len(groups))
 	for i, g := range groups {
 		gg := g.Graph(o)
+		ins := inputStreams(gg)
 		var loopTo positions
 		if l := loops[g.Name]; l != "" {
 			loopTo = positions{l: nil}
 		}
-		in, loop, err := b.await(ctx, run, procs[g.Name], from.only(ins[g.Name]), to.only(ins[g.Name]), from.only(stream.Inputs(gg)), loopTo)
+		in, loop, err := b.await(ctx, run, procs[g.Name].Stats, from.only(ins), to.only(ins), from.only(stream.Inputs(gg)), loopTo)
 		if err != nil {
+			stopProfile()
 			return nil, fmt.Errorf("%s (%s): %w", g.Name, phase, err)
 		}
-		results[i] = Result{Group: g.Name, Phase: phase, Events: in + loop, Loop: loop, Elapsed: time.Since(begin)}
+		results[i] = Result{Group: g.Name, Phase: phase, Events: in + loop, Loop: loop, Elapsed: time.Since(m.begin), to: to}
 	}
-	cpu := cpuTime() - cpu0
-	runtime.ReadMemStats(&ms1)
+	_, cpu, allocs := m.stop()
+	stopProfile()
 	peak := peakRSS()
 	if err := run.stop(); err != nil {
 		return nil, fmt.Errorf("%s: %w", names(groups), err)
@@ -472,16 +521,32 @@ func (b *bench) measure(ctx context.Context, groups []stream.Group, from positio
 		// One group per measured span in phase 1; with several the process
 		// figures are shared out by events.
 		x.CPU = time.Duration(float64(cpu) * float64(x.Events) / float64(max(events, 1)))
-		x.Allocs = uint64(float64(ms1.Mallocs-ms0.Mallocs) * float64(x.Events) / float64(max(events, 1)))
+		x.Allocs = uint64(float64(allocs) * float64(x.Events) / float64(max(events, 1)))
 		x.PeakRSS = peak
-		base, err := baseline(ctx, b.cfg.Franz, b.adm, fmt.Sprintf("%s-baseline-%s-%s", b.prefix, x.Group, phase),
-			from.only(ins[x.Group]), to.only(ins[x.Group]), b.out)
-		if err != nil {
-			return nil, fmt.Errorf("%s (%s): %w", x.Group, phase, err)
-		}
-		x.Base = base
 	}
 	return results, nil
+}
+
+// meter measures a span: wall clock, process CPU and allocations.
+type meter struct {
+	begin time.Time
+	cpu   time.Duration
+	ms    runtime.MemStats
+}
+
+func startMeter() *meter {
+	m := &meter{}
+	runtime.ReadMemStats(&m.ms)
+	m.cpu, m.begin = cpuTime(), time.Now()
+	return m
+}
+
+// stop is the span so far: its elapsed time, CPU and allocations.
+func (m *meter) stop() (elapsed, cpu time.Duration, allocs uint64) {
+	elapsed, cpu = time.Since(m.begin), cpuTime()-m.cpu
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return elapsed, cpu, ms.Mallocs - m.ms.Mallocs
 }
 
 func names(groups []stream.Group) string {
@@ -500,10 +565,12 @@ type running struct {
 	once   sync.Once
 }
 
-func start(ctx context.Context, r *stream.Runner) *running {
+// start runs run (a Runner's Run, or any run until ctx ends) in the
+// background.
+func start(ctx context.Context, run func(context.Context) error) *running {
 	ctx, cancel := context.WithCancel(ctx)
 	x := &running{cancel: cancel, exited: make(chan struct{})}
-	go func() { x.err = r.Run(ctx); close(x.exited) }()
+	go func() { x.err = run(ctx); close(x.exited) }()
 	return x
 }
 
@@ -514,22 +581,24 @@ func (x *running) stop() error {
 	return x.err
 }
 
-// await waits until p has processed every record of its inputs from from to
-// to, and of its loop (the key of loop, if any) to the loop's end, and
-// returns how many messages it processed from each.
-func (b *bench) await(ctx context.Context, run *running, p *stream.Processor, from, to, fromAll, loop positions) (in, looped int64, err error) {
+// await waits until a processor has processed every record of its inputs
+// from from to to, and of its loop (the key of loop, if any) to the loop's
+// end, and returns how many messages it processed from each; stats are its
+// goka statistics (Processor.Stats, or the same shape kept by a consumer
+// that is not goka's).
+func (b *bench) await(ctx context.Context, run *running, stats func() *goka.ProcessorStats, from, to, fromAll, loop positions) (in, looped int64, err error) {
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	stable := 0
 	for {
 		select {
 		case <-ctx.Done():
-			return 0, 0, fmt.Errorf("not done within the time limit: %s", lagReport(p.Stats(), fromAll, to))
+			return 0, 0, fmt.Errorf("not done within the time limit: %s", lagReport(stats(), fromAll, to))
 		case <-run.exited:
 			return 0, 0, fmt.Errorf("the processor stopped: %v", run.err)
 		case <-tick.C:
 		}
-		st := p.Stats()
+		st := stats()
 		if !reached(st, from, to) {
 			continue
 		}
@@ -722,6 +791,9 @@ func (r *Report) Print(w io.Writer) {
 			float64(x.Allocs)/float64(max(x.Events, 1)), float64(x.PeakRSS)/(1<<20))
 	}
 	tw.Flush()
+	if r.Floor != nil {
+		r.Floor.print(w)
+	}
 	spread := map[string]float64{}
 	spreadCPU := map[string]float64{}
 	for _, x := range r.Results {
@@ -763,6 +835,10 @@ func (r *Report) Print(w io.Writer) {
 
 func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// profileTo is where a CPU profile goes (path; "": none) and the setting
+// that asked for it (flag, for errors).
+type profileTo struct{ path, flag string }
 
 // startCPUProfile starts a CPU profile written to path (nothing when path
 // is ""); flag names the setting in errors. stop ends it and closes the

@@ -101,6 +101,7 @@ type baselineResult struct {
 	records int64
 	elapsed time.Duration
 	cpu     time.Duration
+	allocs  uint64
 }
 
 // Records is how many records the baseline read.
@@ -135,7 +136,7 @@ func baseline(ctx context.Context, opts []kgo.Opt, adm *kadm.Client, group strin
 	}
 	defer cl.Close()
 	var seen int64
-	cpu0, start := cpuTime(), time.Now()
+	m := startMeter()
 	for len(left) > 0 {
 		fs := cl.PollFetches(ctx)
 		if ctx.Err() != nil {
@@ -165,7 +166,8 @@ func baseline(ctx context.Context, opts []kgo.Opt, adm *kadm.Client, group strin
 	if err := cl.Flush(ctx); err != nil {
 		return baselineResult{}, fmt.Errorf("baseline flush: %w", err)
 	}
-	res := baselineResult{records: seen, elapsed: time.Since(start), cpu: cpuTime() - cpu0}
+	res := baselineResult{records: seen}
+	res.elapsed, res.cpu, res.allocs = m.stop()
 	if seen != want {
 		return res, fmt.Errorf("baseline read %d records where its range holds %d", seen, want)
 	}

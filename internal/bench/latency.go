@@ -113,7 +113,7 @@ func (b *bench) latency(ctx context.Context, rep *Report) error {
 			return err
 		}
 	}
-	run := start(ctx, r)
+	run := start(ctx, r.Run)
 	defer run.stop()
 	if err := r.WaitReady(ctx); err != nil {
 		return fmt.Errorf("latency phase: %w", err)

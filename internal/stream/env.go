@@ -36,6 +36,11 @@ type Env struct {
 	ChangelogFlush time.Duration
 }
 
+// SaramaConfig is a copy of the configuration every sarama client of env
+// gets (its partitioner and group balance strategy set), with clientID if
+// not "": for a client that is not goka's (the bench's sarama floor).
+func (e *Env) SaramaConfig(clientID string) *sarama.Config { return e.config(clientID) }
+
 func (e *Env) config(clientID string) *sarama.Config {
 	c := *e.Sarama
 	if clientID != "" {
