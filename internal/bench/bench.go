@@ -169,6 +169,9 @@ func per(d time.Duration, n int64) time.Duration {
 
 // Report is what a run measured.
 type Report struct {
+	// Prefix starts the name of every topic and consumer group the run
+	// created (removeOwn deletes them at its end).
+	Prefix  string
 	Results []Result
 	Latency []Latency
 	// Pipeline is the latency phase as a whole: every group together.
@@ -219,7 +222,7 @@ func Run(ctx context.Context, cfg Config, mods []*stream.Module) (*Report, error
 		return nil, err
 	}
 	defer cleanup()
-	rep := &Report{}
+	rep := &Report{Prefix: string(b.prefix)}
 	from, err := b.throughput(ctx, rep)
 	if err != nil {
 		return rep, b.limit(ctx, err)

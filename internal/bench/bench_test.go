@@ -121,3 +121,82 @@ func TestIntegrationBenchSmoke(t *testing.T) {
 		t.Errorf("no hot-trace line:\n%s", out.String())
 	}
 }
+
+// The floor phase runs its variants on exactly the records the context
+// graph's spread phase and its baseline read (each variant's count of the
+// range is checked by the phase itself), prints its table, and leaves none
+// of its topics or consumer groups behind.
+func TestIntegrationBenchFloor(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs goka and sarama groups")
+	}
+	brokers := kafkatest.Brokers(t)
+	sc, err := config.Kafka{BootstrapServers: brokers, SecurityProtocol: "PLAINTEXT", ClientID: "aistream-bench-test", InitialOffset: "earliest"}.Sarama()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	rep, err := bench.Run(context.Background(), bench.Config{
+		Franz: []kgo.Opt{kgo.SeedBrokers(brokers...)}, Brokers: brokers, Sarama: sc,
+		Events: 400, Floor: true, Timeout: 3 * time.Minute, Log: zerolog.Nop(), Out: &out,
+	}, []*stream.Module{contextgraph.Module()})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	t.Log("\n" + out.String())
+	f := rep.Floor
+	if f == nil {
+		t.Fatalf("no floor result:\n%s", out.String())
+	}
+	var spread int64 = -1
+	for _, r := range rep.Results {
+		if r.Group == contextgraph.Name && r.Phase == "spread" {
+			spread = r.Base.Records()
+		}
+	}
+	if f.Source != contextgraph.Name || f.Records == 0 || f.Records != spread || f.Base.Records() != f.Records {
+		t.Errorf("floor of %s on %d records, its plain client read %d, the spread baseline %d", f.Source, f.Records, f.Base.Records(), spread)
+	}
+	var names []string
+	for _, v := range f.Variants {
+		names = append(names, v.Group)
+		// Past the range only if another writer appended to the contract
+		// topics (the shared real broker).
+		if v.Events < f.Records || (!kafkatest.Real() && v.Events != f.Records) || v.Elapsed <= 0 || v.Base.Records() != f.Records {
+			t.Errorf("%s: %d events in %s (range %d, its plain client %d)", v.Group, v.Events, v.Elapsed, f.Records, v.Base.Records())
+		}
+	}
+	if want := []string{"goka floor: emit", "goka floor: emit+table", "sarama floor: emit"}; !slices.Equal(names, want) {
+		t.Errorf("floor variants %v, want %v", names, want)
+	}
+	if !strings.Contains(out.String(), "best ratio a goka group reaches on these records") {
+		t.Errorf("no best-ratio line:\n%s", out.String())
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	own := func(names []string) []string {
+		return slices.DeleteFunc(names, func(n string) bool { return !strings.HasPrefix(n, rep.Prefix+"-") })
+	}
+	var topics, groups []string
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(500 * time.Millisecond) {
+		ts, err := adm.ListTopics(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		gs, err := adm.ListGroups(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		topics, groups = own(ts.Names()), own(gs.Groups())
+		if len(topics)+len(groups) == 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	if len(topics)+len(groups) > 0 {
+		t.Errorf("the run left topics %v and groups %v", topics, groups)
+	}
+}
