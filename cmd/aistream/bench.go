@@ -36,7 +36,8 @@ func cmdBench(args []string) error {
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the throughput phase's measured spans to this file")
 	latCPUProfile := fs.String("latency-cpuprofile", "", "write a CPU profile of the latency phase's measured span (every group together at --rate) to this file")
 	floor := fs.Bool("floor", true, "after the throughput phase, the floor phase: on the context graph's input records (the first group's without it), the plain client, a goka group that only emits each record (built like aistream's groups), the same storing a 64-byte value per record, and a plain sarama consumer group and producer, each alone; prints the best ratio to the plain client a goka group reaches (a few seconds)")
-	floorCPUProfile := fs.String("floor-cpuprofile", "", "write a CPU profile of the floor phase's goka emit group's measured span to this file")
+	floorCPUProfile := fs.String("floor-cpuprofile", "", "write a CPU profile of the measured span of the floor phase's goka emit group to this file")
+	floorTableCPUProfile := fs.String("floor-table-cpuprofile", "", "write a CPU profile of the measured span of the floor phase's goka emit+table group to this file")
 	processors := fs.String("processors", "all", "groups to benchmark: all or a comma-separated list of their short names (as \"aistream run --processors\")")
 	replicas := fs.String("replicas", "1,2,3", "scale phase: comma-separated replica counts (1 to 16), each run as that many \"aistream run\" processes of this binary, or none")
 	restore := fs.Bool("restore", true, "after the scale phase, measure how fast each table of its first run is restored from its changelog")
@@ -122,7 +123,8 @@ func cmdBench(args []string) error {
 		Franz: franz, Brokers: kc.BootstrapServers, Sarama: sc,
 		Events: *events, Hot: kinds, HotEvents: *hotEvents, Rate: *rate, LatencyEvents: *latEvents,
 		Replicas: counts, Binary: exe, ClusterFlags: cluster, Restore: *restore,
-		Timeout: *timeout, CPUProfile: *cpuprofile, LatencyCPUProfile: *latCPUProfile, Floor: *floor, FloorCPUProfile: *floorCPUProfile, Decoder: codecs.Decoder{MaxBytes: rt.MaxMessageBytes},
+		Timeout: *timeout, CPUProfile: *cpuprofile, LatencyCPUProfile: *latCPUProfile, Floor: *floor, FloorCPUProfile: *floorCPUProfile, FloorTableCPUProfile: *floorTableCPUProfile,
+		Decoder:      codecs.Decoder{MaxBytes: rt.MaxMessageBytes},
 		TopicModules: all, ChangelogFlush: rt.ChangelogFlushInterval, Log: log, Out: os.Stdout,
 	}, mods)
 	return err

@@ -102,11 +102,12 @@ type Config struct {
 	// latency phase's measured span (every group together at Rate).
 	LatencyCPUProfile string
 	// Floor runs the floor phase after the throughput phase (floor.go):
-	// goka's own per-message cost beside the plain client, and
-	// FloorCPUProfile, if set, is written with a CPU profile of its goka
-	// emit floor's measured span.
-	Floor           bool
-	FloorCPUProfile string
+	// goka's own per-message cost beside the plain client.
+	// FloorCPUProfile and FloorTableCPUProfile, if set, are written with a
+	// CPU profile of the measured span of its goka emit floor and of its
+	// emit+table floor.
+	Floor                                 bool
+	FloorCPUProfile, FloorTableCPUProfile string
 	// Decoder is the processors' event decoder.
 	Decoder codecs.Decoder
 	Log     zerolog.Logger

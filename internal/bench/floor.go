@@ -173,12 +173,9 @@ func (b *bench) floor(ctx context.Context, from positions, rep *Report) error {
 	if f.Base, err = baseline(ctx, b.cfg.Franz, b.adm, fmt.Sprintf("%s-baseline-floor", b.prefix), from, to, b.out); err != nil {
 		return fmt.Errorf("floor: %w", err)
 	}
+	profiles := []profileTo{{b.cfg.FloorCPUProfile, "--floor-cpuprofile"}, {b.cfg.FloorTableCPUProfile, "--floor-table-cpuprofile"}}
 	for i, g := range groups {
-		prof := profileTo{}
-		if i == 0 {
-			prof = profileTo{b.cfg.FloorCPUProfile, "--floor-cpuprofile"}
-		}
-		rs, err := b.runGroups(ctx, []stream.Group{g}, from, to, "floor", prof)
+		rs, err := b.runGroups(ctx, []stream.Group{g}, from, to, "floor", profiles[i])
 		if err != nil {
 			return fmt.Errorf("floor: %w", err)
 		}
