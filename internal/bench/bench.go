@@ -135,8 +135,11 @@ type Result struct {
 	CPU     time.Duration
 	Allocs  uint64
 	PeakRSS int64
-	Base    baselineResult // the plain client on the same input records
-	to      positions      // where the inputs ended
+	// RunQueue is how long the process's threads waited for a CPU while
+	// runnable during the span (0: not measurable here).
+	RunQueue time.Duration
+	Base     baselineResult // the plain client on the same input records
+	to       positions      // where the inputs ended
 }
 
 // Rate is events per second.
@@ -510,7 +513,8 @@ func (b *bench) runGroups(ctx context.Context, groups []stream.Group, from, to p
 		}
 		results[i] = Result{Group: g.Name, Phase: phase, Events: in + loop, Loop: loop, Elapsed: time.Since(m.begin), to: to}
 	}
-	_, cpu, allocs := m.stop()
+	span := m.stop()
+	cpu, allocs := span.cpu, span.allocs
 	stopProfile()
 	peak := peakRSS()
 	if err := run.stop(); err != nil {
@@ -527,30 +531,47 @@ func (b *bench) runGroups(ctx context.Context, groups []stream.Group, from, to p
 		x.CPU = time.Duration(float64(cpu) * float64(x.Events) / float64(max(events, 1)))
 		x.Allocs = uint64(float64(allocs) * float64(x.Events) / float64(max(events, 1)))
 		x.PeakRSS = peak
+		x.RunQueue = time.Duration(float64(span.runQueue) * float64(x.Events) / float64(max(events, 1)))
 	}
 	return results, nil
 }
 
-// meter measures a span: wall clock, process CPU and allocations.
+// meter measures a span: wall clock, process CPU, allocations and the
+// time the process's threads waited for a CPU.
 type meter struct {
 	begin time.Time
 	cpu   time.Duration
+	wait  time.Duration
 	ms    runtime.MemStats
+}
+
+// measured is what a meter measured.
+type measured struct {
+	elapsed, cpu time.Duration
+	// runQueue is how long the process's threads were runnable but
+	// waiting for a CPU (0: not measurable here).
+	runQueue time.Duration
+	allocs   uint64
 }
 
 func startMeter() *meter {
 	m := &meter{}
 	runtime.ReadMemStats(&m.ms)
+	m.wait, _ = runQueueWait()
 	m.cpu, m.begin = cpuTime(), time.Now()
 	return m
 }
 
-// stop is the span so far: its elapsed time, CPU and allocations.
-func (m *meter) stop() (elapsed, cpu time.Duration, allocs uint64) {
-	elapsed, cpu = time.Since(m.begin), cpuTime()-m.cpu
+// stop is the span so far.
+func (m *meter) stop() measured {
+	x := measured{elapsed: time.Since(m.begin), cpu: cpuTime() - m.cpu}
+	if w, ok := runQueueWait(); ok {
+		x.runQueue = w - m.wait
+	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return elapsed, cpu, ms.Mallocs - m.ms.Mallocs
+	x.allocs = ms.Mallocs - m.ms.Mallocs
+	return x
 }
 
 func names(groups []stream.Group) string {

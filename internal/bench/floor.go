@@ -9,7 +9,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"text/tabwriter"
-	"time"
 
 	"github.com/IBM/sarama"
 	"github.com/lovoo/goka"
@@ -282,7 +281,8 @@ func (b *bench) saramaFloor(ctx context.Context, topics []string, from, to posit
 		return Result{}, err
 	}
 	r := Result{Group: floorSarama, Phase: "floor", Events: in, to: to}
-	r.Elapsed, r.CPU, r.Allocs = m.stop()
+	x := m.stop()
+	r.Elapsed, r.CPU, r.Allocs, r.RunQueue = x.elapsed, x.cpu, x.allocs, x.runQueue
 	r.PeakRSS = peakRSS()
 	return r, nil
 }
@@ -358,14 +358,16 @@ func (f *Floor) print(w io.Writer) {
 	base := perSecond(f.Base.records, f.Base.elapsed)
 	fmt.Fprintf(w, "\nfloor: the %s group's %d input records, each variant alone; ratio = records/s over the plain client's\n", f.Source, f.Records)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "variant\tevents\tevents/s\tCPU µs/ev\tallocs/ev\tratio\t")
-	row := func(name string, n int64, rate float64, cpu time.Duration, allocs uint64) {
-		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%.1f\t%.0f\t%.2f\t\n", name, n, rate, us(per(cpu, n)), float64(allocs)/float64(max(n, 1)), rate/max(base, 1e-9))
+	fmt.Fprintln(tw, "variant\tevents\ts\tevents/s\tCPU µs/ev\tallocs/ev\tratio\tcores used\twaiting for a CPU thread-s/s\t")
+	row := func(name string, n int64, m measured) {
+		rate := perSecond(n, m.elapsed)
+		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.0f\t%.1f\t%.0f\t%.2f\t%.2f\t%.2f\t\n", name, n, m.elapsed.Seconds(), rate, us(per(m.cpu, n)),
+			float64(m.allocs)/float64(max(n, 1)), rate/max(base, 1e-9), m.cpu.Seconds()/m.elapsed.Seconds(), m.runQueue.Seconds()/m.elapsed.Seconds())
 	}
-	row("plain franz-go client", f.Base.records, base, f.Base.cpu, f.Base.allocs)
+	row("plain franz-go client", f.Base.records, f.Base.measured)
 	best, bestName := 0.0, ""
 	for _, v := range f.Variants {
-		row(v.Group, v.Events, v.Rate(), v.CPU, v.Allocs)
+		row(v.Group, v.Events, measured{elapsed: v.Elapsed, cpu: v.CPU, runQueue: v.RunQueue, allocs: v.Allocs})
 		if r := v.Ratio(); v.Group != floorSarama && r > best {
 			best, bestName = r, v.Group
 		}

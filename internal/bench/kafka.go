@@ -99,9 +99,7 @@ func fill(ctx context.Context, cl *kgo.Client, recs []demo.Record) error {
 // baselineResult is what the plain client did.
 type baselineResult struct {
 	records int64
-	elapsed time.Duration
-	cpu     time.Duration
-	allocs  uint64
+	measured
 }
 
 // Records is how many records the baseline read.
@@ -166,8 +164,7 @@ func baseline(ctx context.Context, opts []kgo.Opt, adm *kadm.Client, group strin
 	if err := cl.Flush(ctx); err != nil {
 		return baselineResult{}, fmt.Errorf("baseline flush: %w", err)
 	}
-	res := baselineResult{records: seen}
-	res.elapsed, res.cpu, res.allocs = m.stop()
+	res := baselineResult{records: seen, measured: m.stop()}
 	if seen != want {
 		return res, fmt.Errorf("baseline read %d records where its range holds %d", seen, want)
 	}
