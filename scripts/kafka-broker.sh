@@ -284,6 +284,13 @@ group.initial.rebalance.delay.ms=0
 num.network.threads=2
 num.io.threads=4
 log.retention.hours=1
+# Topics keep their own retention.ms (the seed's days); bytes bound them here
+# so that benchmark runs (a hot-trace phase writes GBs of learning signals)
+# cannot fill the disk of a test machine: at most 1 GiB per partition, in
+# 128 MiB segments, checked every minute.
+log.retention.bytes=1073741824
+log.segment.bytes=134217728
+log.retention.check.interval.ms=60000
 EOF
   if [[ "$KAFKA_SECURE" == 1 ]]; then
     # PEM key and trust stores (KIP-651): no keytool, no store passwords.
