@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -9,10 +10,12 @@ import (
 	"sync"
 	"sync/atomic"
 	"text/tabwriter"
+	"time"
 
 	"github.com/IBM/sarama"
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/codec"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/aistream/aistream/internal/stream"
 	"github.com/aistream/aistream/processors/contextgraph"
@@ -23,8 +26,10 @@ import (
 // costs on its own, so that a group's ratio to the plain client can be read
 // against the best any goka group reaches. On the records the context
 // graph's spread phase read (its input topics, the same offset range; the
-// first group of the run's when the context graph is not benchmarked) it
-// runs, one after another and each alone:
+// first group of the run's when the context graph is not benchmarked),
+// copied to topics of the run's own (copyRange: same partitions, keys and
+// values, and nothing else writes there), it runs, one after another and
+// each alone:
 //
 //   - the plain franz-go client (baseline), the yardstick;
 //   - floorEmit: a goka processor group built like every aistream group
@@ -40,8 +45,8 @@ import (
 //     acknowledged: sarama's share of the floor.
 //
 // Each variant must process exactly the records of the range; a record
-// past it (another writer's: the input topics are the contract's, shared)
-// is read but skipped, as the baseline skips it.
+// outside it (none, on the copy) would be read but skipped, as the
+// baseline skips it.
 const (
 	floorEmit   = "goka floor: emit"
 	floorTable  = "goka floor: emit+table"
@@ -144,6 +149,79 @@ func (c *rangeCount) total() int64 {
 	return sum
 }
 
+// floorCopy is the topic the floor phase copies topic's records to.
+func floorCopy(p stream.Prefix, topic string) string { return string(p) + "-floor-in-" + topic }
+
+// copyRange copies the records from from to to of each topic to
+// floorCopy(topic), each to its partition with its key, value and headers,
+// and returns where the copies' records start and end.
+func (b *bench) copyRange(ctx context.Context, from, to positions) (cfrom, cto positions, err error) {
+	var copies []string
+	offsets := map[string]map[int32]kgo.Offset{}
+	left := 0
+	for t, parts := range from {
+		copies = append(copies, floorCopy(b.prefix, t))
+		for p, o := range parts {
+			if to[t][p] > o {
+				if offsets[t] == nil {
+					offsets[t] = map[int32]kgo.Offset{}
+				}
+				offsets[t][p] = kgo.NewOffset().At(o)
+				left++
+			}
+		}
+	}
+	if cfrom, err = endOffsets(ctx, b.adm, copies...); err != nil {
+		return nil, nil, err
+	}
+	cl, err := kgo.NewClient(append(slices.Clone(b.cfg.Franz), kgo.ConsumePartitions(offsets),
+		kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerLinger(5*time.Millisecond), kgo.ProducerBatchMaxBytes(1<<20))...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("client: %w", err)
+	}
+	defer cl.Close()
+	var (
+		mu       sync.Mutex
+		produced error
+	)
+	for left > 0 {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			return nil, nil, fmt.Errorf("%d partitions not copied before the time limit", left)
+		}
+		if err := fs.Err0(); err != nil {
+			return nil, nil, fmt.Errorf("fetch: %w", err)
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			end := to[r.Topic][r.Partition]
+			if r.Offset < from[r.Topic][r.Partition] || r.Offset >= end {
+				return
+			}
+			cl.Produce(ctx, &kgo.Record{Topic: floorCopy(b.prefix, r.Topic), Partition: r.Partition, Key: r.Key, Value: r.Value, Headers: r.Headers},
+				func(_ *kgo.Record, err error) {
+					if err != nil {
+						mu.Lock()
+						produced = cmp.Or(produced, err)
+						mu.Unlock()
+					}
+				})
+			if r.Offset == end-1 {
+				left--
+			}
+		})
+	}
+	if err := cl.Flush(ctx); err != nil {
+		return nil, nil, fmt.Errorf("flush: %w", err)
+	}
+	if produced != nil {
+		return nil, nil, fmt.Errorf("produce: %w", produced)
+	}
+	if cto, err = endOffsets(ctx, b.adm, copies...); err != nil {
+		return nil, nil, err
+	}
+	return cfrom, cto, nil
+}
+
 // benchOut is the topic the baseline and the floors produce to.
 func benchOut(p stream.Prefix) string { return string(p) + "-bench-out" }
 
@@ -163,11 +241,18 @@ func (b *bench) floor(ctx context.Context, from positions, rep *Report) error {
 	if i < 0 {
 		return fmt.Errorf("floor: no spread result of %s to take its records from", src.Name)
 	}
-	topics := inputStreams(src.Graph(b.options()))
-	from, to := from.only(topics), rep.Results[i].to.only(topics)
-	f := &Floor{Source: src.Name, Records: from.span(to)}
-	seen := []*rangeCount{newRangeCount(from, to), newRangeCount(from, to), newRangeCount(from, to)}
-	groups := floorGroups(topics, src.Partitions, seen[:2])
+	srcTopics := inputStreams(src.Graph(b.options()))
+	f := &Floor{Source: src.Name, Records: from.only(srcTopics).span(rep.Results[i].to.only(srcTopics))}
+	// The variants read a copy: the contract topics are shared, and what
+	// other writers append to them meanwhile would be read (and its CPU
+	// counted) by every variant.
+	var topics []string
+	for _, t := range srcTopics {
+		topics = append(topics, floorCopy(b.prefix, t))
+	}
+	partitions := int32(len(rep.Results[i].to[srcTopics[0]]))
+	// The topic plan only (their handlers never run).
+	groups := floorGroups(topics, partitions, make([]*rangeCount, 2))
 	var tgs []topology.Group
 	for _, g := range groups {
 		tg, err := g.Topics(b.prefix)
@@ -179,7 +264,15 @@ func (b *bench) floor(ctx context.Context, from positions, rep *Report) error {
 	if err := applyTopics(b.cfg, tgs); err != nil {
 		return fmt.Errorf("floor: %w", err)
 	}
-	var err error
+	from, to, err := b.copyRange(ctx, from.only(srcTopics), rep.Results[i].to.only(srcTopics))
+	if err != nil {
+		return fmt.Errorf("floor: copying the %s group's input records: %w", src.Name, err)
+	}
+	if n := from.span(to); n != f.Records {
+		return fmt.Errorf("floor: the copy of the %s group's input records holds %d where they are %d", src.Name, n, f.Records)
+	}
+	seen := []*rangeCount{newRangeCount(from, to), newRangeCount(from, to), newRangeCount(from, to)}
+	groups = floorGroups(topics, partitions, seen[:2])
 	if f.Base, err = baseline(ctx, b.cfg.Franz, b.adm, fmt.Sprintf("%s-baseline-floor", b.prefix), from, to, b.out); err != nil {
 		return fmt.Errorf("floor: %w", err)
 	}
