@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -9,10 +10,12 @@ import (
 	"sync"
 	"sync/atomic"
 	"text/tabwriter"
+	"time"
 
 	"github.com/IBM/sarama"
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/codec"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/aistream/aistream/internal/stream"
 	"github.com/aistream/aistream/processors/contextgraph"
@@ -23,8 +26,10 @@ import (
 // costs on its own, so that a group's ratio to the plain client can be read
 // against the best any goka group reaches. On the records the context
 // graph's spread phase read (its input topics, the same offset range; the
-// first group of the run's when the context graph is not benchmarked) it
-// runs, one after another and each alone:
+// first group of the run's when the context graph is not benchmarked),
+// copied to topics of the run's own (copyRange: same partitions, keys and
+// values, and nothing else writes there), it runs, one after another and
+// each alone:
 //
 //   - the plain franz-go client (baseline), the yardstick;
 //   - floorEmit: a goka processor group built like every aistream group
@@ -39,7 +44,9 @@ import (
 //     configuration and no goka, marking each input once its output is
 //     acknowledged: sarama's share of the floor.
 //
-// Each variant must process exactly the records of the range.
+// Each variant must process exactly the records of the range; a record
+// outside it (none, on the copy) would be read but skipped, as the
+// baseline skips it.
 const (
 	floorEmit   = "goka floor: emit"
 	floorTable  = "goka floor: emit+table"
@@ -70,6 +77,11 @@ func floorGroups(topics []string, partitions int32, seen []*rangeCount) []stream
 		return func(o stream.Options) *goka.GroupGraph {
 			out := goka.Stream(benchOut(o.Prefix))
 			cb := func(ctx goka.Context, msg any) {
+				// Past the range is another writer's record: not the
+				// baseline's work, and possibly too large to emit.
+				if !seen.observe(ctx.Topic(), ctx.Partition(), ctx.Offset()) {
+					return
+				}
 				ctx.Emit(out, ctx.Key(), msg)
 				if table {
 					v := make([]byte, floorValueBytes)
@@ -77,7 +89,6 @@ func floorGroups(topics []string, partitions int32, seen []*rangeCount) []stream
 					copy(v, in)
 					ctx.SetValue(v)
 				}
-				seen.observe(ctx.Topic(), ctx.Partition(), ctx.Offset())
 			}
 			var edges []goka.Edge
 			for _, t := range topics {
@@ -116,10 +127,15 @@ func newRangeCount(from, to positions) *rangeCount {
 	return c
 }
 
-func (c *rangeCount) observe(topic goka.Stream, part int32, offset int64) {
-	if n := c.n[topic][part]; n != nil && offset >= c.from[string(topic)][part] && offset < c.to[string(topic)][part] {
-		n.Add(1)
+// observe counts a message if it lies in the range and reports whether it
+// does.
+func (c *rangeCount) observe(topic goka.Stream, part int32, offset int64) bool {
+	n := c.n[topic][part]
+	if n == nil || offset < c.from[string(topic)][part] || offset >= c.to[string(topic)][part] {
+		return false
 	}
+	n.Add(1)
+	return true
 }
 
 // total is how many messages of the range were processed.
@@ -131,6 +147,79 @@ func (c *rangeCount) total() int64 {
 		}
 	}
 	return sum
+}
+
+// floorCopy is the topic the floor phase copies topic's records to.
+func floorCopy(p stream.Prefix, topic string) string { return string(p) + "-floor-in-" + topic }
+
+// copyRange copies the records from from to to of each topic to
+// floorCopy(topic), each to its partition with its key, value and headers,
+// and returns where the copies' records start and end.
+func (b *bench) copyRange(ctx context.Context, from, to positions) (cfrom, cto positions, err error) {
+	var copies []string
+	offsets := map[string]map[int32]kgo.Offset{}
+	left := 0
+	for t, parts := range from {
+		copies = append(copies, floorCopy(b.prefix, t))
+		for p, o := range parts {
+			if to[t][p] > o {
+				if offsets[t] == nil {
+					offsets[t] = map[int32]kgo.Offset{}
+				}
+				offsets[t][p] = kgo.NewOffset().At(o)
+				left++
+			}
+		}
+	}
+	if cfrom, err = endOffsets(ctx, b.adm, copies...); err != nil {
+		return nil, nil, err
+	}
+	cl, err := kgo.NewClient(append(slices.Clone(b.cfg.Franz), kgo.ConsumePartitions(offsets),
+		kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerLinger(5*time.Millisecond), kgo.ProducerBatchMaxBytes(1<<20))...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("client: %w", err)
+	}
+	defer cl.Close()
+	var (
+		mu       sync.Mutex
+		produced error
+	)
+	for left > 0 {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			return nil, nil, fmt.Errorf("%d partitions not copied before the time limit", left)
+		}
+		if err := fs.Err0(); err != nil {
+			return nil, nil, fmt.Errorf("fetch: %w", err)
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			end := to[r.Topic][r.Partition]
+			if r.Offset < from[r.Topic][r.Partition] || r.Offset >= end {
+				return
+			}
+			cl.Produce(ctx, &kgo.Record{Topic: floorCopy(b.prefix, r.Topic), Partition: r.Partition, Key: r.Key, Value: r.Value, Headers: r.Headers},
+				func(_ *kgo.Record, err error) {
+					if err != nil {
+						mu.Lock()
+						produced = cmp.Or(produced, err)
+						mu.Unlock()
+					}
+				})
+			if r.Offset == end-1 {
+				left--
+			}
+		})
+	}
+	if err := cl.Flush(ctx); err != nil {
+		return nil, nil, fmt.Errorf("flush: %w", err)
+	}
+	if produced != nil {
+		return nil, nil, fmt.Errorf("produce: %w", produced)
+	}
+	if cto, err = endOffsets(ctx, b.adm, copies...); err != nil {
+		return nil, nil, err
+	}
+	return cfrom, cto, nil
 }
 
 // benchOut is the topic the baseline and the floors produce to.
@@ -152,11 +241,18 @@ func (b *bench) floor(ctx context.Context, from positions, rep *Report) error {
 	if i < 0 {
 		return fmt.Errorf("floor: no spread result of %s to take its records from", src.Name)
 	}
-	topics := inputStreams(src.Graph(b.options()))
-	from, to := from.only(topics), rep.Results[i].to.only(topics)
-	f := &Floor{Source: src.Name, Records: from.span(to)}
-	seen := []*rangeCount{newRangeCount(from, to), newRangeCount(from, to), newRangeCount(from, to)}
-	groups := floorGroups(topics, src.Partitions, seen[:2])
+	srcTopics := inputStreams(src.Graph(b.options()))
+	f := &Floor{Source: src.Name, Records: from.only(srcTopics).span(rep.Results[i].to.only(srcTopics))}
+	// The variants read a copy: the contract topics are shared, and what
+	// other writers append to them meanwhile would be read (and its CPU
+	// counted) by every variant.
+	var topics []string
+	for _, t := range srcTopics {
+		topics = append(topics, floorCopy(b.prefix, t))
+	}
+	partitions := int32(len(rep.Results[i].to[srcTopics[0]]))
+	// The topic plan only (their handlers never run).
+	groups := floorGroups(topics, partitions, make([]*rangeCount, 2))
 	var tgs []topology.Group
 	for _, g := range groups {
 		tg, err := g.Topics(b.prefix)
@@ -168,7 +264,15 @@ func (b *bench) floor(ctx context.Context, from positions, rep *Report) error {
 	if err := applyTopics(b.cfg, tgs); err != nil {
 		return fmt.Errorf("floor: %w", err)
 	}
-	var err error
+	from, to, err := b.copyRange(ctx, from.only(srcTopics), rep.Results[i].to.only(srcTopics))
+	if err != nil {
+		return fmt.Errorf("floor: copying the %s group's input records: %w", src.Name, err)
+	}
+	if n := from.span(to); n != f.Records {
+		return fmt.Errorf("floor: the copy of the %s group's input records holds %d where they are %d", src.Name, n, f.Records)
+	}
+	seen := []*rangeCount{newRangeCount(from, to), newRangeCount(from, to), newRangeCount(from, to)}
+	groups = floorGroups(topics, partitions, seen[:2])
 	if f.Base, err = baseline(ctx, b.cfg.Franz, b.adm, fmt.Sprintf("%s-baseline-floor", b.prefix), from, to, b.out); err != nil {
 		return fmt.Errorf("floor: %w", err)
 	}
@@ -313,7 +417,7 @@ func (h *floorHandler) Setup(s sarama.ConsumerGroupSession) error {
 
 func (h *floorHandler) Cleanup(sarama.ConsumerGroupSession) error { return nil }
 
-func (h *floorHandler) ConsumeClaim(_ sarama.ConsumerGroupSession, c sarama.ConsumerGroupClaim) error {
+func (h *floorHandler) ConsumeClaim(s sarama.ConsumerGroupSession, c sarama.ConsumerGroupClaim) error {
 	st := &claimStats{}
 	h.mu.Lock()
 	if h.claims[c.Partition()] == nil {
@@ -322,6 +426,13 @@ func (h *floorHandler) ConsumeClaim(_ sarama.ConsumerGroupSession, c sarama.Cons
 	h.claims[c.Partition()][c.Topic()] = st
 	h.mu.Unlock()
 	for m := range c.Messages() {
+		if !h.seen.observe(goka.Stream(m.Topic), m.Partition, m.Offset) {
+			// Another writer's record past the range, as the goka floors.
+			s.MarkMessage(m, "")
+			st.last.Store(m.Offset)
+			st.count.Add(1)
+			continue
+		}
 		msg := &sarama.ProducerMessage{Topic: h.out, Metadata: m}
 		if m.Key != nil {
 			msg.Key = sarama.ByteEncoder(m.Key)
@@ -332,7 +443,6 @@ func (h *floorHandler) ConsumeClaim(_ sarama.ConsumerGroupSession, c sarama.Cons
 		h.prod.Input() <- msg
 		st.last.Store(m.Offset)
 		st.count.Add(1)
-		h.seen.observe(goka.Stream(m.Topic), m.Partition, m.Offset)
 	}
 	return nil
 }
@@ -375,7 +485,7 @@ func (f *Floor) print(w io.Writer) {
 	tw.Flush()
 	for _, v := range f.Variants {
 		if v.Events > f.Records {
-			fmt.Fprintf(w, "  %s also processed %d records past the range (another writer appended to its input topics meanwhile); events and CPU include them\n", v.Group, v.Events-f.Records)
+			fmt.Fprintf(w, "  %s also processed %d records past the range (another writer appended to its input topics meanwhile), read and skipped; events and CPU include them\n", v.Group, v.Events-f.Records)
 		}
 	}
 	fmt.Fprintf(w, "  best ratio a goka group reaches on these records: %.2f (%s); a group's own work only lowers it\n", best, bestName)
