@@ -46,6 +46,9 @@ type producer struct {
 	// would allocate).
 	inFlight sync.WaitGroup
 	ack      func(*kgo.Record, error)
+	// closeWait is how long Close waits for the records in flight
+	// (closeTimeout; shorter in tests).
+	closeWait time.Duration
 }
 
 // sink is what the producer hands its records to: a *kgo.Client, or a
@@ -162,7 +165,7 @@ func newFranzClient(brokers []string, sc *sarama.Config) (*kgo.Client, error) {
 // (goka.GroupTable) per key, producing each key's latest every flush
 // interval (changelog.go).
 func newProducer(cl sink, m *Metrics, group string, flush time.Duration) *producer {
-	pr := &producer{cl: cl, m: m, group: group}
+	pr := &producer{cl: cl, m: m, group: group, closeWait: closeTimeout}
 	pr.ack = pr.acked
 	if group != "" {
 		pr.table = string(goka.GroupTable(goka.Group(group)))
@@ -260,7 +263,7 @@ func (p *producer) Close() error {
 	if p.merge != nil {
 		p.merge.close()
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), p.closeWait)
 	defer cancel()
 	flushed := p.cl.Flush(ctx)
 	p.cl.Close() // fails whatever is still buffered
