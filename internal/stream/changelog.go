@@ -59,7 +59,7 @@ const changelogHoldBytes = 1 << 20
 // redelivery after a crash grow by up to the interval.
 //
 // Order: each key has at most one held write, and flushes hand their
-// records to sarama one flush after another, so a key's records reach the
+// records to the client one flush after another, so a key's records reach the
 // changelog in the order they were written.
 type changelogMerge struct {
 	p        *producer
@@ -73,7 +73,7 @@ type changelogMerge struct {
 	size   int
 	closed bool
 
-	// sendMu serializes flushes, so a key's writes reach sarama in order;
+	// sendMu serializes flushes, so a key's writes reach the client in order;
 	// spare and spareOrder are the emptied map and slice of the previous
 	// flush, reused by the next (sendMu is held).
 	sendMu     sync.Mutex

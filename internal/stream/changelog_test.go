@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -9,50 +10,76 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/lovoo/goka"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// fakeAsync is a sarama.AsyncProducer the test answers for: every record
-// handed to Input waits in sent until ack or fail answers it, with the
-// offset its topic and partition reached, like the broker.
-type fakeAsync struct {
-	sarama.AsyncProducer // the transactional methods: never called
-	in                   chan *sarama.ProducerMessage
-	successes            chan *sarama.ProducerMessage
-	errors               chan *sarama.ProducerError
-	mu                   sync.Mutex
-	sent                 []*sarama.ProducerMessage
-	offsets              map[string]int64
-	closeOnce            sync.Once
-	collected            chan struct{}
+// fakeSink is a broker the test answers for: every record produced waits
+// in sent until ack or fail answers it, with the offset its topic and
+// partition reached, like the broker.
+type fakeSink struct {
+	mu       sync.Mutex
+	sent     []*kgo.Record
+	promises map[*kgo.Record]func(*kgo.Record, error)
+	offsets  map[string]int64
+	closed   bool
 }
 
-func newFakeAsync() *fakeAsync {
-	f := &fakeAsync{in: make(chan *sarama.ProducerMessage), successes: make(chan *sarama.ProducerMessage, 1000),
-		errors: make(chan *sarama.ProducerError, 1000), offsets: map[string]int64{}, collected: make(chan struct{})}
-	go func() {
-		defer close(f.collected)
-		for m := range f.in {
-			f.mu.Lock()
-			f.sent = append(f.sent, m)
-			f.mu.Unlock()
+func newFakeSink() *fakeSink {
+	return &fakeSink{promises: map[*kgo.Record]func(*kgo.Record, error){}, offsets: map[string]int64{}}
+}
+
+func (f *fakeSink) Produce(_ context.Context, r *kgo.Record, promise func(*kgo.Record, error)) {
+	f.mu.Lock()
+	if f.closed {
+		f.mu.Unlock()
+		promise(r, kgo.ErrClientClosed)
+		return
+	}
+	f.sent = append(f.sent, r)
+	f.promises[r] = promise
+	f.mu.Unlock()
+}
+
+// Flush waits until every record sent was answered.
+func (f *fakeSink) Flush(ctx context.Context) error {
+	for {
+		f.mu.Lock()
+		n := len(f.promises)
+		f.mu.Unlock()
+		if n == 0 {
+			return nil
 		}
-	}()
-	return f
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Millisecond):
+		}
+	}
 }
 
-func (f *fakeAsync) Input() chan<- *sarama.ProducerMessage     { return f.in }
-func (f *fakeAsync) Successes() <-chan *sarama.ProducerMessage { return f.successes }
-func (f *fakeAsync) Errors() <-chan *sarama.ProducerError      { return f.errors }
-func (f *fakeAsync) Close() error                              { f.AsyncClose(); return nil }
-func (f *fakeAsync) records() (out []*sarama.ProducerMessage) {
+// Close fails what is not answered, like kgo.Client.Close.
+func (f *fakeSink) Close() {
+	f.mu.Lock()
+	f.closed = true
+	f.mu.Unlock()
+	for {
+		m, ok := f.take()
+		if !ok {
+			return
+		}
+		f.fail(m, kgo.ErrClientClosed)
+	}
+}
+
+func (f *fakeSink) records() (out []*kgo.Record) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append(out, f.sent...)
 }
-func (f *fakeAsync) take() (m *sarama.ProducerMessage, ok bool) {
-	return f.takeIf(func(*sarama.ProducerMessage) bool { return true })
+func (f *fakeSink) take() (m *kgo.Record, ok bool) {
+	return f.takeIf(func(*kgo.Record) bool { return true })
 }
-func (f *fakeAsync) waitSent(t *testing.T, n int) []*sarama.ProducerMessage {
+func (f *fakeSink) waitSent(t *testing.T, n int) []*kgo.Record {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -67,7 +94,7 @@ func (f *fakeAsync) waitSent(t *testing.T, n int) []*sarama.ProducerMessage {
 }
 
 // takeIf removes the first record sent that match accepts.
-func (f *fakeAsync) takeIf(match func(*sarama.ProducerMessage) bool) (*sarama.ProducerMessage, bool) {
+func (f *fakeSink) takeIf(match func(*kgo.Record) bool) (*kgo.Record, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for i, m := range f.sent {
@@ -79,23 +106,25 @@ func (f *fakeAsync) takeIf(match func(*sarama.ProducerMessage) bool) (*sarama.Pr
 	return nil, false
 }
 
-// ack answers m as written at the next offset of its topic.
-func (f *fakeAsync) ack(m *sarama.ProducerMessage) {
+// answer calls m's promise, once.
+func (f *fakeSink) answer(m *kgo.Record, err error) {
 	f.mu.Lock()
-	f.offsets[m.Topic]++
-	m.Offset = f.offsets[m.Topic]
+	promise := f.promises[m]
+	delete(f.promises, m)
+	if err == nil {
+		f.offsets[m.Topic]++
+		m.Offset = f.offsets[m.Topic]
+	}
 	f.mu.Unlock()
-	f.successes <- m
+	promise(m, err)
 }
 
-func (f *fakeAsync) fail(m *sarama.ProducerMessage, err error) {
-	f.errors <- &sarama.ProducerError{Msg: m, Err: err}
-}
+// ack answers m as written at the next offset of its topic.
+func (f *fakeSink) ack(m *kgo.Record) { f.answer(m, nil) }
 
-// AsyncClose ends Input.
-func (f *fakeAsync) AsyncClose() { f.closeOnce.Do(func() { close(f.in) }) }
+func (f *fakeSink) fail(m *kgo.Record, err error) { f.answer(m, err) }
 
-func describe(ms []*sarama.ProducerMessage) []string {
+func describe(ms []*kgo.Record) []string {
 	var out []string
 	for _, m := range ms {
 		out = append(out, m.Topic+"/"+keyOf(m)+"="+valueOf(m))
@@ -103,15 +132,22 @@ func describe(ms []*sarama.ProducerMessage) []string {
 	return out
 }
 
-func keyOf(m *sarama.ProducerMessage) string {
+func keyOf(m *kgo.Record) string {
 	if m.Key == nil {
 		return "<null>"
 	}
-	b, _ := m.Key.Encode()
-	return string(b)
+	return string(m.Key)
 }
 
-func valueOf(m *sarama.ProducerMessage) string {
+func valueOf(m *kgo.Record) string {
+	if m.Value == nil {
+		return "<tombstone>"
+	}
+	return string(m.Value)
+}
+
+// messageValue is valueOf for the message a promise finished with.
+func messageValue(m *sarama.ProducerMessage) string {
 	if m.Value == nil {
 		return "<tombstone>"
 	}
@@ -135,7 +171,7 @@ func watch(p *goka.Promise) *result {
 		defer r.mu.Unlock()
 		r.done, r.err = true, err
 		if msg != nil {
-			r.offset, r.value = msg.Offset, valueOf(msg)
+			r.offset, r.value = msg.Offset, messageValue(msg)
 		}
 	})
 	return r
@@ -171,21 +207,28 @@ var testChangelog = string(goka.GroupTable(testGroup))
 
 // mergingProducer is a group's producer merging every interval, holding
 // at most maxBytes; the fake broker answers nothing by itself.
-func mergingProducer(t *testing.T, interval time.Duration, maxBytes int) (*producer, *fakeAsync) {
+func mergingProducer(t *testing.T, interval time.Duration, maxBytes int) (*producer, *fakeSink) {
 	t.Helper()
-	f := newFakeAsync()
+	f := newFakeSink()
 	p := newProducer(f, NewMetrics(), testGroup, 0)
 	p.merge = newChangelogMerge(p, testChangelog, interval, maxBytes)
 	return p, f
 }
 
 // closeProducer closes p while answering what it still produces.
-func closeProducer(t *testing.T, p *producer, f *fakeAsync) {
+func closeProducer(t *testing.T, p *producer, f *fakeSink) {
 	t.Helper()
 	done := make(chan error, 1)
 	go func() { done <- p.Close() }()
-	go func() {
-		<-f.collected
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			return
+		case <-time.After(time.Millisecond):
+		}
 		for {
 			m, ok := f.take()
 			if !ok {
@@ -193,11 +236,6 @@ func closeProducer(t *testing.T, p *producer, f *fakeAsync) {
 			}
 			f.ack(m)
 		}
-		close(f.successes)
-		close(f.errors)
-	}()
-	if err := <-done; err != nil {
-		t.Fatal(err)
 	}
 }
 
@@ -244,7 +282,7 @@ func TestChangelogMergeErrorReachesEverySupersededWrite(t *testing.T) {
 	p.merge.flush(false)
 	f.waitSent(t, 2)
 	boom := errors.New("broker says no")
-	m, _ := f.takeIf(func(m *sarama.ProducerMessage) bool { return keyOf(m) == "k" })
+	m, _ := f.takeIf(func(m *kgo.Record) bool { return keyOf(m) == "k" })
 	f.fail(m, boom)
 	for _, r := range []*result{a, b} {
 		if _, _, err := r.wait(t); !errors.Is(err, boom) {
@@ -277,7 +315,7 @@ func TestChangelogMergeTombstones(t *testing.T) {
 	if len(sent) != 2 || got["a"] != "<tombstone>" || got["b"] != "back" {
 		t.Fatalf("produced %v, want a's tombstone and b=back", describe(sent))
 	}
-	m, _ := f.takeIf(func(m *sarama.ProducerMessage) bool { return keyOf(m) == "a" })
+	m, _ := f.takeIf(func(m *kgo.Record) bool { return keyOf(m) == "a" })
 	f.ack(m)
 	for _, r := range []*result{set, del} {
 		if _, v, err := r.wait(t); err != nil || v != "<tombstone>" {
@@ -349,11 +387,11 @@ func TestChangelogMergeOnlyTheGroupsChangelog(t *testing.T) {
 		group string
 		flush time.Duration
 	}{{"", time.Second}, {testGroup, 0}} {
-		if p := newProducer(newFakeAsync(), nil, c.group, c.flush); p.merge != nil {
+		if p := newProducer(newFakeSink(), nil, c.group, c.flush); p.merge != nil {
 			t.Errorf("group %q, interval %s: merging", c.group, c.flush)
 		}
 	}
-	if p := newProducer(newFakeAsync(), nil, testGroup, time.Second); p.merge == nil || p.merge.topic != testChangelog {
+	if p := newProducer(newFakeSink(), nil, testGroup, time.Second); p.merge == nil || p.merge.topic != testChangelog {
 		t.Errorf("a group's producer does not merge its changelog %s", testChangelog)
 	}
 }
@@ -375,8 +413,7 @@ func TestChangelogMergeKeepsOrderPerKey(t *testing.T) {
 	}
 	wg.Wait()
 	p.merge.flush(false)
-	f.AsyncClose() // nothing more is produced: every record is in sent
-	<-f.collected
+	// Produce is synchronous: every record is in sent.
 	sent := f.records()
 	last := map[string]string{}
 	for _, m := range sent {

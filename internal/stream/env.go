@@ -63,12 +63,15 @@ func (e *Env) topicManagerBuilder() goka.TopicManagerBuilder {
 }
 
 func (e *Env) producerBuilder(group string) goka.ProducerBuilder {
-	return func(brokers []string, clientID string, hasher func() hash.Hash32) (goka.Producer, error) {
-		p, err := sarama.NewAsyncProducer(brokers, e.config(clientID))
+	// goka's hasher is topology.NewHash (ProcessorOptions); the client
+	// partitions with topology.PartitionFor, the same placement
+	// (producer.go).
+	return func(brokers []string, clientID string, _ func() hash.Hash32) (goka.Producer, error) {
+		cl, err := newFranzClient(brokers, e.config(clientID))
 		if err != nil {
-			return nil, fmt.Errorf("create producer: %w", err)
+			return nil, err
 		}
-		return newProducer(p, e.Metrics, group, e.ChangelogFlush), nil
+		return newProducer(cl, e.Metrics, group, e.ChangelogFlush), nil
 	}
 }
 
