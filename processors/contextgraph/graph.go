@@ -417,53 +417,119 @@ func spanCost(s SpanNode) int { return cost(s, s.Agent, s.failure()) }
 // event_id of that appearance; the trace's time range over every event
 // time, span start and end; and Events.
 func (g *Graph) derive() {
-	type appearance struct {
-		name    string
-		at      codecs.Time
-		eventID string
+	var d deriver
+	for i := range g.Thinking {
+		s := &g.Thinking[i]
+		d.appear(s.Agent, s.EventID, s.Timestamp)
+		d.extend(s.Timestamp)
 	}
-	var firsts []appearance
-	index := map[string]int{}
-	g.Started, g.Ended = nil, nil
-	see := func(agent, eventID string, first codecs.Time, times ...codecs.Time) {
-		a := appearance{agent, first, eventID}
-		if i, ok := index[agent]; !ok {
-			index[agent] = len(firsts)
-			firsts = append(firsts, a)
-		} else if x := firsts[i]; first.Before(x.at.Time) || first.Equal(x.at.Time) && eventID < x.eventID {
-			firsts[i] = a
-		}
-		for _, t := range append(times, first) {
-			if g.Started == nil || t.Before(g.Started.Time) {
-				s := t
-				g.Started = &s
-			}
-			if g.Ended == nil || t.After(g.Ended.Time) {
-				e := t
-				g.Ended = &e
-			}
-		}
+	for i := range g.Decisions {
+		x := &g.Decisions[i]
+		d.appear(x.Agent, x.EventID, x.Timestamp)
+		d.extend(x.Timestamp)
 	}
-	for _, s := range g.Thinking {
-		see(s.Agent, s.EventID, s.Timestamp)
+	for i := range g.Spans {
+		s := &g.Spans[i]
+		d.appear(s.Agent, s.EventID, s.StartTime)
+		d.extend(s.Timestamp)
+		d.extend(s.EndTime)
+		d.extend(s.StartTime)
 	}
-	for _, d := range g.Decisions {
-		see(d.Agent, d.EventID, d.Timestamp)
-	}
-	for _, s := range g.Spans {
-		see(s.Agent, s.EventID, s.StartTime, s.Timestamp, s.EndTime)
-	}
-	slices.SortFunc(firsts, func(x, y appearance) int {
+	slices.SortFunc(d.firsts, func(x, y appearance) int {
 		if c := x.at.Compare(y.at.Time); c != 0 {
 			return c
 		}
 		return strings.Compare(x.eventID, y.eventID)
 	})
 	g.Agents = g.Agents[:0]
-	for _, a := range firsts {
+	for _, a := range d.firsts {
 		g.Agents = append(g.Agents, Agent{Name: a.name, FirstSeen: a.at})
 	}
+	// A new pointer only where the time changed: the graph's earlier
+	// pointers are its own (decoded or made here), never shared.
+	g.Started = keepTime(g.Started, d.started, d.any)
+	g.Ended = keepTime(g.Ended, d.ended, d.any)
 	g.Events = len(g.Thinking) + len(g.Decisions) + len(g.Spans) + len(g.Feedback)
+}
+
+// keepTime is p if it points at t, else a pointer to t (nil without one).
+func keepTime(p *codecs.Time, t codecs.Time, ok bool) *codecs.Time {
+	switch {
+	case !ok:
+		return nil
+	case p != nil && *p == t:
+		return p
+	}
+	return &t
+}
+
+// appearance is an agent's first appearance in the graph.
+type appearance struct {
+	name    string
+	at      codecs.Time
+	eventID string
+}
+
+// deriver collects derive's results in one pass over the entries, without
+// allocating for a graph of a few agents.
+type deriver struct {
+	firsts []appearance
+	buf    [8]appearance
+	// index finds an agent's appearance once there are many agents.
+	index          map[string]int
+	started, ended codecs.Time
+	any            bool
+}
+
+// appear counts an entry of agent, of event eventID, first seen at first.
+func (d *deriver) appear(agent, eventID string, first codecs.Time) {
+	if d.firsts == nil {
+		d.firsts = d.buf[:0]
+	}
+	i := d.find(agent)
+	switch {
+	case i < 0:
+		d.firsts = append(d.firsts, appearance{agent, first, eventID})
+		if d.index != nil {
+			d.index[agent] = len(d.firsts) - 1
+		}
+	case first.Before(d.firsts[i].at.Time) || first.Equal(d.firsts[i].at.Time) && eventID < d.firsts[i].eventID:
+		d.firsts[i] = appearance{agent, first, eventID}
+	}
+}
+
+// find is the index of agent's appearance, -1 if none yet.
+func (d *deriver) find(agent string) int {
+	if d.index == nil {
+		for i := range d.firsts {
+			if d.firsts[i].name == agent {
+				return i
+			}
+		}
+		if len(d.firsts) < 32 {
+			return -1
+		}
+		d.index = make(map[string]int, 2*len(d.firsts))
+		for i := range d.firsts {
+			d.index[d.firsts[i].name] = i
+		}
+		return -1
+	}
+	if i, ok := d.index[agent]; ok {
+		return i
+	}
+	return -1
+}
+
+// extend widens the time range to t.
+func (d *deriver) extend(t codecs.Time) {
+	if !d.any || t.Before(d.started.Time) {
+		d.started = t
+	}
+	if !d.any || t.After(d.ended.Time) {
+		d.ended = t
+	}
+	d.any = true
 }
 
 // seenTrace reports whether any agent event of the trace was applied.

@@ -53,8 +53,7 @@ func (p *processor) input(ctx goka.Context, ev *codecs.Event) {
 // tenant-scoped key (TenantTraceKey).
 func (p *processor) handle(ctx goka.Context, ev *codecs.Event) {
 	trace := traceOf(ev)
-	scoped := TenantTraceKey(ev.TenantID, trace)
-	if k := ctx.Key(); k != trace && k != scoped {
+	if k := ctx.Key(); k != trace && k != TenantTraceKey(ev.TenantID, trace) {
 		ctx.Loopback(trace, ev.Raw) // not placed by this group: re-key
 		return
 	}
@@ -80,7 +79,7 @@ func (p *processor) handle(ctx goka.Context, ev *codecs.Event) {
 		if ctx.Key() == trace {
 			// Another tenant's trace holds this id: every tenant has its
 			// own trace under any id, so this one lives under its scoped key.
-			ctx.Loopback(scoped, ev.Raw)
+			ctx.Loopback(TenantTraceKey(ev.TenantID, trace), ev.Raw)
 			return
 		}
 		stream.DeadLetter(ctx, p.m, ev.Raw, codecs.Reject(codecs.ReasonTenantConflict, "tenant_id",
@@ -88,14 +87,14 @@ func (p *processor) handle(ctx goka.Context, ev *codecs.Event) {
 		return
 	}
 	g.migrate()
-	before := g.summary()
+	before := g.summaryState()
 	fb, isFeedback := ev.Payload.(*codecs.Feedback)
 	if g.has(ev.EventID) || isFeedback && g.DroppedFeedback.Seen(ev.EventID, ev.Timestamp.Time) {
 		if g.Offsets.Redelivered(ctx) {
 			// The state holds this very message: its outputs and the
 			// changelog write may have been lost in a crash.
 			p.replay(ctx, g, ev, fb)
-			p.index(ctx, nil, before, true)
+			p.index(ctx, g, &summaryOf{}, &before, true)
 			ctx.SetValue(g)
 		}
 		return // a duplicate: already in the graph, its signal already out
@@ -109,7 +108,8 @@ func (p *processor) handle(ctx goka.Context, ev *codecs.Event) {
 	} else {
 		p.revise(ctx, g, ev.Timestamp)
 	}
-	p.index(ctx, before, g.summary(), false)
+	after := g.summaryState()
+	p.index(ctx, g, &before, &after, false)
 	g.Offsets.Advance(ctx)
 	if headKept {
 		// A dropped feedback changed only the graph's tail (Dropped,
