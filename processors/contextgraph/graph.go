@@ -242,14 +242,15 @@ func (g *Graph) room(c Config, size, freed int) bool {
 // cost is what an entry adds to the encoded graph: its JSON and, for its
 // agent, an Agents entry (with the longest time) and, for a failed span, an
 // Errors entry, each with a separator. Deterministic, so replacing an entry
-// subtracts exactly what adding it counted.
-func cost[T any](entry T, agent string, failure *SpanFailure) int {
-	n := codecs.EncodedLen(entry) + 1
+// subtracts exactly what adding it counted. The JSON is measured, not
+// written (jsonlen.go).
+func cost[T jsonLener](entry T, agent string, failure *SpanFailure) int {
+	n := entry.jsonLen() + 1
 	if agent != "" {
-		n += codecs.EncodedLen(Agent{Name: agent}) + 1 + len(`.999999999`)
+		n += Agent{Name: agent}.jsonLen() + 1 + len(`.999999999`)
 	}
 	if failure != nil {
-		n += codecs.EncodedLen(failure) + 1
+		n += failure.jsonLen() + 1
 	}
 	return n
 }
