@@ -418,50 +418,55 @@ func spanCost(s SpanNode) int { return cost(s, s.Agent, s.failure()) }
 // event_id of that appearance; the trace's time range over every event
 // time, span start and end; and Events.
 func (g *Graph) derive() {
-	var d deriver
+	var (
+		buf [8]appearance
+		a   = appearances{list: buf[:0]}
+		r   timeRange
+	)
 	for i := range g.Thinking {
 		s := &g.Thinking[i]
-		d.appear(s.Agent, s.EventID, s.Timestamp)
-		d.extend(s.Timestamp)
+		a.list = a.see(s.Agent, s.EventID, s.Timestamp)
+		r.extend(s.Timestamp)
 	}
 	for i := range g.Decisions {
 		x := &g.Decisions[i]
-		d.appear(x.Agent, x.EventID, x.Timestamp)
-		d.extend(x.Timestamp)
+		a.list = a.see(x.Agent, x.EventID, x.Timestamp)
+		r.extend(x.Timestamp)
 	}
 	for i := range g.Spans {
 		s := &g.Spans[i]
-		d.appear(s.Agent, s.EventID, s.StartTime)
-		d.extend(s.Timestamp)
-		d.extend(s.EndTime)
-		d.extend(s.StartTime)
+		a.list = a.see(s.Agent, s.EventID, s.StartTime)
+		r.extend(s.Timestamp)
+		r.extend(s.EndTime)
+		r.extend(s.StartTime)
 	}
-	slices.SortFunc(d.firsts, func(x, y appearance) int {
+	slices.SortFunc(a.list, func(x, y appearance) int {
 		if c := x.at.Compare(y.at.Time); c != 0 {
 			return c
 		}
 		return strings.Compare(x.eventID, y.eventID)
 	})
 	g.Agents = g.Agents[:0]
-	for _, a := range d.firsts {
-		g.Agents = append(g.Agents, Agent{Name: a.name, FirstSeen: a.at})
+	for _, x := range a.list {
+		g.Agents = append(g.Agents, Agent{Name: x.name, FirstSeen: x.at})
 	}
-	// A new pointer only where the time changed: the graph's earlier
-	// pointers are its own (decoded or made here), never shared.
-	g.Started = keepTime(g.Started, d.started, d.any)
-	g.Ended = keepTime(g.Ended, d.ended, d.any)
+	g.Started = setTime(g.Started, r.started, r.any)
+	g.Ended = setTime(g.Ended, r.ended, r.any)
 	g.Events = len(g.Thinking) + len(g.Decisions) + len(g.Spans) + len(g.Feedback)
 }
 
-// keepTime is p if it points at t, else a pointer to t (nil without one).
-func keepTime(p *codecs.Time, t codecs.Time, ok bool) *codecs.Time {
-	switch {
-	case !ok:
+// setTime is p set to t (a new pointer if p is nil), or nil without a t.
+// A graph's time pointers are its own (decoded or made here), never shared,
+// so they are set in place.
+func setTime(p *codecs.Time, t codecs.Time, ok bool) *codecs.Time {
+	if !ok {
 		return nil
-	case p != nil && *p == t:
-		return p
 	}
-	return &t
+	if p == nil {
+		p = new(codecs.Time)
+	}
+	*p = t
+	return p
 }
 
 // appearance is an agent's first appearance in the graph.
@@ -471,66 +476,63 @@ type appearance struct {
 	eventID string
 }
 
-// deriver collects derive's results in one pass over the entries, without
-// allocating for a graph of a few agents.
-type deriver struct {
-	firsts []appearance
-	buf    [8]appearance
-	// index finds an agent's appearance once there are many agents.
-	index          map[string]int
+// appearances are the agents' first appearances, in the order first met;
+// index finds one once there are many agents (a few are scanned).
+type appearances struct {
+	list  []appearance
+	index map[string]int
+}
+
+// see returns the list with agent's appearance in the entry of event
+// eventID at first counted (the caller stores it in a.list: a list kept on
+// the caller's stack stays there).
+func (a *appearances) see(agent, eventID string, first codecs.Time) []appearance {
+	list := a.list
+	i := -1
+	if a.index != nil {
+		if j, ok := a.index[agent]; ok {
+			i = j
+		}
+	} else {
+		for j := range list {
+			if list[j].name == agent {
+				i = j
+				break
+			}
+		}
+	}
+	switch {
+	case i < 0:
+		list = append(list, appearance{agent, first, eventID})
+		if a.index != nil {
+			a.index[agent] = len(list) - 1
+		} else if len(list) > 32 {
+			a.index = make(map[string]int, 2*len(list))
+			for j := range list {
+				a.index[list[j].name] = j
+			}
+		}
+	case first.Before(list[i].at.Time) || first.Equal(list[i].at.Time) && eventID < list[i].eventID:
+		list[i] = appearance{agent, first, eventID}
+	}
+	return list
+}
+
+// timeRange is the earliest and latest of the times it was extended to.
+type timeRange struct {
 	started, ended codecs.Time
 	any            bool
 }
 
-// appear counts an entry of agent, of event eventID, first seen at first.
-func (d *deriver) appear(agent, eventID string, first codecs.Time) {
-	if d.firsts == nil {
-		d.firsts = d.buf[:0]
+// extend widens the range to t.
+func (r *timeRange) extend(t codecs.Time) {
+	if !r.any || t.Before(r.started.Time) {
+		r.started = t
 	}
-	i := d.find(agent)
-	switch {
-	case i < 0:
-		d.firsts = append(d.firsts, appearance{agent, first, eventID})
-		if d.index != nil {
-			d.index[agent] = len(d.firsts) - 1
-		}
-	case first.Before(d.firsts[i].at.Time) || first.Equal(d.firsts[i].at.Time) && eventID < d.firsts[i].eventID:
-		d.firsts[i] = appearance{agent, first, eventID}
+	if !r.any || t.After(r.ended.Time) {
+		r.ended = t
 	}
-}
-
-// find is the index of agent's appearance, -1 if none yet.
-func (d *deriver) find(agent string) int {
-	if d.index == nil {
-		for i := range d.firsts {
-			if d.firsts[i].name == agent {
-				return i
-			}
-		}
-		if len(d.firsts) < 32 {
-			return -1
-		}
-		d.index = make(map[string]int, 2*len(d.firsts))
-		for i := range d.firsts {
-			d.index[d.firsts[i].name] = i
-		}
-		return -1
-	}
-	if i, ok := d.index[agent]; ok {
-		return i
-	}
-	return -1
-}
-
-// extend widens the time range to t.
-func (d *deriver) extend(t codecs.Time) {
-	if !d.any || t.Before(d.started.Time) {
-		d.started = t
-	}
-	if !d.any || t.After(d.ended.Time) {
-		d.ended = t
-	}
-	d.any = true
+	r.any = true
 }
 
 // seenTrace reports whether any agent event of the trace was applied.

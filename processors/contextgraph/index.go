@@ -134,7 +134,7 @@ func (p *processor) index(ctx goka.Context, g *Graph, before, after *summaryOf, 
 	if !after.ok || (!redelivered && before.same(after)) {
 		return
 	}
-	out := p.prefix.Stream(IndexStream)
+	out := p.indexOut
 	if before.ok && !before.started.Equal(after.started.Time) {
 		ctx.Emit(out, IndexKey(g.TenantID, before.started.Time, g.TraceID), encodeUpdate(&IndexUpdate{Delete: true}))
 	}

@@ -83,7 +83,12 @@ func (m *TableCodec) Encode(v any) ([]byte, error) {
 		m.spliced.Add(1)
 	}
 	b, tailAt := encodeGraph(g, head)
-	m.memo.Put(b, g, memoNote{tailAt: tailAt})
+	// Owned, not copied: goka only reads what Encode returns (the storage
+	// keeps it, the producer sends it), as for quality's and lineage's
+	// states. The storage hands the same slice back to the next event's
+	// Decode while the write is pending, so the lookup's compare of a hot
+	// trace's graph is then one of identical memory.
+	m.memo.PutOwned(b, g, memoNote{tailAt: tailAt})
 	return b, nil
 }
 

@@ -14,9 +14,10 @@ import (
 // processor holds the handlers of the context-graph group. Its methods are
 // pure functions of the goka context and the message.
 type processor struct {
-	cfg    Config
-	m      *stream.Metrics
-	prefix stream.Prefix
+	cfg Config
+	m   *stream.Metrics
+	// indexOut is the prefixed index stream (made once, not per event).
+	indexOut goka.Stream
 	// memo is the group table's codec (nil: GraphCodec's decoding each time).
 	memo *TableCodec
 }
