@@ -100,24 +100,43 @@ func (p *processor) handle(ctx goka.Context, ev *codecs.Event) {
 		}
 		return // a duplicate: already in the graph, its signal already out
 	}
-	headKept := false
+	// What this event changes, by section of the encoded graph (the
+	// prelude and the tail are always written again): the next Encode
+	// copies the other sections from the graph's memo entry.
+	clean := allSections
 	if isFeedback {
-		headKept = !p.feedback(ctx, g, ev, fb)
+		if p.feedback(ctx, g, ev, fb) {
+			clean &^= 1 << secFeedback
+		} // else a dropped feedback: only the tail changed
 	} else if !g.apply(p.cfg, ev) {
 		p.count(ctx, ev)
 		return // dropped past a bound already reached: nothing to write
 	} else {
-		p.revise(ctx, g, ev.Timestamp)
+		clean &^= sectionsOf(ev)
+		if p.revise(ctx, g, ev.Timestamp) {
+			clean &^= 1 << secFeedback
+		}
 	}
 	after := g.summaryState()
 	p.index(ctx, g, &before, &after, false)
 	g.Offsets.Advance(ctx)
-	if headKept {
-		// A dropped feedback changed only the graph's tail (Dropped,
-		// DroppedFeedback, Offsets): its encoding copies the rest.
-		p.memo.keepHead(g)
-	}
+	p.memo.keep(g, clean)
 	ctx.SetValue(g)
+}
+
+// sectionsOf are the sections of the encoded graph that applying a
+// thinking, decision or span event may change: its list, the agents
+// derived from every list, and for a span the failures derived from spans.
+func sectionsOf(ev *codecs.Event) sections {
+	switch ev.Payload.(type) {
+	case *codecs.Thinking:
+		return 1<<secThinking | 1<<secAgents
+	case *codecs.Decision:
+		return 1<<secDecisions | 1<<secAgents
+	case *codecs.Span:
+		return 1<<secSpans | 1<<secErrors | 1<<secAgents
+	}
+	return allSections
 }
 
 // replay re-emits what a redelivered event produced, with the same ids:
@@ -225,8 +244,10 @@ func (g *Graph) link(responseID, userID string) {
 
 // revise emits a new revision of every current signal of the trace whose
 // context the event at t changed, if t is within the signal horizon of its
-// feedback. Superseded feedback gets no revisions: consumers drop it anyway.
-func (p *processor) revise(ctx goka.Context, g *Graph, t codecs.Time) {
+// feedback, and reports whether it did. Superseded feedback gets no
+// revisions: consumers drop it anyway.
+func (p *processor) revise(ctx goka.Context, g *Graph, t codecs.Time) bool {
+	revised := false
 	var sc *sigContext
 	for i := range g.Feedback {
 		e := &g.Feedback[i]
@@ -243,7 +264,9 @@ func (p *processor) revise(ctx goka.Context, g *Graph, t codecs.Time) {
 		e.Fingerprint = sc.fp
 		e.Weight = weight(e.payload(), e.SignalType, sc.Missing)
 		p.emit(ctx, g, e, sc)
+		revised = true
 	}
+	return revised
 }
 
 // payload is the rating part of the entry as the codec's type.
