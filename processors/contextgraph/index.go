@@ -1,7 +1,6 @@
 package contextgraph
 
 import (
-	"fmt"
 	"math"
 	"slices"
 	"time"
@@ -63,12 +62,23 @@ type IndexUpdate struct {
 // IndexKey is the index key of a trace: tenant, inverted start (newest
 // first in key order), trace id.
 func IndexKey(tenant string, started time.Time, trace string) string {
-	return codecs.TenantKey(tenant, fmt.Sprintf("%016x", uint64(math.MaxInt64-started.UnixMilli()))) + codecs.KeySeparator + trace
+	return codecs.TenantKey(tenant, hex16(uint64(math.MaxInt64-started.UnixMilli()))) + codecs.KeySeparator + trace
+}
+
+// hex16 is fmt.Sprintf("%016x", n) without fmt's cost (a key per index
+// update).
+func hex16(n uint64) string {
+	var b [16]byte
+	for i := len(b) - 1; i >= 0; i-- {
+		b[i] = hexDigits[n&0xf]
+		n >>= 4
+	}
+	return string(b[:])
 }
 
 // indexBefore is the first index key of tenant's traces started before t.
 func indexBefore(tenant string, t time.Time) string {
-	return codecs.TenantKey(tenant, fmt.Sprintf("%016x", uint64(math.MaxInt64-t.UnixMilli())+1))
+	return codecs.TenantKey(tenant, hex16(uint64(math.MaxInt64-t.UnixMilli())+1))
 }
 
 // summaryOf is what the graph's index entry holds, read without
