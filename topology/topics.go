@@ -114,8 +114,12 @@ func Find(topics []Topic, name string) (Topic, bool) {
 	return Topic{}, false
 }
 
+// contract is Contract() for PartitionsOf, which handlers call per message
+// (stream.Misplaced): built once, not per call, and never handed out.
+var contract = Contract()
+
 // PartitionsOf returns the partition count of a contract topic.
 func PartitionsOf(name string) (int32, bool) {
-	t, ok := Find(Contract(), name)
+	t, ok := Find(contract, name)
 	return t.Partitions, ok
 }

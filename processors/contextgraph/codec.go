@@ -41,27 +41,63 @@ func (GraphCodec) Encode(v any) ([]byte, error) {
 	if g == nil {
 		return nil, errors.New("codec for *contextgraph.Graph got nil")
 	}
-	b, _ := encodeGraph(g, "")
+	b, _ := encodeGraph(g, "", layout{}, 0)
 	return b, nil
 }
 
-// encodeGraph encodes g and returns where its tail (Events onwards: the
-// counts, the dropped-feedback window and the offsets) starts. With head,
-// the bytes before the tail of an earlier encoding of g whose fields
-// before Events have not changed since, it copies them instead of encoding
-// them again (TableCodec: a feedback dropped past its bound rewrites only
-// the tail).
-func encodeGraph(g *Graph, head string) ([]byte, int) {
-	w := graphWriter{bin.NewWriter(make([]byte, 0, max(256+g.Bytes/2, len(head)+1024)))}
-	if head != "" {
-		w.Writer = bin.NewWriter(append(w.Bytes(), head...))
-	} else {
-		w.Byte(graphVersion)
-		w.head(g)
+// The head of an encoded graph (the fields before Events) is a prelude
+// (tenant, trace, start and end) and one section per list, in this order;
+// the tail (Events onwards: the counts, the dropped-feedback window and the
+// offsets) follows. A layout is where each section and the tail start in
+// one encoding.
+const (
+	secAgents = iota
+	secThinking
+	secDecisions
+	secSpans
+	secErrors
+	secFeedback
+	nSections
+)
+
+// sections is a set of sections (bit 1<<sec).
+type sections uint8
+
+// allSections is every section.
+const allSections sections = 1<<nSections - 1
+
+// layout holds where sections 0..nSections-1 start, then where the tail
+// starts; the zero layout is unknown.
+type layout [nSections + 1]int
+
+// known reports whether l was filled in.
+func (l *layout) known() bool { return l[nSections] > 0 }
+
+// encodeGraph encodes g and returns its layout. With prev, an earlier
+// encoding of g of layout at, it copies the sections in clean from prev
+// instead of encoding them again: the caller vouches that g's fields in
+// those sections have not changed since prev (TableCodec: an event
+// rewrites the sections it changed; a feedback dropped past its bound
+// rewrites only the tail). The bytes are the same either way.
+func encodeGraph(g *Graph, prev string, at layout, clean sections) ([]byte, layout) {
+	if prev == "" || !at.known() {
+		clean = 0
 	}
-	tailAt := len(w.Bytes())
+	w := graphWriter{bin.NewWriter(make([]byte, 0, max(256+g.Bytes/2, len(prev)+1024)))}
+	w.Byte(graphVersion)
+	w.prelude(g)
+	var out layout
+	for sec := range nSections {
+		out[sec] = len(w.Bytes())
+		if clean&(1<<sec) != 0 {
+			w.Writer = bin.NewWriter(append(w.Bytes(), prev[at[sec]:at[sec+1]]...))
+		} else {
+			w.section(g, sec)
+		}
+	}
+	out[nSections] = len(w.Bytes())
 	w.tail(g)
-	return w.Bytes(), tailAt
+	return w.Bytes(), out
 }
 
 // Decode implements goka.Codec.
@@ -81,18 +117,23 @@ func (GraphCodec) Decode(b []byte) (any, error) {
 	return g, nil
 }
 
-// decodeGraph decodes the binary form and returns where its tail starts
-// (see encodeGraph).
-func decodeGraph(b []byte) (*Graph, int, error) {
+// decodeGraph decodes the binary form and returns its layout (see
+// encodeGraph).
+func decodeGraph(b []byte) (*Graph, layout, error) {
 	r := graphReader{bin.NewSharedReader(b[1:])}
 	g := &Graph{}
-	r.head(g)
-	tailAt := len(b) - r.Remaining()
+	var at layout
+	r.prelude(g)
+	for sec := range nSections {
+		at[sec] = len(b) - r.Remaining()
+		r.section(g, sec)
+	}
+	at[nSections] = len(b) - r.Remaining()
 	r.tail(g)
 	if err := r.Complete(); err != nil {
-		return nil, 0, fmt.Errorf("decode context graph: %w", err)
+		return nil, layout{}, fmt.Errorf("decode context graph: %w", err)
 	}
-	return g, tailAt, nil
+	return g, at, nil
 }
 
 type graphWriter struct{ bin.Writer }
@@ -116,17 +157,41 @@ func (w *graphWriter) optTime(t *codecs.Time) {
 
 func (w *graphWriter) int(n int) { w.Varint(int64(n)) }
 
-// head writes the fields before Events.
-func (w *graphWriter) head(g *Graph) {
+// prelude writes the fields before the sections.
+func (w *graphWriter) prelude(g *Graph) {
 	w.String(g.TenantID)
 	w.String(g.TraceID)
 	w.optTime(g.Started)
 	w.optTime(g.Ended)
+}
+
+// section writes one section of the head.
+func (w *graphWriter) section(g *Graph, sec int) {
+	switch sec {
+	case secAgents:
+		w.agents(g)
+	case secThinking:
+		w.thinking(g)
+	case secDecisions:
+		w.decisions(g)
+	case secSpans:
+		w.spans(g)
+	case secErrors:
+		w.errors(g)
+	case secFeedback:
+		w.feedback(g)
+	}
+}
+
+func (w *graphWriter) agents(g *Graph) {
 	w.list(len(g.Agents), g.Agents == nil)
 	for _, a := range g.Agents {
 		w.String(a.Name)
 		w.time(a.FirstSeen)
 	}
+}
+
+func (w *graphWriter) thinking(g *Graph) {
 	w.list(len(g.Thinking), g.Thinking == nil)
 	for _, s := range g.Thinking {
 		w.String(s.EventID)
@@ -138,6 +203,9 @@ func (w *graphWriter) head(g *Graph) {
 		w.String(s.Content)
 		w.int(s.Tokens)
 	}
+}
+
+func (w *graphWriter) decisions(g *Graph) {
 	w.list(len(g.Decisions), g.Decisions == nil)
 	for _, d := range g.Decisions {
 		w.String(d.EventID)
@@ -155,6 +223,9 @@ func (w *graphWriter) head(g *Graph) {
 		w.Float(d.Confidence)
 		w.String(d.Reason)
 	}
+}
+
+func (w *graphWriter) spans(g *Graph) {
 	w.list(len(g.Spans), g.Spans == nil)
 	for _, s := range g.Spans {
 		w.String(s.EventID)
@@ -176,6 +247,9 @@ func (w *graphWriter) head(g *Graph) {
 			w.String(s.Error.Message)
 		}
 	}
+}
+
+func (w *graphWriter) errors(g *Graph) {
 	w.list(len(g.Errors), g.Errors == nil)
 	for _, f := range g.Errors {
 		w.String(f.SpanID)
@@ -184,6 +258,9 @@ func (w *graphWriter) head(g *Graph) {
 		w.String(f.Type)
 		w.String(f.Message)
 	}
+}
+
+func (w *graphWriter) feedback(g *Graph) {
 	w.list(len(g.Feedback), g.Feedback == nil)
 	for _, f := range g.Feedback {
 		w.String(f.EventID)
@@ -282,21 +359,49 @@ func mk[T any](n int) []T {
 	return make([]T, n)
 }
 
-func (r *graphReader) head(g *Graph) {
+// prelude reads the fields before the sections.
+func (r *graphReader) prelude(g *Graph) {
 	g.TenantID = r.String()
 	g.TraceID = r.String()
 	g.Started = r.optTime()
 	g.Ended = r.optTime()
+}
+
+// section reads one section of the head.
+func (r *graphReader) section(g *Graph, sec int) {
+	switch sec {
+	case secAgents:
+		r.agents(g)
+	case secThinking:
+		r.thinking(g)
+	case secDecisions:
+		r.decisions(g)
+	case secSpans:
+		r.spans(g)
+	case secErrors:
+		r.errors(g)
+	case secFeedback:
+		r.feedback(g)
+	}
+}
+
+func (r *graphReader) agents(g *Graph) {
 	g.Agents = mk[Agent](r.list(3))
 	for i := range g.Agents {
 		g.Agents[i] = Agent{Name: r.String(), FirstSeen: r.time()}
 	}
+}
+
+func (r *graphReader) thinking(g *Graph) {
 	g.Thinking = mk[Step](r.list(9))
 	for i := range g.Thinking {
 		s := &g.Thinking[i]
 		s.EventID, s.Timestamp, s.SpanID, s.Agent = r.String(), r.time(), r.String(), r.String()
 		s.Step, s.Kind, s.Content, s.Tokens = r.int(), r.String(), r.String(), r.int()
 	}
+}
+
+func (r *graphReader) decisions(g *Graph) {
 	g.Decisions = mk[DecisionNode](r.list(11))
 	for i := range g.Decisions {
 		d := &g.Decisions[i]
@@ -308,6 +413,9 @@ func (r *graphReader) head(g *Graph) {
 		}
 		d.Confidence, d.Reason = r.Float(), r.String()
 	}
+}
+
+func (r *graphReader) spans(g *Graph) {
 	g.Spans = mk[SpanNode](r.list(17))
 	for i := range g.Spans {
 		s := &g.Spans[i]
@@ -319,10 +427,16 @@ func (r *graphReader) head(g *Graph) {
 			s.Error = &codecs.SpanError{Type: r.String(), Message: r.String()}
 		}
 	}
+}
+
+func (r *graphReader) errors(g *Graph) {
 	g.Errors = mk[SpanFailure](r.list(5))
 	for i := range g.Errors {
 		g.Errors[i] = SpanFailure{SpanID: r.String(), Agent: r.String(), Name: r.String(), Type: r.String(), Message: r.String()}
 	}
+}
+
+func (r *graphReader) feedback(g *Graph) {
 	g.Feedback = mk[FeedbackEntry](r.list(20))
 	for i := range g.Feedback {
 		f := &g.Feedback[i]

@@ -155,7 +155,7 @@ var inputs = []string{topology.ThinkingEvents, topology.DecisionEvents, topology
 
 // graph builds the context-graph group.
 func graph(o stream.Options, c Config) *goka.GroupGraph {
-	p := &processor{cfg: c, m: o.Metrics, prefix: o.Prefix, memo: newTableCodec()}
+	p := &processor{cfg: c, m: o.Metrics, indexOut: o.Prefix.Stream(IndexStream), memo: newTableCodec()}
 	var (
 		edges []goka.Edge
 		all   []string
@@ -169,7 +169,7 @@ func graph(o stream.Options, c Config) *goka.GroupGraph {
 		goka.Loop(new(codec.Bytes), stream.Accept(o.Decoder, o.Metrics, all, p.handle)),
 		goka.Persist(p.memo),
 		goka.Output(SignalStream, new(codec.Bytes)),
-		goka.Output(o.Prefix.Stream(IndexStream), new(codec.Bytes)),
+		goka.Output(p.indexOut, new(codec.Bytes)),
 		stream.DeadLetterOutput(),
 	)
 	return goka.DefineGroup(o.Group(Name), edges...)

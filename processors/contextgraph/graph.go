@@ -242,14 +242,15 @@ func (g *Graph) room(c Config, size, freed int) bool {
 // cost is what an entry adds to the encoded graph: its JSON and, for its
 // agent, an Agents entry (with the longest time) and, for a failed span, an
 // Errors entry, each with a separator. Deterministic, so replacing an entry
-// subtracts exactly what adding it counted.
-func cost[T any](entry T, agent string, failure *SpanFailure) int {
-	n := codecs.EncodedLen(entry) + 1
+// subtracts exactly what adding it counted. The JSON is measured, not
+// written (jsonlen.go).
+func cost[T jsonLener](entry T, agent string, failure *SpanFailure) int {
+	n := entry.jsonLen() + 1
 	if agent != "" {
-		n += codecs.EncodedLen(Agent{Name: agent}) + 1 + len(`.999999999`)
+		n += Agent{Name: agent}.jsonLen() + 1 + len(`.999999999`)
 	}
 	if failure != nil {
-		n += codecs.EncodedLen(failure) + 1
+		n += failure.jsonLen() + 1
 	}
 	return n
 }
@@ -417,53 +418,121 @@ func spanCost(s SpanNode) int { return cost(s, s.Agent, s.failure()) }
 // event_id of that appearance; the trace's time range over every event
 // time, span start and end; and Events.
 func (g *Graph) derive() {
-	type appearance struct {
-		name    string
-		at      codecs.Time
-		eventID string
+	var (
+		buf [8]appearance
+		a   = appearances{list: buf[:0]}
+		r   timeRange
+	)
+	for i := range g.Thinking {
+		s := &g.Thinking[i]
+		a.list = a.see(s.Agent, s.EventID, s.Timestamp)
+		r.extend(s.Timestamp)
 	}
-	var firsts []appearance
-	index := map[string]int{}
-	g.Started, g.Ended = nil, nil
-	see := func(agent, eventID string, first codecs.Time, times ...codecs.Time) {
-		a := appearance{agent, first, eventID}
-		if i, ok := index[agent]; !ok {
-			index[agent] = len(firsts)
-			firsts = append(firsts, a)
-		} else if x := firsts[i]; first.Before(x.at.Time) || first.Equal(x.at.Time) && eventID < x.eventID {
-			firsts[i] = a
-		}
-		for _, t := range append(times, first) {
-			if g.Started == nil || t.Before(g.Started.Time) {
-				s := t
-				g.Started = &s
-			}
-			if g.Ended == nil || t.After(g.Ended.Time) {
-				e := t
-				g.Ended = &e
-			}
-		}
+	for i := range g.Decisions {
+		x := &g.Decisions[i]
+		a.list = a.see(x.Agent, x.EventID, x.Timestamp)
+		r.extend(x.Timestamp)
 	}
-	for _, s := range g.Thinking {
-		see(s.Agent, s.EventID, s.Timestamp)
+	for i := range g.Spans {
+		s := &g.Spans[i]
+		a.list = a.see(s.Agent, s.EventID, s.StartTime)
+		r.extend(s.Timestamp)
+		r.extend(s.EndTime)
+		r.extend(s.StartTime)
 	}
-	for _, d := range g.Decisions {
-		see(d.Agent, d.EventID, d.Timestamp)
-	}
-	for _, s := range g.Spans {
-		see(s.Agent, s.EventID, s.StartTime, s.Timestamp, s.EndTime)
-	}
-	slices.SortFunc(firsts, func(x, y appearance) int {
+	slices.SortFunc(a.list, func(x, y appearance) int {
 		if c := x.at.Compare(y.at.Time); c != 0 {
 			return c
 		}
 		return strings.Compare(x.eventID, y.eventID)
 	})
 	g.Agents = g.Agents[:0]
-	for _, a := range firsts {
-		g.Agents = append(g.Agents, Agent{Name: a.name, FirstSeen: a.at})
+	for _, x := range a.list {
+		g.Agents = append(g.Agents, Agent{Name: x.name, FirstSeen: x.at})
 	}
+	g.Started = setTime(g.Started, r.started, r.any)
+	g.Ended = setTime(g.Ended, r.ended, r.any)
 	g.Events = len(g.Thinking) + len(g.Decisions) + len(g.Spans) + len(g.Feedback)
+}
+
+// setTime is p set to t (a new pointer if p is nil), or nil without a t.
+// A graph's time pointers are its own (decoded or made here), never shared,
+// so they are set in place.
+func setTime(p *codecs.Time, t codecs.Time, ok bool) *codecs.Time {
+	if !ok {
+		return nil
+	}
+	if p == nil {
+		p = new(codecs.Time)
+	}
+	*p = t
+	return p
+}
+
+// appearance is an agent's first appearance in the graph.
+type appearance struct {
+	name    string
+	at      codecs.Time
+	eventID string
+}
+
+// appearances are the agents' first appearances, in the order first met;
+// index finds one once there are many agents (a few are scanned).
+type appearances struct {
+	list  []appearance
+	index map[string]int
+}
+
+// see returns the list with agent's appearance in the entry of event
+// eventID at first counted (the caller stores it in a.list: a list kept on
+// the caller's stack stays there).
+func (a *appearances) see(agent, eventID string, first codecs.Time) []appearance {
+	list := a.list
+	i := -1
+	if a.index != nil {
+		if j, ok := a.index[agent]; ok {
+			i = j
+		}
+	} else {
+		for j := range list {
+			if list[j].name == agent {
+				i = j
+				break
+			}
+		}
+	}
+	switch {
+	case i < 0:
+		list = append(list, appearance{agent, first, eventID})
+		if a.index != nil {
+			a.index[agent] = len(list) - 1
+		} else if len(list) > 32 {
+			a.index = make(map[string]int, 2*len(list))
+			for j := range list {
+				a.index[list[j].name] = j
+			}
+		}
+	case first.Before(list[i].at.Time) || first.Equal(list[i].at.Time) && eventID < list[i].eventID:
+		list[i] = appearance{agent, first, eventID}
+	}
+	return list
+}
+
+// timeRange is the earliest and latest of the times it was extended to.
+type timeRange struct {
+	started, ended codecs.Time
+	any            bool
+}
+
+// extend widens the range to t.
+func (r *timeRange) extend(t codecs.Time) {
+	if !r.any || t.Before(r.started.Time) {
+		r.started = t
+	}
+	if !r.any || t.After(r.ended.Time) {
+		r.ended = t
+	}
+	r.any = true
 }
 
 // seenTrace reports whether any agent event of the trace was applied.

@@ -1,7 +1,6 @@
 package contextgraph
 
 import (
-	"fmt"
 	"math"
 	"slices"
 	"time"
@@ -63,56 +62,93 @@ type IndexUpdate struct {
 // IndexKey is the index key of a trace: tenant, inverted start (newest
 // first in key order), trace id.
 func IndexKey(tenant string, started time.Time, trace string) string {
-	return codecs.TenantKey(tenant, fmt.Sprintf("%016x", uint64(math.MaxInt64-started.UnixMilli()))) + codecs.KeySeparator + trace
+	return codecs.TenantKey(tenant, hex16(uint64(math.MaxInt64-started.UnixMilli()))) + codecs.KeySeparator + trace
+}
+
+// hex16 is fmt.Sprintf("%016x", n) without fmt's cost (a key per index
+// update).
+func hex16(n uint64) string {
+	var b [16]byte
+	for i := len(b) - 1; i >= 0; i-- {
+		b[i] = hexDigits[n&0xf]
+		n >>= 4
+	}
+	return string(b[:])
 }
 
 // indexBefore is the first index key of tenant's traces started before t.
 func indexBefore(tenant string, t time.Time) string {
-	return codecs.TenantKey(tenant, fmt.Sprintf("%016x", uint64(math.MaxInt64-t.UnixMilli())+1))
+	return codecs.TenantKey(tenant, hex16(uint64(math.MaxInt64-t.UnixMilli())+1))
 }
 
-// summary is the graph's index entry; nil until an event gave it a start.
-func (g *Graph) summary() *TraceSummary {
+// summaryOf is what the graph's index entry holds, read without
+// allocating: the handler takes it before and after every event and
+// builds the entry only when it changed (a few times per trace).
+type summaryOf struct {
+	ok      bool // false until an event gave the graph a start
+	started codecs.Time
+	agents  [indexAgents]string
+	n       int // agents used
+	failed  bool
+}
+
+// summaryState reads the graph's index entry (ok false while the graph has
+// no start).
+func (g *Graph) summaryState() summaryOf {
+	var s summaryOf
 	if g == nil || g.Started == nil {
-		return nil
+		return s
 	}
-	s := &TraceSummary{TenantID: g.TenantID, TraceID: g.TraceID, Started: *g.Started, Agents: []string{}, Status: "ok"}
+	s.ok, s.started = true, *g.Started
 	for _, a := range g.Agents {
-		if len(s.Agents) == indexAgents {
+		if s.n == indexAgents {
 			break
 		}
-		s.Agents = append(s.Agents, a.Name)
+		s.agents[s.n] = a.Name
+		s.n++
 	}
-	for _, sp := range g.Spans {
-		if sp.Status == "error" {
-			s.Status = "error"
+	s.failed = len(g.Errors) > 0
+	for i := range g.Spans {
+		if s.failed {
+			break
 		}
-	}
-	if len(g.Errors) > 0 {
-		s.Status = "error"
+		s.failed = g.Spans[i].Status == "error"
 	}
 	return s
 }
 
-func sameSummary(a, b *TraceSummary) bool {
-	if a == nil || b == nil {
-		return a == b
+// same reports whether two readings of one graph's entry are equal.
+func (s *summaryOf) same(o *summaryOf) bool {
+	if !s.ok || !o.ok {
+		return s.ok == o.ok
 	}
-	return a.TenantID == b.TenantID && a.TraceID == b.TraceID && a.Started.Equal(b.Started.Time) &&
-		slices.Equal(a.Agents, b.Agents) && a.Status == b.Status
+	return s.started.Equal(o.started.Time) && s.n == o.n && s.agents == o.agents && s.failed == o.failed
+}
+
+// summary is the graph's index entry as read; nil if it has no start.
+func (s *summaryOf) summary(g *Graph) *TraceSummary {
+	if !s.ok {
+		return nil
+	}
+	out := &TraceSummary{TenantID: g.TenantID, TraceID: g.TraceID, Started: s.started, Agents: make([]string, s.n), Status: "ok"}
+	copy(out.Agents, s.agents[:s.n])
+	if s.failed {
+		out.Status = "error"
+	}
+	return out
 }
 
 // index writes the graph's index update when its summary changed from
 // before (always when redelivered: its first write may have been lost).
-func (p *processor) index(ctx goka.Context, before, after *TraceSummary, redelivered bool) {
-	if after == nil || (!redelivered && sameSummary(before, after)) {
+func (p *processor) index(ctx goka.Context, g *Graph, before, after *summaryOf, redelivered bool) {
+	if !after.ok || (!redelivered && before.same(after)) {
 		return
 	}
-	out := p.prefix.Stream(IndexStream)
-	if before != nil && !before.Started.Equal(after.Started.Time) {
-		ctx.Emit(out, IndexKey(before.TenantID, before.Started.Time, before.TraceID), encodeUpdate(&IndexUpdate{Delete: true}))
+	out := p.indexOut
+	if before.ok && !before.started.Equal(after.started.Time) {
+		ctx.Emit(out, IndexKey(g.TenantID, before.started.Time, g.TraceID), encodeUpdate(&IndexUpdate{Delete: true}))
 	}
-	ctx.Emit(out, IndexKey(after.TenantID, after.Started.Time, after.TraceID), encodeUpdate(&IndexUpdate{Summary: after}))
+	ctx.Emit(out, IndexKey(g.TenantID, after.started.Time, g.TraceID), encodeUpdate(&IndexUpdate{Summary: after.summary(g)}))
 }
 
 // indexGraph is the trace index group: it stores or deletes what the

@@ -2,6 +2,8 @@ package contextgraph
 
 import (
 	"encoding/json"
+	"fmt"
+	"math"
 	"reflect"
 	"testing"
 	"time"
@@ -94,5 +96,14 @@ func TestIndexCodecsRejectCorruptInput(t *testing.T) {
 	}
 	if _, err := (indexCodec{}).Decode([]byte{9, 1, 2}); err == nil {
 		t.Error("unknown version decoded")
+	}
+}
+
+// Index keys are stored: hex16 must write exactly what %016x wrote.
+func TestHex16IsPaddedHex(t *testing.T) {
+	for _, n := range []uint64{0, 1, 0xf, 0x10, 0xdeadbeef, 1<<63 - 1, 1 << 63, 1<<64 - 1, uint64(math.MaxInt64 - 1742032800000)} {
+		if got, want := hex16(n), fmt.Sprintf("%016x", n); got != want {
+			t.Errorf("hex16(%d) = %q, want %q", n, got, want)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package contextgraph
 
 import (
+	"bytes"
 	"sync/atomic"
 
 	"github.com/aistream/aistream/processors/statecache"
@@ -29,10 +30,11 @@ import (
 //     checks every entry after every event of a run through every path). A
 //     state that migrate would rewrite (an earlier version's) and a JSON
 //     state are not remembered.
-//   - keepHead(g) lets the next Encode of g copy the head of g's entry (the
-//     bytes before its tail) instead of encoding it: handle calls it only
-//     on a path that changes nothing before the tail, just before
-//     SetValue, and a hit clears it.
+//   - keep(g, clean) lets the next Encode of g copy the sections in clean
+//     (see encodeGraph) from g's entry instead of encoding them: handle
+//     calls it just before SetValue with the sections its path left alone,
+//     and a hit clears it. Tests check every such encoding against a full
+//     one (checkSplices).
 //   - A handler that panics midway (stream.Guard turns a runtime panic into
 //     a dead letter and processing goes on) may leave the graph half
 //     mutated: handle forgets its graph from the memo on any panic.
@@ -58,49 +60,69 @@ const (
 	memoBytes   = 16 << 20
 )
 
-// memoNote is what the memo keeps about an entry's encoding: tailAt is
-// where its tail starts (0: unknown); headKept says the handler changed
-// only the tail of the graph since (see keepHead).
+// memoNote is what the memo keeps about an entry's encoding: its layout
+// (zero: unknown), and the sections of the graph the handler declared
+// unchanged since the entry was made (see keep).
 type memoNote struct {
-	tailAt   int
-	headKept bool
+	at    layout
+	clean sections
 }
 
 func newTableCodec() *TableCodec {
 	return &TableCodec{memo: statecache.New[Graph, memoNote](memoEntries, memoBytes)}
 }
 
+// checkSplices, set by the package's tests, makes Encode compare every
+// encoding that copied sections with the full encoding; spliceMismatches
+// counts those that differed.
+var (
+	checkSplices     bool
+	spliceMismatches atomic.Int64
+)
+
 // Encode implements goka.Codec: GraphCodec's encoding, remembered as g's.
-// After keepHead(g) it copies the head of g's entry instead of encoding it.
+// After keep(g, clean) it copies the sections in clean from g's entry
+// instead of encoding them.
 func (m *TableCodec) Encode(v any) ([]byte, error) {
 	g, ok := v.(*Graph)
 	if !ok || g == nil || m.memo == nil {
 		return GraphCodec{}.Encode(v)
 	}
-	head := ""
-	if b, n, ok := m.memo.Entry(g); ok && n.headKept && n.tailAt > 0 {
-		head = b[:n.tailAt]
+	prev, n, ok := m.memo.Entry(g)
+	if !ok || !n.at.known() {
+		n.clean = 0
+	}
+	if n.clean != 0 {
 		m.spliced.Add(1)
 	}
-	b, tailAt := encodeGraph(g, head)
-	m.memo.Put(b, g, memoNote{tailAt: tailAt})
+	b, at := encodeGraph(g, prev, n.at, n.clean)
+	if checkSplices && n.clean != 0 {
+		if full, _ := encodeGraph(g, "", layout{}, 0); !bytes.Equal(full, b) {
+			spliceMismatches.Add(1)
+		}
+	}
+	// Owned, not copied: goka only reads what Encode returns (the storage
+	// keeps it, the producer sends it), as for quality's and lineage's
+	// states. The storage hands the same slice back to the next event's
+	// Decode while the write is pending, so the lookup's compare of a hot
+	// trace's graph is then one of identical memory.
+	m.memo.PutOwned(b, g, memoNote{at: at})
 	return b, nil
 }
 
-// keepHead declares that since g was decoded or encoded (its entry made)
-// only fields of its tail changed (Events onwards: see encodeGraph), so
-// that the next Encode of g copies the head. handle calls it just before
-// ctx.SetValue(g) on the one path that keeps to the tail, a feedback
-// dropped past its bound; a Decode that hits clears it, so it never
-// outlives the event that set it.
-func (m *TableCodec) keepHead(g *Graph) {
+// keep declares that since g was decoded or encoded (its entry made) the
+// fields of the sections in clean have not changed (see encodeGraph), so
+// that the next Encode of g copies them. handle calls it just before
+// ctx.SetValue(g) with the sections its path did not touch; a Decode that
+// hits clears it, so it never outlives the event that set it.
+func (m *TableCodec) keep(g *Graph, clean sections) {
 	if m == nil {
 		return
 	}
-	m.memo.Note(g, func(n *memoNote) { n.headKept = true })
+	m.memo.Note(g, func(n *memoNote) { n.clean = clean })
 }
 
-func clearHeadKept(n *memoNote) { n.headKept = false }
+func clearClean(n *memoNote) { n.clean = 0 }
 
 // Decode implements goka.Codec: the memo's graph for these bytes, else
 // GraphCodec's decoding, remembered.
@@ -108,7 +130,7 @@ func (m *TableCodec) Decode(b []byte) (any, error) {
 	if m.memo == nil {
 		return GraphCodec{}.Decode(b)
 	}
-	if g, ok := m.memo.Get(b, clearHeadKept); ok {
+	if g, ok := m.memo.Get(b, clearClean); ok {
 		return g, nil
 	}
 	if len(b) == 0 || b[0] != graphVersion {
@@ -116,7 +138,7 @@ func (m *TableCodec) Decode(b []byte) (any, error) {
 		// is not b); the next write stores the binary form.
 		return GraphCodec{}.Decode(b)
 	}
-	g, tailAt, err := decodeGraph(b)
+	g, at, err := decodeGraph(b)
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +147,7 @@ func (m *TableCodec) Decode(b []byte) (any, error) {
 		// remembered either (migrated, it no longer encodes to b).
 		return g, nil
 	}
-	m.memo.Put(b, g, memoNote{tailAt: tailAt})
+	m.memo.Put(b, g, memoNote{at: at})
 	return g, nil
 }
 

@@ -1,11 +1,28 @@
 package contextgraph
 
 import (
+	"flag"
 	"fmt"
+	"os"
 	"sync"
 	"testing"
 	"time"
 )
+
+// TestMain runs every test of the package with the memo checking each
+// encoding that copied sections of an earlier one against the full
+// encoding, and fails the run if any differed. Benchmarks run without the
+// check (it is a full encoding per write).
+func TestMain(m *testing.M) {
+	flag.Parse()
+	checkSplices = flag.Lookup("test.bench").Value.String() == ""
+	code := m.Run()
+	if n := spliceMismatches.Load(); n > 0 {
+		fmt.Fprintf(os.Stderr, "%d encodings that copied sections of the previous one differ from the full encoding\n", n)
+		code = 1
+	}
+	os.Exit(code)
+}
 
 // checkMemo asserts the memo's invariant: every entry's graph encodes to
 // the entry's bytes (so a hit is what decoding would give).
@@ -191,7 +208,7 @@ func TestZeroTableCodecRemembersNothing(t *testing.T) {
 	if err != nil || v1 == v2 || v1.(*Graph).TraceID != "tr-v" {
 		t.Fatalf("decoded %v and %v (%v): want two equal, distinct graphs", v1, v2, err)
 	}
-	m.keepHead(v1.(*Graph))
+	m.keep(v1.(*Graph), allSections)
 	m.forget(v1.(*Graph))
 	if len(m.entries()) != 0 {
 		t.Fatal("the zero codec remembered a graph")

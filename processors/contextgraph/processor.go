@@ -14,9 +14,10 @@ import (
 // processor holds the handlers of the context-graph group. Its methods are
 // pure functions of the goka context and the message.
 type processor struct {
-	cfg    Config
-	m      *stream.Metrics
-	prefix stream.Prefix
+	cfg Config
+	m   *stream.Metrics
+	// indexOut is the prefixed index stream (made once, not per event).
+	indexOut goka.Stream
 	// memo is the group table's codec (nil: GraphCodec's decoding each time).
 	memo *TableCodec
 }
@@ -53,8 +54,7 @@ func (p *processor) input(ctx goka.Context, ev *codecs.Event) {
 // tenant-scoped key (TenantTraceKey).
 func (p *processor) handle(ctx goka.Context, ev *codecs.Event) {
 	trace := traceOf(ev)
-	scoped := TenantTraceKey(ev.TenantID, trace)
-	if k := ctx.Key(); k != trace && k != scoped {
+	if k := ctx.Key(); k != trace && k != TenantTraceKey(ev.TenantID, trace) {
 		ctx.Loopback(trace, ev.Raw) // not placed by this group: re-key
 		return
 	}
@@ -80,7 +80,7 @@ func (p *processor) handle(ctx goka.Context, ev *codecs.Event) {
 		if ctx.Key() == trace {
 			// Another tenant's trace holds this id: every tenant has its
 			// own trace under any id, so this one lives under its scoped key.
-			ctx.Loopback(scoped, ev.Raw)
+			ctx.Loopback(TenantTraceKey(ev.TenantID, trace), ev.Raw)
 			return
 		}
 		stream.DeadLetter(ctx, p.m, ev.Raw, codecs.Reject(codecs.ReasonTenantConflict, "tenant_id",
@@ -88,35 +88,55 @@ func (p *processor) handle(ctx goka.Context, ev *codecs.Event) {
 		return
 	}
 	g.migrate()
-	before := g.summary()
+	before := g.summaryState()
 	fb, isFeedback := ev.Payload.(*codecs.Feedback)
 	if g.has(ev.EventID) || isFeedback && g.DroppedFeedback.Seen(ev.EventID, ev.Timestamp.Time) {
 		if g.Offsets.Redelivered(ctx) {
 			// The state holds this very message: its outputs and the
 			// changelog write may have been lost in a crash.
 			p.replay(ctx, g, ev, fb)
-			p.index(ctx, nil, before, true)
+			p.index(ctx, g, &summaryOf{}, &before, true)
 			ctx.SetValue(g)
 		}
 		return // a duplicate: already in the graph, its signal already out
 	}
-	headKept := false
+	// What this event changes, by section of the encoded graph (the
+	// prelude and the tail are always written again): the next Encode
+	// copies the other sections from the graph's memo entry.
+	clean := allSections
 	if isFeedback {
-		headKept = !p.feedback(ctx, g, ev, fb)
+		if p.feedback(ctx, g, ev, fb) {
+			clean &^= 1 << secFeedback
+		} // else a dropped feedback: only the tail changed
 	} else if !g.apply(p.cfg, ev) {
 		p.count(ctx, ev)
 		return // dropped past a bound already reached: nothing to write
 	} else {
-		p.revise(ctx, g, ev.Timestamp)
+		clean &^= sectionsOf(ev)
+		if p.revise(ctx, g, ev.Timestamp) {
+			clean &^= 1 << secFeedback
+		}
 	}
-	p.index(ctx, before, g.summary(), false)
+	after := g.summaryState()
+	p.index(ctx, g, &before, &after, false)
 	g.Offsets.Advance(ctx)
-	if headKept {
-		// A dropped feedback changed only the graph's tail (Dropped,
-		// DroppedFeedback, Offsets): its encoding copies the rest.
-		p.memo.keepHead(g)
-	}
+	p.memo.keep(g, clean)
 	ctx.SetValue(g)
+}
+
+// sectionsOf are the sections of the encoded graph that applying a
+// thinking, decision or span event may change: its list, the agents
+// derived from every list, and for a span the failures derived from spans.
+func sectionsOf(ev *codecs.Event) sections {
+	switch ev.Payload.(type) {
+	case *codecs.Thinking:
+		return 1<<secThinking | 1<<secAgents
+	case *codecs.Decision:
+		return 1<<secDecisions | 1<<secAgents
+	case *codecs.Span:
+		return 1<<secSpans | 1<<secErrors | 1<<secAgents
+	}
+	return allSections
 }
 
 // replay re-emits what a redelivered event produced, with the same ids:
@@ -224,8 +244,10 @@ func (g *Graph) link(responseID, userID string) {
 
 // revise emits a new revision of every current signal of the trace whose
 // context the event at t changed, if t is within the signal horizon of its
-// feedback. Superseded feedback gets no revisions: consumers drop it anyway.
-func (p *processor) revise(ctx goka.Context, g *Graph, t codecs.Time) {
+// feedback, and reports whether it did. Superseded feedback gets no
+// revisions: consumers drop it anyway.
+func (p *processor) revise(ctx goka.Context, g *Graph, t codecs.Time) bool {
+	revised := false
 	var sc *sigContext
 	for i := range g.Feedback {
 		e := &g.Feedback[i]
@@ -242,7 +264,9 @@ func (p *processor) revise(ctx goka.Context, g *Graph, t codecs.Time) {
 		e.Fingerprint = sc.fp
 		e.Weight = weight(e.payload(), e.SignalType, sc.Missing)
 		p.emit(ctx, g, e, sc)
+		revised = true
 	}
+	return revised
 }
 
 // payload is the rating part of the entry as the codec's type.
