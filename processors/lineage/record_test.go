@@ -36,8 +36,8 @@ func randRecord(r *rand.Rand) Record {
 		t = time.Time{}
 	}
 	rec := Record{RunState: randText(r), EventTime: codecs.NewTime(t), SourceEventID: randText(r),
-		Run: RecordRun{RunID: randText(r)},
-		Job: RecordJob{Namespace: randText(r), Name: randText(r), SQL: randText(r), SQLHash: randText(r), Dialect: randText(r)},
+		Run:    RecordRun{RunID: randText(r)},
+		Job:    RecordJob{Namespace: randText(r), Name: randText(r), SQL: randText(r), SQLHash: randText(r), Dialect: randText(r)},
 		UserID: randText(r), TraceID: randText(r), Status: randText(r)}
 	datasets := func() []RecordDataset {
 		switch r.IntN(4) {
