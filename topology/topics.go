@@ -5,6 +5,7 @@ package topology
 
 import (
 	"sort"
+	"sync"
 	"time"
 )
 
@@ -114,8 +115,19 @@ func Find(topics []Topic, name string) (Topic, bool) {
 	return Topic{}, false
 }
 
-// PartitionsOf returns the partition count of a contract topic.
+// PartitionsOf returns the partition count of a contract topic. Every
+// re-keying handler asks it for every event, so it reads a map built once
+// from Contract instead of building the list each time.
 func PartitionsOf(name string) (int32, bool) {
-	t, ok := Find(Contract(), name)
-	return t.Partitions, ok
+	n, ok := contractPartitions()[name]
+	return n, ok
 }
+
+// contractPartitions is the partition count of every contract topic.
+var contractPartitions = sync.OnceValue(func() map[string]int32 {
+	m := map[string]int32{}
+	for _, t := range Contract() {
+		m[t.Name] = t.Partitions
+	}
+	return m
+})
