@@ -54,7 +54,7 @@ func graph(o stream.Options, c Config) *goka.GroupGraph {
 	p := &processor{cfg: c, names: names, dec: o.Decoder, m: o.Metrics}
 	return goka.DefineGroup(o.Group(Name),
 		goka.Input(goka.Stream(topology.LineageEvents), new(codec.Bytes), stream.Accept(p.dec, p.m, lineageTypes, p.input)),
-		goka.Loop(codecs.JSON[Update]{}, stream.Traced(p.loop)),
+		goka.Loop(new(codec.Bytes), stream.Traced(p.loop)),
 		goka.Persist(tableCodec(c)),
 		goka.Output(RecordStream, new(codec.Bytes)),
 		stream.DeadLetterOutput(),
@@ -108,7 +108,8 @@ func (p *processor) input(ctx goka.Context, ev *codecs.Event) {
 		return
 	}
 	for _, u := range e.updates(ev.TenantID, q) {
-		ctx.Loopback(codecs.TenantKey(ev.TenantID, u.Dataset), u)
+		b, _ := UpdateCodec{}.Encode(u) // fails only for a nil update
+		ctx.Loopback(codecs.TenantKey(ev.TenantID, u.Dataset), b)
 	}
 	ctx.Emit(RecordStream, codecs.TenantKey(ev.TenantID, l.QueryID), out)
 }
@@ -120,11 +121,17 @@ const maxRecordBytes = 900 << 10
 // producer under the node's key, so they sit on the table's partition.
 func (p *processor) loop(ctx goka.Context, msg any) {
 	stream.Count(ctx, p.m)
-	u, ok := msg.(*Update)
-	if !ok || u == nil {
+	raw, _ := msg.([]byte)
+	if raw == nil {
 		stream.DeadLetter(ctx, p.m, nil, codecs.Reject(stream.ReasonNullValue, "", "a loop record without a value (a tombstone); only aistream writes this topic"))
 		return
 	}
+	v, err := UpdateCodec{}.Decode(raw)
+	if err != nil {
+		stream.DeadLetter(ctx, p.m, raw, codecs.Reject(codecs.ReasonNotJSON, "", "%v; only aistream writes this topic", err))
+		return
+	}
+	u := v.(*Update)
 	// The update is encoded for the dead letter only if the handler fails:
 	// encoding every update up front cost a tenth of the group's CPU.
 	defer func() {
