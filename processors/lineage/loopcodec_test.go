@@ -91,7 +91,7 @@ func TestBadLoopRecordIsDeadLettered(t *testing.T) {
 		}
 	}
 	old, _ := json.Marshal(lineage.Update{TenantID: "acme", Dataset: "default.default.x",
-		Query: lineage.QueryRef{QueryID: "q", EventID: "e-1", Status: "success", At: codecs.NewTime(time.Date(2025, 3, 15, 10, 0, 0, 0, time.UTC))},
+		Query:    lineage.QueryRef{QueryID: "q", EventID: "e-1", Status: "success", At: codecs.NewTime(time.Date(2025, 3, 15, 10, 0, 0, 0, time.UTC))},
 		Upstream: []string{"default.default.s"}})
 	h.tt.Consume(loop, "acme|default.default.x", old)
 	if n := h.mustNode("acme", "default.default.x"); n.Events != 1 || n.Upstream["default.default.s"] == nil {
