@@ -1,9 +1,12 @@
 package bin_test
 
 import (
+	"bytes"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"math"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -235,4 +238,32 @@ func FuzzReader(f *testing.F) {
 			t.Fatalf("unknown error %v", err)
 		}
 	})
+}
+
+// Uvarint, Varint and U64 write encoding/binary's bytes, at the edges of
+// every length and on random values.
+func TestIntegersAreEncodingBinarys(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	var xs []uint64
+	for k := 0; k < 64; k++ {
+		xs = append(xs, 1<<k-1, 1<<k, 1<<k+1)
+	}
+	xs = append(xs, math.MaxUint64)
+	for range 10000 {
+		xs = append(xs, r.Uint64()>>r.IntN(64))
+	}
+	for _, x := range xs {
+		for _, c := range []struct {
+			name      string
+			got, want []byte
+		}{
+			{"Uvarint", func() []byte { var w bin.Writer; w.Uvarint(x); return w.Bytes() }(), binary.AppendUvarint(nil, x)},
+			{"Varint", func() []byte { var w bin.Writer; w.Varint(int64(x)); return w.Bytes() }(), binary.AppendVarint(nil, int64(x))},
+			{"U64", func() []byte { var w bin.Writer; w.U64(x); return w.Bytes() }(), binary.LittleEndian.AppendUint64(nil, x)},
+		} {
+			if !bytes.Equal(c.got, c.want) {
+				t.Fatalf("%s(%d) = %x, encoding/binary writes %x", c.name, x, c.got, c.want)
+			}
+		}
+	}
 }
