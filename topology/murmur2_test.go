@@ -37,3 +37,18 @@ func TestSaramaPartitionerAgreesWithPartitionFor(t *testing.T) {
 		}
 	}
 }
+
+// PartitionsOf answers what finding the topic in Contract answers, for
+// every contract topic and for names that are none.
+func TestPartitionsOfIsTheContract(t *testing.T) {
+	for _, name := range []string{"", "nope", GroupTable("aistream-agent-quality"), FeedbackEvents + "x"} {
+		if n, ok := PartitionsOf(name); ok || n != 0 {
+			t.Errorf("PartitionsOf(%q) = %d, %v; not a contract topic", name, n, ok)
+		}
+	}
+	for _, c := range Contract() {
+		if n, ok := PartitionsOf(c.Name); !ok || n != c.Partitions {
+			t.Errorf("PartitionsOf(%q) = %d, %v; the contract has %d", c.Name, n, ok, c.Partitions)
+		}
+	}
+}

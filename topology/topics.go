@@ -5,6 +5,7 @@ package topology
 
 import (
 	"sort"
+	"sync"
 	"time"
 )
 
@@ -114,12 +115,19 @@ func Find(topics []Topic, name string) (Topic, bool) {
 	return Topic{}, false
 }
 
-// contract is Contract() for PartitionsOf, which handlers call per message
-// (stream.Misplaced): built once, not per call, and never handed out.
-var contract = Contract()
-
-// PartitionsOf returns the partition count of a contract topic.
+// PartitionsOf returns the partition count of a contract topic. Every
+// re-keying handler asks it for every event, so it reads a map built once
+// from Contract instead of building the list each time.
 func PartitionsOf(name string) (int32, bool) {
-	t, ok := Find(contract, name)
-	return t.Partitions, ok
+	n, ok := contractPartitions()[name]
+	return n, ok
 }
+
+// contractPartitions is the partition count of every contract topic.
+var contractPartitions = sync.OnceValue(func() map[string]int32 {
+	m := map[string]int32{}
+	for _, t := range Contract() {
+		m[t.Name] = t.Partitions
+	}
+	return m
+})

@@ -54,11 +54,28 @@ func (w *Writer) Bytes() []byte { return w.b }
 // Byte appends one raw byte (a format's version byte).
 func (w *Writer) Byte(c byte) { w.b = append(w.b, c) }
 
-// Uvarint appends x as an unsigned varint.
-func (w *Writer) Uvarint(x uint64) { w.b = binary.AppendUvarint(w.b, x) }
+// Uvarint appends x as an unsigned varint (binary.AppendUvarint's bytes).
+// Every write appends to w.b in place: a store of a whole new slice, as
+// assigning binary.AppendUvarint's result made, passes the garbage
+// collector's write barrier while it marks, which was about a third of
+// encoding a state (a Writer is written through a pointer); an in-place
+// append that does not grow stores only the length.
+func (w *Writer) Uvarint(x uint64) {
+	for x >= 0x80 {
+		w.b = append(w.b, byte(x)|0x80)
+		x >>= 7
+	}
+	w.b = append(w.b, byte(x))
+}
 
-// Varint appends x as a zigzag varint.
-func (w *Writer) Varint(x int64) { w.b = binary.AppendVarint(w.b, x) }
+// Varint appends x as a zigzag varint (binary.AppendVarint's bytes).
+func (w *Writer) Varint(x int64) {
+	ux := uint64(x) << 1
+	if x < 0 {
+		ux = ^ux
+	}
+	w.Uvarint(ux)
+}
 
 // Count appends the length of a list or map that follows.
 func (w *Writer) Count(n int) { w.Uvarint(uint64(n)) }
@@ -101,6 +118,13 @@ var pow10 = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6}
 // little-endian. Lossless either way. Dropping zeros keeps the bits: k/10^d
 // and (k/10)/10^(d-1) are the same real, and IEEE division rounds it alike.
 func (w *Writer) Float(x float64) {
+	// A whole number up to 2^32 (counts, whole milliseconds: most of a
+	// state's floats) is exactly k = x, d = 0; the arithmetic below gives
+	// the same, six divisions later. Not -0, which takes the 8 bytes.
+	if t := int64(x); float64(t) == x && t >= -1<<32 && t <= 1<<32 && (t != 0 || !math.Signbit(x)) {
+		w.Uvarint(uint64(t<<1^t>>63) << 4)
+		return
+	}
 	if k := math.Round(x * 1e6); math.Abs(k) < 1<<52 {
 		if n := int64(k); math.Float64bits(float64(n)/1e6) == math.Float64bits(x) {
 			d := uint64(6)
@@ -123,7 +147,9 @@ func (w *Writer) Time(t time.Time) {
 }
 
 // U64 appends x as 8 bytes, little-endian.
-func (w *Writer) U64(x uint64) { w.b = binary.LittleEndian.AppendUint64(w.b, x) }
+func (w *Writer) U64(x uint64) {
+	w.b = append(w.b, byte(x), byte(x>>8), byte(x>>16), byte(x>>24), byte(x>>32), byte(x>>40), byte(x>>48), byte(x>>56))
+}
 
 // Reader reads what a Writer wrote. After its first error every read
 // returns a zero value; Err and Complete report that error.

@@ -1,9 +1,12 @@
 package bin_test
 
 import (
+	"bytes"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"math"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -235,4 +238,71 @@ func FuzzReader(f *testing.F) {
 			t.Fatalf("unknown error %v", err)
 		}
 	})
+}
+
+// Uvarint, Varint and U64 write encoding/binary's bytes, at the edges of
+// every length and on random values.
+func TestIntegersAreEncodingBinarys(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	var xs []uint64
+	for k := 0; k < 64; k++ {
+		xs = append(xs, 1<<k-1, 1<<k, 1<<k+1)
+	}
+	xs = append(xs, math.MaxUint64)
+	for range 10000 {
+		xs = append(xs, r.Uint64()>>r.IntN(64))
+	}
+	for _, x := range xs {
+		for _, c := range []struct {
+			name      string
+			got, want []byte
+		}{
+			{"Uvarint", func() []byte { var w bin.Writer; w.Uvarint(x); return w.Bytes() }(), binary.AppendUvarint(nil, x)},
+			{"Varint", func() []byte { var w bin.Writer; w.Varint(int64(x)); return w.Bytes() }(), binary.AppendVarint(nil, int64(x))},
+			{"U64", func() []byte { var w bin.Writer; w.U64(x); return w.Bytes() }(), binary.LittleEndian.AppendUint64(nil, x)},
+		} {
+			if !bytes.Equal(c.got, c.want) {
+				t.Fatalf("%s(%d) = %x, encoding/binary writes %x", c.name, x, c.got, c.want)
+			}
+		}
+	}
+}
+
+// floatByTheRule is Writer.Float's encoding by its rule alone (see its
+// doc), without the shortcut for whole numbers.
+func floatByTheRule(x float64) []byte {
+	if k := math.Round(x * 1e6); math.Abs(k) < 1<<52 {
+		if n := int64(k); math.Float64bits(float64(n)/1e6) == math.Float64bits(x) {
+			d := uint64(6)
+			for d > 0 && n%10 == 0 {
+				n /= 10
+				d--
+			}
+			return binary.AppendUvarint(nil, uint64(n<<1^n>>63)<<4|d<<1)
+		}
+	}
+	return binary.LittleEndian.AppendUint64([]byte{1}, math.Float64bits(x))
+}
+
+// Float writes what its rule writes: whole numbers around the shortcut's
+// bounds, zeros of both signs, decimals, NaN, infinities, random bits.
+func TestFloatIsItsRule(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	xs := []float64{0, math.Copysign(0, -1), math.NaN(), math.Inf(1), math.Inf(-1), math.MaxFloat64, math.SmallestNonzeroFloat64,
+		1 << 32, 1<<32 + 1, -1 << 32, -1<<32 - 1, 1 << 52, 1 << 53, 1 << 63, -1 << 63, 4503599627, 4503599628, 0.5, -0.25, 0.000001, 123.456, 1e-7}
+	for range 20000 {
+		xs = append(xs, float64(r.Int64N(1<<34)-1<<33), float64(r.Int64N(2e9))/1e3, float64(r.Int64N(2e9))/1e6, r.NormFloat64()*1e4,
+			math.Float64frombits(r.Uint64()))
+	}
+	for _, x := range xs {
+		var w bin.Writer
+		w.Float(x)
+		if want := floatByTheRule(x); !bytes.Equal(w.Bytes(), want) {
+			t.Fatalf("Float(%v) = %x, its rule writes %x", x, w.Bytes(), want)
+		}
+		r := bin.NewReader(w.Bytes())
+		if got := r.Float(); math.Float64bits(got) != math.Float64bits(x) && !(math.IsNaN(got) && math.IsNaN(x)) {
+			t.Fatalf("Float(%v) reads back as %v", x, got)
+		}
+	}
 }

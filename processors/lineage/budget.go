@@ -34,13 +34,16 @@ func growth(n *Node, u *Update, longest int) int {
 	for _, s := range []string{u.TenantID, u.Dataset, q.QueryID, q.SQLHash, q.Dialect, q.UserID, q.TraceID, q.Status, q.EventID} {
 		longest = max(longest, len(s))
 	}
-	for _, d := range append(slices.Clip(u.Upstream), u.Downstream...) {
-		longest = max(longest, len(d))
+	for _, list := range [2][]string{u.Upstream, u.Downstream} {
+		for _, d := range list {
+			longest = max(longest, len(d))
+		}
 	}
 	for _, e := range u.Columns {
 		longest = max(longest, len(e.From.Dataset), len(e.From.Column), len(e.To.Dataset), len(e.To.Column))
 	}
-	str := func(s string) int { return len(s) + maxPrefix + longest + maxPrefix }
+	strLen := func(n int) int { return n + maxPrefix + longest + maxPrefix }
+	str := func(s string) int { return strLen(len(s)) }
 	// Events, first/last seen, the dedupe entry, and list counts growing.
 	g := 3*maxVarint + 2*maxTime + 8 + 8*maxPrefix
 	if n.encodedSize == 0 {
@@ -63,7 +66,7 @@ func growth(n *Node, u *Update, longest int) int {
 		for _, end := range []codecs.ColumnRef{e.From, e.To} {
 			if end.Dataset == u.Dataset {
 				// The column, a link, and the counts of its link lists.
-				g += str(end.Column) + maxTime + 2*maxPrefix + str(e.From.Dataset+e.To.Dataset) + str(e.From.Column+e.To.Column) + str(q.QueryID) + maxTime
+				g += str(end.Column) + maxTime + 2*maxPrefix + strLen(len(e.From.Dataset)+len(e.To.Dataset)) + strLen(len(e.From.Column)+len(e.To.Column)) + str(q.QueryID) + maxTime
 			}
 		}
 	}

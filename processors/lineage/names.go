@@ -46,6 +46,14 @@ var upperFolding = map[string]bool{"snowflake": true, "oracle": true, "db2": tru
 // Dataset returns the canonical catalog.schema.table name of raw. field
 // names the value in errors (e.g. "data.sources[1]").
 func (n Names) Dataset(field, raw, dialect string) (string, error) {
+	if d, ok := n.plainDataset(raw); ok {
+		return d, nil
+	}
+	return n.dataset(field, raw, dialect)
+}
+
+// dataset is Dataset by the general path.
+func (n Names) dataset(field, raw, dialect string) (string, error) {
 	parts, err := identifier(field, raw, dialect, 3)
 	if err != nil {
 		return "", err
@@ -62,6 +70,14 @@ func (n Names) Dataset(field, raw, dialect string) (string, error) {
 // Column returns the canonical name of a column (nested fields keep their
 // dotted path; no defaults apply).
 func (n Names) Column(field, raw, dialect string) (string, error) {
+	if _, ok := plainParts(raw); ok {
+		return strings.ToLower(raw), nil
+	}
+	return column(field, raw, dialect)
+}
+
+// column is Column by the general path.
+func column(field, raw, dialect string) (string, error) {
 	parts, err := identifier(field, raw, dialect, 0)
 	if err != nil {
 		return "", err
@@ -154,10 +170,62 @@ func fold(text string, quoted bool, dialect string) string {
 func render(parts []string) string {
 	out := make([]string, len(parts))
 	for i, p := range parts {
-		if p != strings.ToLower(p) || strings.ContainsFunc(p, func(r rune) bool { return unicode.IsSpace(r) || strings.ContainsRune(".\"`[]", r) }) {
-			p = `"` + strings.ReplaceAll(p, `"`, `""`) + `"`
-		}
-		out[i] = p
+		out[i] = renderPart(p)
 	}
 	return strings.Join(out, ".")
+}
+
+// renderPart is one part as render writes it.
+func renderPart(p string) string {
+	if p != strings.ToLower(p) || strings.ContainsFunc(p, func(r rune) bool { return unicode.IsSpace(r) || strings.ContainsRune(".\"`[]", r) }) {
+		return `"` + strings.ReplaceAll(p, `"`, `""`) + `"`
+	}
+	return p
+}
+
+// plainParts says whether raw is the common spelling the rules above
+// leave as it is but for lower-casing: printable ASCII parts without
+// quote characters, none empty, no whitespace anywhere; and counts its
+// parts. Such a name normalises to strings.ToLower(raw) (with default
+// parts for a dataset) in every dialect, without the general path's
+// copies; any other name takes that path. TestPlainNamesTakeTheRules
+// checks the two agree.
+func plainParts(raw string) (parts int, ok bool) {
+	dot := true // a leading dot is an empty part
+	for i := 0; i < len(raw); i++ {
+		switch c := raw[i]; {
+		case c == '.':
+			if dot {
+				return 0, false
+			}
+			dot = true
+			parts++
+			continue
+		case c <= ' ' || c >= 0x7f || c == '"' || c == '`' || c == '[' || c == ']':
+			return 0, false
+		}
+		dot = false
+	}
+	if dot { // empty, or a trailing dot
+		return 0, false
+	}
+	return parts + 1, true
+}
+
+// plainDataset is Dataset of a plain name (see plainParts); false for
+// any other name, or one of over three parts (an error Dataset reports).
+func (n Names) plainDataset(raw string) (string, bool) {
+	k, ok := plainParts(raw)
+	if !ok {
+		return "", false
+	}
+	switch k {
+	case 1:
+		return renderPart(n.catalog) + "." + renderPart(n.schema) + "." + strings.ToLower(raw), true
+	case 2:
+		return renderPart(n.catalog) + "." + strings.ToLower(raw), true
+	case 3:
+		return strings.ToLower(raw), true
+	}
+	return "", false
 }

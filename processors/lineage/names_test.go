@@ -2,6 +2,8 @@ package lineage
 
 import (
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -122,5 +124,42 @@ func TestConfigValidate(t *testing.T) {
 	}
 	if got, _ := names.Dataset("f", "orders", ""); got != "wh.default.orders" {
 		t.Errorf("default catalog not normalised: %q", got)
+	}
+}
+
+// The plain-name shortcut of Dataset and Column gives what the general
+// path gives (name or error), on random spellings of every character
+// class the rules treat apart, with defaults that need quoting too.
+func TestPlainNamesTakeTheRules(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 9))
+	alphabet := []string{"a", "Z", "_", "0", "$", "-", ".", ".", " ", "\t", "\x01", "\x7f", `"`, "`", "[", "]", "é", "\u00a0", "ß"}
+	quoted := Names{catalog: "My Cat", schema: `s"q`}
+	plain := 0
+	for i := 0; i < 50000; i++ {
+		var b strings.Builder
+		for n := r.IntN(12); n > 0; n-- {
+			b.WriteString(alphabet[r.IntN(len(alphabet))])
+		}
+		raw := b.String()
+		if _, ok := plainParts(raw); ok {
+			plain++
+		}
+		for _, names := range []Names{testNames(t), quoted} {
+			for _, dialect := range []string{"", "mysql", "snowflake"} {
+				got, gotErr := names.Dataset("f", raw, dialect)
+				want, wantErr := names.dataset("f", raw, dialect)
+				if got != want || fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
+					t.Fatalf("Dataset(%q, %s) = %q, %v; the rules give %q, %v", raw, dialect, got, gotErr, want, wantErr)
+				}
+			}
+		}
+		got, gotErr := Names{}.Column("f", raw, "")
+		want, wantErr := column("f", raw, "")
+		if got != want || fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
+			t.Fatalf("Column(%q) = %q, %v; the rules give %q, %v", raw, got, gotErr, want, wantErr)
+		}
+	}
+	if plain < 500 {
+		t.Fatalf("only %d plain names drawn: the test checks too little", plain)
 	}
 }

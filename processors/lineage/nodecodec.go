@@ -1,9 +1,9 @@
 package lineage
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 
 	"github.com/aistream/aistream/codecs"
@@ -90,7 +90,7 @@ func (c NodeCodec) Encode(v any) ([]byte, error) {
 	w.edges(n.Upstream)
 	w.edges(n.Downstream)
 	w.Count(len(n.Columns))
-	for _, k := range slices.Sorted(maps.Keys(n.Columns)) {
+	for _, k := range sortedKeys(&w.keys, n.Columns) {
 		c := n.Columns[k]
 		w.str(fColumnKey, k)
 		w.Time(c.LastSeen.Time)
@@ -108,11 +108,14 @@ func (c NodeCodec) Encode(v any) ([]byte, error) {
 	w.Varint(n.Evicted.Columns)
 	w.Varint(n.Evicted.ColumnLinks)
 	w.Count(len(n.Applied))
+	// bin's U64 of each hash, put straight into the buffer.
+	b := slices.Grow(w.Bytes(), 8*len(n.Applied))
 	for _, h := range n.Applied {
-		w.U64(h)
+		b = binary.LittleEndian.AppendUint64(b, h)
 	}
+	w.Writer = bin.NewWriter(b)
 	n.Offsets.WriteBinary(&w.Writer)
-	b := w.Bytes()
+	b = w.Bytes()
 	if c.cache != nil {
 		n.encodedSize, n.longest = len(b), w.longest
 		c.cache.PutOwned(b, n, struct{}{})
@@ -126,6 +129,18 @@ type nodeEncoder struct {
 	bin.Writer
 	prev    [nFields]string
 	longest int
+	keys    []string // scratch of sortedKeys
+}
+
+// sortedKeys is m's keys in order, in *scratch (valid until the next call).
+func sortedKeys[V any](scratch *[]string, m map[string]V) []string {
+	ks := (*scratch)[:0]
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	*scratch = ks
+	return ks
 }
 
 func (w *nodeEncoder) str(f int, s string) {
@@ -135,7 +150,7 @@ func (w *nodeEncoder) str(f int, s string) {
 
 func (w *nodeEncoder) edges(m map[string]*Edge) {
 	w.Count(len(m))
-	for _, k := range slices.Sorted(maps.Keys(m)) {
+	for _, k := range sortedKeys(&w.keys, m) {
 		e := m[k]
 		w.str(fEdgeKey, k)
 		w.Varint(e.Count)

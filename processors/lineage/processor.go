@@ -3,6 +3,7 @@ package lineage
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/codec"
@@ -53,7 +54,7 @@ func graph(o stream.Options, c Config) *goka.GroupGraph {
 	p := &processor{cfg: c, names: names, dec: o.Decoder, m: o.Metrics}
 	return goka.DefineGroup(o.Group(Name),
 		goka.Input(goka.Stream(topology.LineageEvents), new(codec.Bytes), stream.Accept(p.dec, p.m, lineageTypes, p.input)),
-		goka.Loop(codecs.JSON[Update]{}, stream.Traced(p.loop)),
+		goka.Loop(new(codec.Bytes), stream.Traced(p.loop)),
 		goka.Persist(tableCodec(c)),
 		goka.Output(RecordStream, new(codec.Bytes)),
 		stream.DeadLetterOutput(),
@@ -94,10 +95,11 @@ func (p *processor) input(ctx goka.Context, ev *codecs.Event) {
 	}
 	// The record is built first: an event whose record could not be
 	// produced is dead-lettered whole, before it touches any node.
+	rec := record(ev.Envelope, l, e, q)
 	out, err := codecs.Encode(codecs.Envelope{
 		EventID: RecordEventID(ev.TenantID, ev.EventID), EventType: RecordType, TenantID: ev.TenantID,
 		Timestamp: ev.Timestamp, Source: "aistream",
-	}, record(ev.Envelope, l, e, q))
+	}, &rec)
 	if err == nil && len(out) > maxRecordBytes {
 		err = codecs.Reject(codecs.ReasonInvalidValue, "columns", "its lineage record would be %d bytes, over the %d a record may have; send fewer datasets or column mappings per event", len(out), maxRecordBytes)
 	}
@@ -106,7 +108,8 @@ func (p *processor) input(ctx goka.Context, ev *codecs.Event) {
 		return
 	}
 	for _, u := range e.updates(ev.TenantID, q) {
-		ctx.Loopback(codecs.TenantKey(ev.TenantID, u.Dataset), u)
+		b, _ := UpdateCodec{}.Encode(u) // fails only for a nil update
+		ctx.Loopback(codecs.TenantKey(ev.TenantID, u.Dataset), b)
 	}
 	ctx.Emit(RecordStream, codecs.TenantKey(ev.TenantID, l.QueryID), out)
 }
@@ -118,11 +121,17 @@ const maxRecordBytes = 900 << 10
 // producer under the node's key, so they sit on the table's partition.
 func (p *processor) loop(ctx goka.Context, msg any) {
 	stream.Count(ctx, p.m)
-	u, ok := msg.(*Update)
-	if !ok || u == nil {
+	raw, _ := msg.([]byte)
+	if raw == nil {
 		stream.DeadLetter(ctx, p.m, nil, codecs.Reject(stream.ReasonNullValue, "", "a loop record without a value (a tombstone); only aistream writes this topic"))
 		return
 	}
+	v, err := UpdateCodec{}.Decode(raw)
+	if err != nil {
+		stream.DeadLetter(ctx, p.m, raw, codecs.Reject(codecs.ReasonNotJSON, "", "%v; only aistream writes this topic", err))
+		return
+	}
+	u := v.(*Update)
 	// The update is encoded for the dead letter only if the handler fails:
 	// encoding every update up front cost a tenth of the group's CPU.
 	defer func() {
@@ -153,45 +162,59 @@ type normalised struct {
 
 func (p *processor) normalise(l *codecs.Lineage) (*normalised, error) {
 	e := &normalised{}
-	add := func(list *[]string, field, raw string) (string, error) {
-		d, err := p.names.Dataset(field, raw, l.Dialect)
-		if err != nil {
-			return "", err
+	// The field a name came from is formatted only for an error.
+	add := func(list *[]string, raw string, field func() string) (string, error) {
+		d, ok := p.names.plainDataset(raw)
+		if !ok {
+			var err error
+			if d, err = p.names.dataset(field(), raw, l.Dialect); err != nil {
+				return "", err
+			}
 		}
 		if !slices.Contains(*list, d) {
 			*list = append(*list, d)
 		}
 		return d, nil
 	}
+	col := func(raw string, field func() string) (string, error) {
+		if _, ok := plainParts(raw); ok {
+			return strings.ToLower(raw), nil
+		}
+		return column(field(), raw, l.Dialect)
+	}
 	for i, s := range l.Sources {
-		if _, err := add(&e.sources, fmt.Sprintf("data.sources[%d]", i), s); err != nil {
+		if _, err := add(&e.sources, s, func() string { return fmt.Sprintf("data.sources[%d]", i) }); err != nil {
 			return nil, err
 		}
 	}
 	for i, t := range l.Targets {
-		if _, err := add(&e.targets, fmt.Sprintf("data.targets[%d]", i), t); err != nil {
+		if _, err := add(&e.targets, t, func() string { return fmt.Sprintf("data.targets[%d]", i) }); err != nil {
 			return nil, err
 		}
 	}
 	// A column mapping implies its datasets: a source column's dataset was
 	// read and a target column's was written, listed or not.
 	for i, m := range l.Columns {
-		f := fmt.Sprintf("data.columns[%d].target", i)
-		td, err := add(&e.targets, f+".dataset", m.Target.Dataset)
+		f := func(suffix string) func() string {
+			return func() string { return fmt.Sprintf("data.columns[%d].target", i) + suffix }
+		}
+		td, err := add(&e.targets, m.Target.Dataset, f(".dataset"))
 		if err != nil {
 			return nil, err
 		}
-		tc, err := p.names.Column(f+".column", m.Target.Column, l.Dialect)
+		tc, err := col(m.Target.Column, f(".column"))
 		if err != nil {
 			return nil, err
 		}
 		for j, s := range m.Sources {
-			f := fmt.Sprintf("data.columns[%d].sources[%d]", i, j)
-			sd, err := add(&e.sources, f+".dataset", s.Dataset)
+			f := func(suffix string) func() string {
+				return func() string { return fmt.Sprintf("data.columns[%d].sources[%d]", i, j) + suffix }
+			}
+			sd, err := add(&e.sources, s.Dataset, f(".dataset"))
 			if err != nil {
 				return nil, err
 			}
-			sc, err := p.names.Column(f+".column", s.Column, l.Dialect)
+			sc, err := col(s.Column, f(".column"))
 			if err != nil {
 				return nil, err
 			}
@@ -205,16 +228,21 @@ func (p *processor) normalise(l *codecs.Lineage) (*normalised, error) {
 }
 
 // updates builds one node update per dataset the event touches, in sorted
-// order. Every source is linked to every target.
+// order. Every source is linked to every target. The datasets of column
+// edges are among the sources and targets (normalise adds them).
 func (e *normalised) updates(tenant string, q QueryRef) []*Update {
-	byName := map[string]*Update{}
+	names := append(append(make([]string, 0, len(e.sources)+len(e.targets)), e.sources...), e.targets...)
+	slices.Sort(names)
+	names = slices.Compact(names)
+	us := make([]Update, len(names))
+	out := make([]*Update, len(names))
+	for i, d := range names {
+		us[i] = Update{TenantID: tenant, Dataset: d, Query: q}
+		out[i] = &us[i]
+	}
 	node := func(d string) *Update {
-		u := byName[d]
-		if u == nil {
-			u = &Update{TenantID: tenant, Dataset: d, Query: q}
-			byName[d] = u
-		}
-		return u
+		i, _ := slices.BinarySearch(names, d)
+		return out[i]
 	}
 	for _, s := range e.sources {
 		node(s).Downstream = e.targets
@@ -227,15 +255,6 @@ func (e *normalised) updates(tenant string, q QueryRef) []*Update {
 		if c.To.Dataset != c.From.Dataset {
 			node(c.To.Dataset).Columns = append(node(c.To.Dataset).Columns, c)
 		}
-	}
-	names := make([]string, 0, len(byName))
-	for d := range byName {
-		names = append(names, d)
-	}
-	slices.Sort(names)
-	out := make([]*Update, len(names))
-	for i, d := range names {
-		out[i] = byName[d]
 	}
 	return out
 }

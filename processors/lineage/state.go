@@ -175,8 +175,7 @@ func (c Config) addEdges(edges map[string]*Edge, others []string, q QueryRef, ev
 			e.LastSeen = q.At
 		}
 		// Newest by event time, so the kept set does not depend on arrival order.
-		e.Recent = append(e.Recent, q)
-		slices.SortFunc(e.Recent, func(a, b QueryRef) int { return newer(a.At, b.At, a.EventID, b.EventID) })
+		e.Recent = insertSorted(e.Recent, q, newerQuery)
 		if len(e.Recent) > c.RecentQueries {
 			e.Recent = e.Recent[:c.RecentQueries]
 		}
@@ -189,11 +188,12 @@ func (c Config) addTrace(traces []TraceRef, t TraceRef) []TraceRef {
 	i := slices.IndexFunc(traces, func(x TraceRef) bool { return x.TraceID == t.TraceID })
 	switch {
 	case i < 0:
-		traces = append(traces, t)
+		traces = insertSorted(traces, t, newerTrace)
 	case t.At.After(traces[i].At.Time):
-		traces[i] = t
+		traces = replaceSorted(traces, i, t, newerTrace)
+	default:
+		traces = resort(traces, newerTrace)
 	}
-	slices.SortFunc(traces, func(a, b TraceRef) int { return newer(a.At, b.At, a.TraceID, b.TraceID) })
 	if len(traces) > c.RecentTraces {
 		traces = traces[:c.RecentTraces]
 	}
@@ -220,13 +220,12 @@ func (c Config) addColumnLink(cols map[string]*Column, name string, other codecs
 	i := slices.IndexFunc(*links, func(l ColumnLink) bool { return l.Dataset == other.Dataset && l.Column == other.Column })
 	switch {
 	case i < 0:
-		*links = append(*links, link)
+		*links = insertSorted(*links, link, newerLink)
 	case !q.At.Before((*links)[i].LastSeen.Time):
-		(*links)[i] = link
+		*links = replaceSorted(*links, i, link, newerLink)
+	default:
+		*links = resort(*links, newerLink)
 	}
-	slices.SortFunc(*links, func(a, b ColumnLink) int {
-		return newer(a.LastSeen, b.LastSeen, a.Dataset+"."+a.Column, b.Dataset+"."+b.Column)
-	})
 	if over := len(*links) - c.MaxColumnLinks; over > 0 {
 		*links = (*links)[:c.MaxColumnLinks]
 		ev.ColumnLinks += int64(over)
@@ -260,4 +259,91 @@ func newer(a, b codecs.Time, ida, idb string) int {
 		return c
 	}
 	return cmp.Compare(idb, ida)
+}
+
+// The orders of an edge's recent queries, a node's traces and a column's
+// links: newest first, ties by event id, trace id and dataset.column.
+func newerQuery(a, b QueryRef) int { return newer(a.At, b.At, a.EventID, b.EventID) }
+func newerTrace(a, b TraceRef) int { return newer(a.At, b.At, a.TraceID, b.TraceID) }
+func newerLink(a, b ColumnLink) int {
+	if c := b.LastSeen.Compare(a.LastSeen.Time); c != 0 {
+		return c
+	}
+	return compareDotted(b.Dataset, b.Column, a.Dataset, a.Column)
+}
+
+// compareDotted is cmp.Compare(d1+"."+c1, d2+"."+c2) without building the
+// strings (a sort of a column's links built two per comparison).
+func compareDotted(d1, c1, d2, c2 string) int {
+	n1, n2 := len(d1)+1+len(c1), len(d2)+1+len(c2)
+	at := func(d, c string, i int) byte {
+		switch {
+		case i < len(d):
+			return d[i]
+		case i == len(d):
+			return '.'
+		}
+		return c[i-len(d)-1]
+	}
+	// The common prefix of the datasets compares at memory speed.
+	i := 0
+	for k := min(len(d1), len(d2)); i < k && d1[i] == d2[i]; i++ {
+	}
+	for ; i < n1 && i < n2; i++ {
+		if x, y := at(d1, c1, i), at(d2, c2, i); x != y {
+			return cmp.Compare(x, y)
+		}
+	}
+	return cmp.Compare(n1, n2)
+}
+
+// insertSorted is slices.SortFunc(append(list, x), order) — what the
+// handler did for every update — in a binary search and one insertion when
+// list is strictly ascending and x equals none of it: then the sorted
+// order is unique, so any correct sort gives it. Otherwise (a tie, which
+// only equal ids at one time make, or a list not in order) it sorts as
+// before.
+func insertSorted[T any](list []T, x T, order func(a, b T) int) []T {
+	if strictlySorted(list, order) {
+		if i, found := slices.BinarySearchFunc(list, x, order); !found {
+			return slices.Insert(list, i, x)
+		}
+	}
+	list = append(list, x)
+	slices.SortFunc(list, order)
+	return list
+}
+
+// replaceSorted is list[i] = x, then slices.SortFunc(list, order), as
+// insertSorted is for an append.
+func replaceSorted[T any](list []T, i int, x T, order func(a, b T) int) []T {
+	rest := slices.Delete(list, i, i+1)
+	if strictlySorted(rest, order) {
+		if j, found := slices.BinarySearchFunc(rest, x, order); !found {
+			return slices.Insert(rest, j, x)
+		}
+	}
+	// Delete moved the tail down a place: put x back at i as the handler
+	// had it, then sort.
+	list = slices.Insert(rest, i, x)
+	slices.SortFunc(list, order)
+	return list
+}
+
+// resort is slices.SortFunc(list, order) for a list that is, as the
+// handler keeps it, already strictly in order: then it changes nothing.
+func resort[T any](list []T, order func(a, b T) int) []T {
+	if !strictlySorted(list, order) {
+		slices.SortFunc(list, order)
+	}
+	return list
+}
+
+func strictlySorted[T any](list []T, order func(a, b T) int) bool {
+	for i := 1; i < len(list); i++ {
+		if order(list[i-1], list[i]) >= 0 {
+			return false
+		}
+	}
+	return true
 }
